@@ -1,0 +1,7 @@
+"""Benchmarks: each runs a recipe beside the references it names, on the same data, and writes JSON + Markdown."""
+
+import os
+
+# Quiet TensorFlow's C++ start-up chatter unless the user asked for it; set before TF is imported.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")

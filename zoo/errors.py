@@ -1,0 +1,38 @@
+"""Errors a user can act on. The CLI prints them as one clear line and exits non-zero, no traceback."""
+
+from __future__ import annotations
+
+import os
+
+
+class ZooError(Exception):
+    """Base class for errors caused by input or environment, not by a bug in the zoo."""
+
+
+class DataFormatError(ZooError, ValueError):
+    """A data file is malformed. The message starts with `path:line:` like a compiler error.
+
+    Args:
+        path: the file that is malformed.
+        line: 1-based line number, or `None` when the problem is the file as a whole.
+        problem: what is wrong and, when it helps, what was expected.
+    """
+
+    def __init__(self, path: str | os.PathLike, line: int | None, problem: str):
+        self.path = os.fspath(path)
+        self.line = line
+        self.problem = problem
+        where = self.path if line is None else f"{self.path}:{line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class DatasetNotFoundError(ZooError):
+    """A dataset is neither on disk nor downloadable; the message says how to provide it."""
+
+
+class TrainingDivergedError(ZooError):
+    """The loss became NaN or infinite; training stopped and the last good checkpoint is kept."""
+
+
+class ExportMismatchError(ZooError):
+    """A reloaded export gives different outputs from the Keras model it came from."""
