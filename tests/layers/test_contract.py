@@ -1,0 +1,24 @@
+"""Every layer `zoo.layers` exports passes the shared layer test. A new layer without a case here fails."""
+
+import numpy as np
+import pytest
+
+import zoo.layers
+from tests.layers.layer_test import run_layer_test
+
+RNG = np.random.default_rng(0)
+
+# name -> (init kwargs, inputs, expected output shape)
+CASES = {
+    "MaskedGlobalMaxPooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6)),
+}
+
+
+def test_every_exported_layer_has_a_case():
+    assert sorted(CASES) == sorted(zoo.layers.__all__)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_layer_contract(name, tmp_path):
+    init_kwargs, inputs, expected_shape = CASES[name]
+    run_layer_test(getattr(zoo.layers, name), init_kwargs, inputs, expected_shape, tmp_path=tmp_path)

@@ -1,0 +1,162 @@
+"""A recipe's `Config` dataclass becomes its command-line flags, written once for every recipe.
+
+Each dataclass field is one flag: `max_train_samples` -> `--max-train-samples`, with the field's type checked
+by argparse, `Literal[...]` fields limited to their choices, `bool` fields as `--name/--no-name`, and the
+help text taken from the field's metadata (`flag(default, "help")`). A `PRESETS` class attribute maps a preset
+name to overrides; `--preset NAME` applies them first and explicit flags win over the preset.
+
+Example:
+
+```python
+@dataclasses.dataclass
+class Config(zoo.train.RunConfig):
+    units: int = zoo.cli.flag(64, "recurrent units per direction")
+
+
+config = zoo.cli.parse(Config, ["--units", "128", "--epochs", "2"], prog="recipes.demo")
+```
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, TypeVar
+
+from zoo.errors import ZooError
+
+ConfigT = TypeVar("ConfigT")
+
+
+def flag(default: Any, help: str, **field_kwargs: Any) -> Any:
+    """A dataclass field with the help text its flag shows: `units: int = flag(64, "units per layer")`."""
+    if isinstance(default, (list, dict, set)):
+        return dataclasses.field(
+            default_factory=lambda: type(default)(default), metadata={"help": help}, **field_kwargs
+        )
+    return dataclasses.field(default=default, metadata={"help": help}, **field_kwargs)
+
+
+def _flag_name(field_name: str) -> str:
+    return "--" + field_name.replace("_", "-")
+
+
+def _unwrap_optional(annotation: Any) -> tuple[Any, bool]:
+    """`int | None` -> (int, True); anything else -> (annotation, False)."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+        if len(members) == 1:
+            return members[0], True
+    return annotation, False
+
+
+def _parse_none(converter: Callable[[str], Any]) -> Callable[[str], Any]:
+    def convert(text: str) -> Any:
+        return None if text.lower() == "none" else converter(text)
+
+    convert.__name__ = getattr(converter, "__name__", "value")  # argparse names it in errors
+    return convert
+
+
+def _argument(field: dataclasses.Field, annotation: Any) -> dict[str, Any]:
+    """argparse keyword arguments for one dataclass field."""
+    annotation, optional = _unwrap_optional(annotation)
+    kwargs: dict[str, Any] = {"default": argparse.SUPPRESS}
+    if annotation is bool:
+        kwargs["action"] = argparse.BooleanOptionalAction
+    elif typing.get_origin(annotation) is Literal:
+        choices = list(typing.get_args(annotation))
+        kwargs["choices"] = choices
+        kwargs["type"] = type(choices[0])
+        kwargs["metavar"] = "{" + ",".join(map(str, choices)) + "}"
+    elif typing.get_origin(annotation) in (tuple, list):
+        item_type = typing.get_args(annotation)[0]
+        kwargs["nargs"] = "+"
+        kwargs["type"] = item_type
+        kwargs["metavar"] = item_type.__name__.upper()
+    elif annotation in (int, float, str):
+        kwargs["type"] = annotation
+        kwargs["metavar"] = annotation.__name__.upper()
+    else:
+        raise TypeError(f"zoo.cli cannot make a flag for {field.name}: {annotation!r}")
+    if optional and "type" in kwargs:
+        kwargs["type"] = _parse_none(kwargs["type"])
+    return kwargs
+
+
+def _default_of(field: dataclasses.Field) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    raise TypeError(f"Config field {field.name} needs a default: every recipe must run with no flags")
+
+
+def build_parser(config_cls: type, prog: str | None = None) -> argparse.ArgumentParser:
+    """An `argparse.ArgumentParser` with one flag per field of the dataclass `config_cls`."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description=(sys.modules[config_cls.__module__].__doc__ or "").strip().split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,  # `--epoch` must not silently mean `--epochs`
+    )
+    hints = typing.get_type_hints(config_cls)
+    presets: dict[str, dict[str, Any]] = getattr(config_cls, "PRESETS", {})
+    for field in dataclasses.fields(config_cls):
+        if not field.init:
+            continue
+        kwargs = _argument(field, hints[field.name])
+        default = _default_of(field)
+        help_text = field.metadata.get("help", "")
+        if field.name == "preset" and presets:
+            kwargs["choices"] = list(presets)
+            kwargs["metavar"] = "{" + ",".join(presets) + "}"
+            help_text += "; " + "; ".join(
+                f"{name}: " + " ".join(f"{_flag_name(k)} {v}" for k, v in overrides.items())
+                for name, overrides in presets.items()
+            )
+        shown_default = "embedded sample" if field.name == "dataset" and default is None else default
+        kwargs["help"] = f"{help_text} (default: {shown_default})"
+        parser.add_argument(_flag_name(field.name), dest=field.name, **kwargs)
+    return parser
+
+
+def parse(config_cls: type[ConfigT], argv: Sequence[str] | None = None, prog: str | None = None) -> ConfigT:
+    """Parse `argv` (default `sys.argv[1:]`) into an instance of the dataclass `config_cls`.
+
+    Unknown flags, values of the wrong type, values outside a field's choices and values the dataclass's
+    `__post_init__` rejects with `ValueError` all exit with status 2 and a message naming the flag.
+    """
+    parser = build_parser(config_cls, prog)
+    given = vars(parser.parse_args(argv))
+    values: dict[str, Any] = {}
+    preset = given.get("preset")
+    if preset is not None:
+        values.update(getattr(config_cls, "PRESETS", {})[preset])
+    values.update(given)
+    try:
+        return config_cls(**values)
+    except ValueError as error:
+        parser.error(str(error))
+    raise AssertionError("unreachable: parser.error exits")
+
+
+def run_main(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None) -> int:
+    """Call a recipe's `main(argv)` the way `python -m recipes.X` should: errors a user can fix become one
+    line on stderr and exit status 1, an interrupt says how to resume."""
+    try:
+        main(argv)
+    except ZooError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: run the same command again to resume from the last backup",
+            file=sys.stderr,
+        )
+        return 130
+    return 0

@@ -1,0 +1,188 @@
+"""Export a trained model three ways and prove each export computes what the Keras model computes.
+
+- `model.keras`: the Keras model with its preprocessing layers, for `keras.saving.load_model`.
+- `saved_model/`: a TensorFlow SavedModel whose `serving_default` signature takes the raw input (strings,
+  waveforms), written with `keras.export.ExportArchive` so lookup tables and vocabularies travel with it.
+- `model.tflite`: a LiteRT flatbuffer that runs in `ai_edge_litert.interpreter.Interpreter` with the
+  **built-in op set only**. Keras's default LiteRT export of an RNN falls back to Flex ops
+  (`FlexTensorListReserve` and friends) because the tensor lists of its `while` loop have a dynamic
+  element shape. With a fully static input signature (batch 1, fixed length) the converter lowers the loop
+  to the built-in `WHILE` op, so `export_tflite` requires one. Strings cannot enter a built-in-only model:
+  text models export their token-id model and write the vocabulary beside it.
+
+Every export is reloaded and run on real inputs; the largest absolute difference from the Keras model is
+returned (for `metrics.json`), and a difference above `tolerance` raises `ExportMismatchError`.
+"""
+
+from __future__ import annotations
+
+import pathlib
+from collections.abc import Callable, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.errors import ExportMismatchError
+
+DEFAULT_TOLERANCE = 1e-4
+
+
+def max_abs_diff(expected: np.ndarray, actual: np.ndarray, name: str, tolerance: float) -> float:
+    """Largest |expected - actual|; raises `ExportMismatchError` above `tolerance` or on shape mismatch."""
+    expected, actual = np.asarray(expected), np.asarray(actual)
+    if expected.shape != actual.shape:
+        raise ExportMismatchError(f"{name}: output shape {actual.shape} != Keras {expected.shape}")
+    difference = float(np.max(np.abs(expected.astype(np.float64) - actual.astype(np.float64))))
+    if not difference <= tolerance:  # also catches NaN
+        raise ExportMismatchError(
+            f"{name}: outputs differ from the Keras model by {difference:.3g} (tolerance {tolerance:g})"
+        )
+    return difference
+
+
+def export_keras(model: keras.Model, path: str | pathlib.Path) -> pathlib.Path:
+    """`model.save(path)` (a `.keras` file)."""
+    path = pathlib.Path(path)
+    model.save(path)
+    return path
+
+
+def export_saved_model(
+    function: Callable,
+    path: str | pathlib.Path,
+    input_signature: Sequence[tf.TensorSpec],
+    track: Sequence = (),
+) -> pathlib.Path:
+    """A SavedModel with one `serve` endpoint (also `serving_default`) computing `function(*inputs)`.
+
+    Args:
+        function: maps the raw inputs to the outputs, e.g. `lambda texts: model(texts)`.
+        path: output folder.
+        input_signature: e.g. `[tf.TensorSpec([None], tf.string)]`.
+        track: the Keras models/layers whose variables and lookup tables `function` uses.
+    """
+    archive = keras.export.ExportArchive()
+    for resource in track:
+        archive.track(resource)
+    archive.add_endpoint("serve", function, input_signature=list(input_signature))
+    archive.write_out(str(path), verbose=False)
+    return pathlib.Path(path)
+
+
+def export_tflite(
+    model: keras.Model, path: str | pathlib.Path, input_signature: Sequence[tf.TensorSpec]
+) -> pathlib.Path:
+    """Keras's LiteRT export restricted to TFLite built-in ops; `input_signature` must be fully static."""
+    for spec in input_signature:
+        if not spec.shape.is_fully_defined():
+            raise ValueError(
+                f"export_tflite needs a static input shape for built-in ops only, got {spec.shape}"
+            )
+    model.export(
+        str(path),
+        format="litert",
+        input_signature=list(input_signature),
+        target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]},
+        verbose=False,
+    )
+    return pathlib.Path(path)
+
+
+def tflite_interpreter(path: str | pathlib.Path):
+    """An allocated `ai_edge_litert` interpreter (which refuses Flex ops at allocation)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    return interpreter
+
+
+def tflite_ops(path: str | pathlib.Path) -> set[str]:
+    """Names of the operators in a TFLite file, e.g. {"WHILE", "FULLY_CONNECTED", ...}."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+    return {op["op_name"] for op in interpreter._get_ops_details()}
+
+
+def run_tflite(path: str | pathlib.Path, inputs: np.ndarray) -> np.ndarray:
+    """Run a single-input, single-output TFLite model on each row of `inputs` (its batch dimension is the
+    model's fixed one, usually 1) and stack the outputs."""
+    interpreter = tflite_interpreter(path)
+    (input_detail,) = interpreter.get_input_details()
+    (output_detail,) = interpreter.get_output_details()
+    batch = int(input_detail["shape"][0])
+    outputs = []
+    for start in range(0, len(inputs), batch):
+        interpreter.set_tensor(
+            input_detail["index"], inputs[start : start + batch].astype(input_detail["dtype"])
+        )
+        interpreter.invoke()
+        outputs.append(interpreter.get_tensor(output_detail["index"]).copy())
+    return np.concatenate(outputs)
+
+
+def run_saved_model(path: str | pathlib.Path, *inputs) -> np.ndarray:
+    """Load a SavedModel and call its `serving_default` signature (single output)."""
+    loaded = tf.saved_model.load(str(path))
+    signature = loaded.signatures["serving_default"]
+    names = list(signature.structured_input_signature[1])
+    (output,) = signature(**dict(zip(sorted(names), inputs))).values()
+    return output.numpy()
+
+
+def export_and_verify(
+    output_dir: str | pathlib.Path,
+    *,
+    serving_model: keras.Model,
+    serving_signature: Sequence[tf.TensorSpec],
+    raw_inputs: Sequence,
+    tflite_model: keras.Model | None = None,
+    tflite_signature: Sequence[tf.TensorSpec] = (),
+    tflite_inputs: np.ndarray | None = None,
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> dict[str, float]:
+    """Write model.keras, saved_model/ and (if `tflite_model`) model.tflite; reload each and compare.
+
+    Args:
+        output_dir: folder receiving the exports.
+        serving_model: the end-to-end Keras model (raw input -> output).
+        serving_signature: the SavedModel's input signature (raw input).
+        raw_inputs: real raw inputs, one tensor-like per signature entry.
+        tflite_model: the model whose graph goes into TFLite (e.g. ids -> output), or None to skip.
+        tflite_signature: its static input signature.
+        tflite_inputs: real inputs for it, batched along the first axis.
+        tolerance: largest accepted absolute difference.
+
+    Returns:
+        `{"keras_max_abs_diff": ..., "savedmodel_max_abs_diff": ..., "tflite_max_abs_diff": ...}`.
+    """
+    output_dir = pathlib.Path(output_dir)
+    raw_tensors = [tf.constant(value) for value in raw_inputs]
+    expected = keras.ops.convert_to_numpy(serving_model(*raw_tensors))
+    metrics = {}
+
+    keras_path = export_keras(serving_model, output_dir / "model.keras")
+    reloaded = keras.saving.load_model(keras_path)
+    metrics["keras_max_abs_diff"] = max_abs_diff(
+        expected, keras.ops.convert_to_numpy(reloaded(*raw_tensors)), str(keras_path), tolerance
+    )
+
+    saved_model_path = export_saved_model(
+        lambda *inputs: serving_model(*inputs),
+        output_dir / "saved_model",
+        serving_signature,
+        track=[serving_model],
+    )
+    metrics["savedmodel_max_abs_diff"] = max_abs_diff(
+        expected, run_saved_model(saved_model_path, *raw_tensors), str(saved_model_path), tolerance
+    )
+
+    if tflite_model is not None:
+        tflite_path = export_tflite(tflite_model, output_dir / "model.tflite", tflite_signature)
+        tflite_expected = keras.ops.convert_to_numpy(tflite_model(tflite_inputs))
+        metrics["tflite_max_abs_diff"] = max_abs_diff(
+            tflite_expected, run_tflite(tflite_path, tflite_inputs), str(tflite_path), tolerance
+        )
+    return metrics

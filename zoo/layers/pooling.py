@@ -1,0 +1,51 @@
+"""Pooling over time that respects the padding mask."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class MaskedGlobalMaxPooling1D(keras.layers.Layer):
+    """Maximum over the time axis of the steps the mask keeps.
+
+    `keras.layers.GlobalMaxPooling1D` drops the mask, so over a padded batch the zeros a masked RNN emits at
+    padded steps take part in the maximum: a feature that is negative at every real step comes out as 0,
+    and the same sentence pools differently depending on how long its batch-mates are. This layer takes
+    the maximum over unmasked steps only; a row with no unmasked step gives zeros. Without a mask it equals
+    `keras.layers.GlobalMaxPooling1D`. (`keras.layers.GlobalAveragePooling1D` already honours masks.)
+
+    Args:
+        **kwargs: standard `keras.layers.Layer` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: `(batch, time, features)` tensor.
+        mask: optional boolean `(batch, time)` tensor, usually propagated from
+            `keras.layers.Embedding(mask_zero=True)` through the RNN.
+
+    Output shape: `(batch, features)`; no mask is propagated.
+
+    Example:
+
+    >>> inputs = keras.ops.convert_to_tensor([[[1.0, -2.0], [-3.0, -1.0], [0.0, 0.0]]])
+    >>> mask = keras.ops.convert_to_tensor([[True, True, False]])
+    >>> zoo.layers.MaskedGlobalMaxPooling1D()(inputs, mask=mask)  # [[1.0, -1.0]], not [[1.0, 0.0]]
+    """
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return ops.max(inputs, axis=1)
+        keep = ops.expand_dims(ops.cast(mask, "bool"), axis=-1)
+        pooled = ops.max(ops.where(keep, inputs, float("-inf")), axis=1)
+        return ops.where(ops.any(keep, axis=1), pooled, ops.zeros_like(pooled))
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], input_shape[2])
