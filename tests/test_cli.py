@@ -1,0 +1,91 @@
+import dataclasses
+import subprocess
+import sys
+from typing import ClassVar, Literal
+
+import pytest
+
+import zoo.cli
+from zoo.cli import flag
+from zoo.errors import DataFormatError
+from zoo.train import RunConfig
+
+
+@dataclasses.dataclass
+class DemoConfig(RunConfig):
+    cell: Literal["lstm", "gru"] = flag("gru", "recurrent cell")
+    rate: float = flag(0.1, "a rate")
+    sizes: tuple[int, ...] = flag((1, 2), "layer sizes")
+    PRESETS: ClassVar[dict] = {"big": {"epochs": 7, "cell": "lstm"}}
+
+
+def parse(*argv):
+    return zoo.cli.parse(DemoConfig, list(argv), prog="demo")
+
+
+def test_defaults_need_no_flags():
+    assert parse() == DemoConfig()
+
+
+def test_flags_are_typed_and_hyphenated():
+    config = parse("--epochs", "2", "--max-train-samples", "10", "--rate", "0.5", "--cell", "lstm")
+    assert (config.epochs, config.max_train_samples, config.rate, config.cell) == (2, 10, 0.5, "lstm")
+    assert parse("--sizes", "3", "4", "5").sizes == [3, 4, 5]
+    assert parse("--max-train-samples", "none").max_train_samples is None
+
+
+def test_no_export_switches_export_off():
+    assert parse("--no-export").export is False
+    assert parse().export is True
+
+
+def test_preset_applies_and_explicit_flags_win():
+    assert (parse("--preset", "big").epochs, parse("--preset", "big").cell) == (7, "lstm")
+    assert parse("--preset", "big", "--epochs", "2").epochs == 2
+    assert parse("--epochs", "2", "--preset", "big").epochs == 2  # order does not matter
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--bogus"], "unrecognized arguments: --bogus"),
+        (["--epoch", "3"], "unrecognized arguments: --epoch"),  # no silent abbreviation
+        (["--epochs", "three"], "argument --epochs: invalid int value: 'three'"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--cell", "tcn"], "argument --cell: invalid choice: 'tcn'"),
+        (["--strategy", "tpu"], "argument --strategy: invalid choice: 'tpu'"),
+        (["--preset", "huge"], "argument --preset: invalid choice: 'huge'"),
+    ],
+)
+def test_bad_flags_are_refused_with_a_clear_message(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        parse(*argv)
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_lists_every_flag_with_default_and_help():
+    help_text = zoo.cli.build_parser(DemoConfig, "demo").format_help()
+    for field in dataclasses.fields(DemoConfig):
+        assert "--" + field.name.replace("_", "-") in help_text
+    assert "recurrent cell (default: gru)" in help_text
+    assert "big: --epochs 7 --cell lstm" in help_text  # presets say what they set
+
+
+def test_run_main_turns_user_errors_into_one_line(capsys):
+    def main(argv):
+        raise DataFormatError("reviews.tsv", 7, "label must be 0 or 1, got 'x'")
+
+    assert zoo.cli.run_main(main, []) == 1
+    assert capsys.readouterr().err == "error: reviews.tsv:7: label must be 0 or 1, got 'x'\n"
+
+
+def test_recipe_help_runs_as_a_module():
+    result = subprocess.run(
+        [sys.executable, "-m", "recipes.sentiment", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    for name in ("--dataset", "--data-dir", "--epochs", "--batch-size", "--seed", "--output-dir",
+                 "--max-train-samples", "--preset", "--strategy", "--no-export", "--cell"):
+        assert name in result.stdout
+    assert "(default: embedded sample)" in result.stdout
