@@ -141,6 +141,7 @@ class Run:
         self.best_weights_path = self.output_dir / "best.weights.h5"
         keras.utils.set_random_seed(config.seed)  # Python, NumPy and TensorFlow in one call
         self.strategy = make_strategy(config.strategy)
+        print(f"strategy: {type(self.strategy).__name__}, replicas: {self.strategy.num_replicas_in_sync}")
         self.monitor: str | None = None
         self.mode: str = "min"
 

@@ -1,0 +1,25 @@
+"""Text preprocessing: cleaning, normalisation, stop words, stemming, lemmatisation, tokenisation,
+vocabulary, and `standardize`, the same preprocessing inside the TensorFlow graph."""
+
+from zoo.text.cleaning import clean
+from zoo.text.graph import standardize
+from zoo.text.lemmatization import lemmatize
+from zoo.text.normalization import normalize
+from zoo.text.stemming import stem
+from zoo.text.stop_words import ENGLISH_STOP_WORDS, NEGATIONS, remove_stop_words
+from zoo.text.tokenization import preprocess, tokenize
+from zoo.text.vocabulary import Vocabulary
+
+__all__ = [
+    "ENGLISH_STOP_WORDS",
+    "NEGATIONS",
+    "Vocabulary",
+    "clean",
+    "lemmatize",
+    "normalize",
+    "preprocess",
+    "remove_stop_words",
+    "standardize",
+    "stem",
+    "tokenize",
+]

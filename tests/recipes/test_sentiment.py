@@ -1,0 +1,166 @@
+"""The sentiment recipe end to end on real data: it learns, exports faithfully, resumes after a kill."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo.export
+import zoo.text
+import zoo.train
+from recipes import sentiment
+
+# A quick, real run: 6,000 SST-2 training phrases, dev accuracy as validation, labelled test file as test.
+QUICK = ["--dataset", "sst2", "--max-train-samples", "6000", "--epochs", "2", "--max-length", "48",
+         "--vocabulary-size", "8000", "--embedding-dim", "32", "--units", "16", "--batch-size", "64",
+         "--examples", "3"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    if not os.environ.get("ZOO_DATA_DIR"):
+        pytest.skip("ZOO_DATA_DIR is not set; the recipe test trains on SST-2")
+    output_dir = tmp_path_factory.mktemp("sentiment")
+    metrics = sentiment.main([*QUICK, "--output-dir", str(output_dir)])
+    return output_dir, metrics
+
+
+def test_short_run_on_sst2_learns(trained):
+    _, metrics = trained
+    assert metrics["test_accuracy"] > 0.68  # chance is 0.50
+    assert metrics["test_auc"] > 0.75
+    for name in ("test_precision", "test_recall", "test_f1", "train_seconds", "epochs"):
+        assert name in metrics
+
+
+def test_every_artifact_is_written(trained):
+    output_dir, metrics = trained
+    for name in ("model.keras", "model.tflite", "vocabulary.txt", "metrics.json", "history.csv",
+                 "training_curves.png", "saved_model/saved_model.pb"):  # fmt: skip
+        assert (output_dir / name).exists(), name
+    assert json.loads((output_dir / "metrics.json").read_text()) == metrics
+
+
+def test_exports_match_keras_within_tolerance(trained):
+    _, metrics = trained
+    for name in ("keras_max_abs_diff", "savedmodel_max_abs_diff", "tflite_max_abs_diff"):
+        assert 0.0 <= metrics[name] <= 1e-4, name
+
+
+def test_tflite_uses_builtin_ops_only(trained):
+    output_dir, _ = trained
+    ops = zoo.export.tflite_ops(output_dir / "model.tflite")
+    assert "WHILE" in ops or "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops or "GATHER" in ops, ops
+    assert not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"], ops
+    zoo.export.tflite_interpreter(output_dir / "model.tflite")  # the stock interpreter accepts it
+
+
+def test_saved_model_takes_raw_strings_in_a_fresh_process(trained):
+    output_dir, _ = trained
+    texts = ["a gorgeous , witty , seductive movie .", "the worst film of the year , dull and lifeless ."]
+    script = textwrap.dedent(
+        f"""
+        import json, tensorflow as tf
+        serve = tf.saved_model.load({str(output_dir / "saved_model")!r}).signatures["serving_default"]
+        (out,) = serve(texts=tf.constant({texts!r})).values()
+        print(json.dumps(out.numpy()[:, 0].tolist()))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    fresh = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    in_memory = keras.saving.load_model(output_dir / "model.keras")(tf.constant(texts))
+    np.testing.assert_allclose(fresh, keras.ops.convert_to_numpy(in_memory)[:, 0], atol=1e-5)
+    assert fresh[0] > fresh[1]  # the model learned which review is the positive one
+
+
+def test_tflite_with_python_preprocessing_matches_the_saved_model(trained):
+    # A device user: zoo.text.preprocess + vocabulary.txt -> ids -> model.tflite, no TensorFlow text ops.
+    output_dir, _ = trained
+    vocabulary = zoo.text.Vocabulary.load(output_dir / "vocabulary.txt")
+    texts = ["an utterly charming and hilarious film .", "a mess of a movie ; boring and far too long ."]
+    max_length = 48
+    ids = np.zeros((len(texts), max_length), dtype="int32")
+    for row, text in enumerate(texts):
+        encoded = vocabulary.encode(zoo.text.preprocess(text))[:max_length]
+        ids[row, : len(encoded)] = encoded
+    device = zoo.export.run_tflite(output_dir / "model.tflite", ids)[:, 0]
+    server = keras.saving.load_model(output_dir / "model.keras")(tf.constant(texts))
+    np.testing.assert_allclose(device, keras.ops.convert_to_numpy(server)[:, 0], atol=1e-4)
+
+
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, shared_data):
+    shared_data("sst2")
+    script = textwrap.dedent(
+        f"""
+        import tensorflow as tf
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+        from recipes import sentiment
+        metrics = sentiment.main({[*QUICK, "--epochs", "1", "--no-export", "--strategy", "mirrored",
+                                   "--output-dir", str(tmp_path)]!r})
+        print("accuracy", metrics["test_accuracy"])
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "replicas: 2" in result.stdout
+    assert float(result.stdout.split("accuracy")[-1]) > 0.6
+
+
+def test_killed_run_resumes_and_finishes_with_the_same_epochs(tmp_path, shared_data):
+    shared_data("sst2")
+    epochs = 3
+    command = [sys.executable, "-m", "recipes.sentiment", *QUICK, "--max-train-samples", "20000",
+               "--epochs", str(epochs), "--patience", "10", "--backup-every-steps", "20", "--no-export",
+               "--output-dir", str(tmp_path)]  # fmt: skip
+    metadata = tmp_path / "backup" / "training_metadata.json"
+    first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + 300
+    # Kill it in the middle of the second epoch, after at least one mid-epoch backup.
+    while time.time() < deadline and first.poll() is None:
+        if metadata.exists():
+            state = json.loads(metadata.read_text() or "{}")
+            if state.get("epoch") == 1 and state.get("batch", 0) > 0:
+                break
+        time.sleep(0.05)
+    assert first.poll() is None, "the run finished before it could be interrupted"
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert not (tmp_path / "metrics.json").exists()
+
+    second = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert "Resuming from the backup" in second.stdout
+    history = zoo.train.read_history(tmp_path / "history.csv")
+    assert [int(row["epoch"]) for row in history] == list(range(epochs))
+    assert json.loads((tmp_path / "metrics.json").read_text())["epochs"] == epochs
+    assert not (tmp_path / "backup").exists()
+
+
+def test_missing_dataset_fails_with_a_message_naming_data_dir(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "recipes.sentiment", "--dataset", "imdb", "--data-dir",
+         str(tmp_path / "nowhere"), "--output-dir", str(tmp_path / "out")],  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "--data-dir" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_embedded_default_runs_with_no_data(tmp_path, monkeypatch):
+    monkeypatch.delenv("ZOO_DATA_DIR", raising=False)
+    metrics = sentiment.main(["--epochs", "1", "--output-dir", str(tmp_path)])
+    assert {"test_accuracy", "tflite_max_abs_diff", "savedmodel_max_abs_diff"} <= set(metrics)

@@ -1,0 +1,225 @@
+"""Binary sentiment datasets in their canonical formats: aclImdb (IMDB), GLUE SST-2, and the embedded
+default, gensim's Pang & Lee sentences. Every reader returns texts as written (HTML included: cleaning
+belongs to the model, so the exported model cleans too) and labels 0 = negative, 1 = positive."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import re
+import tarfile
+from collections.abc import Iterator
+from typing import NamedTuple
+
+import numpy as np
+import sklearn.model_selection
+
+from zoo.data.registry import locate
+from zoo.errors import DataFormatError, DatasetNotFoundError
+
+
+class LabelledTexts(NamedTuple):
+    texts: list[str]
+    labels: np.ndarray  # int32, 0 negative / 1 positive
+
+
+def decode_utf8(data: bytes, path: str) -> str:
+    """Strict UTF-8 decoding whose error names the file and the line of the first bad byte."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DataFormatError(path, line, f"not UTF-8: byte {data[error.start]:#04x} ({error.reason})")
+
+
+# ## IMDB (aclImdb)
+
+_IMDB_MEMBER = re.compile(r"(?:.*/)?aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt")
+
+
+def _imdb_files(path: pathlib.Path) -> Iterator[tuple[str, bytes]]:
+    """(name, bytes) of every file under `path`: an archive read in one streaming pass, or a folder."""
+    if path.is_file():
+        try:
+            with tarfile.open(path, "r:*") as archive:
+                for member in archive:
+                    if member.isfile() and _IMDB_MEMBER.fullmatch(member.name):
+                        yield f"{path}/{member.name}", archive.extractfile(member).read()
+        except tarfile.TarError as error:
+            raise DataFormatError(path, None, f"not a readable tar archive ({error})") from None
+        return
+    archives = sorted(path.glob("*.tar.gz"))
+    if archives and not (path / "aclImdb").exists() and path.name != "aclImdb":
+        yield from _imdb_files(archives[0])
+        return
+    for file in sorted(path.rglob("*.txt")):
+        if _IMDB_MEMBER.fullmatch(file.as_posix()):
+            yield str(file), file.read_bytes()
+
+
+def read_imdb(path: str | os.PathLike) -> dict[str, LabelledTexts]:
+    """Read the labelled reviews of the Large Movie Review Dataset (Maas et al. 2011).
+
+    Args:
+        path: the `.tar.gz` (the official `aclImdb_v1.tar.gz`, whose `train/unsup/` is ignored, or a
+            repack), a folder holding one, an extracted `aclImdb/` folder, or its parent.
+
+    Returns:
+        {"train": ..., "test": ...}, each sorted by label then review id.
+
+    Raises:
+        DataFormatError: a rating that contradicts its folder (negative is 1-4, positive 7-10),
+            bytes that are not UTF-8, an empty review, or no review at all.
+    """
+    path = pathlib.Path(path)
+    rows: dict[str, list[tuple[int, int, str]]] = {"train": [], "test": []}
+    for name, data in _imdb_files(path):
+        split, polarity, review_id, rating = _IMDB_MEMBER.fullmatch(name.replace(os.sep, "/")).groups()
+        label, rating = int(polarity == "pos"), int(rating)
+        if (label and not 7 <= rating <= 10) or (not label and not 1 <= rating <= 4):
+            raise DataFormatError(name, None, f"rating {rating} contradicts the {polarity}/ folder")
+        text = decode_utf8(data, name)
+        if not text.strip():
+            raise DataFormatError(name, 1, "empty review")
+        rows[split].append((label, int(review_id), text))
+    if not rows["train"] and not rows["test"]:
+        raise DataFormatError(path, None, "no aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt reviews")
+    return {
+        split: LabelledTexts([text for *_, text in sorted(items)], _labels(l for l, *_ in sorted(items)))
+        for split, items in rows.items()
+        if items
+    }
+
+
+def _labels(values) -> np.ndarray:
+    return np.fromiter(values, dtype=np.int32)
+
+
+# ## SST-2 (GLUE)
+
+
+def _read_sst2_file(path: pathlib.Path) -> LabelledTexts:
+    """`sentence<TAB>label` rows after a header; GLUE's trailing space and CRLF endings are removed."""
+    text = decode_utf8(path.read_bytes(), str(path))
+    lines = text.splitlines()  # handles the CRLF of test-labeled.tsv
+    if not lines:
+        raise DataFormatError(path, None, "empty file")
+    if lines[0].split("\t") != ["sentence", "label"]:
+        raise DataFormatError(path, 1, f"expected header 'sentence<TAB>label', got {lines[0]!r}")
+    texts, labels = [], []
+    for number, line in enumerate(lines[1:], start=2):
+        columns = line.split("\t")
+        if len(columns) != 2:
+            raise DataFormatError(path, number, f"expected 2 tab-separated columns, got {len(columns)}")
+        sentence, label = columns
+        if label not in ("0", "1"):
+            raise DataFormatError(path, number, f"label must be 0 or 1, got {label!r}")
+        if not sentence.strip():
+            raise DataFormatError(path, number, "empty sentence")
+        texts.append(sentence.strip())
+        labels.append(int(label))
+    if not texts:
+        raise DataFormatError(path, None, "no rows after the header")
+    return LabelledTexts(texts, np.asarray(labels, dtype=np.int32))
+
+
+def read_sst2(path: str | os.PathLike) -> dict[str, LabelledTexts]:
+    """Read GLUE SST-2: `train.tsv`, `dev.tsv` (-> "validation") and, when present, `test-labeled.tsv`
+    (-> "test"; GLUE's own `test.tsv` has no labels and is not read).
+
+    Args:
+        path: a folder holding the files, or any parent of one (such as the extracted GLUE zip).
+    """
+    path = pathlib.Path(path)
+    found = sorted(path.rglob("train.tsv"))
+    if not found:
+        raise DataFormatError(path, None, "no SST-2 train.tsv found under this folder")
+    folder = found[0].parent
+    splits = {"train": _read_sst2_file(folder / "train.tsv")}
+    if (folder / "dev.tsv").exists():
+        splits["validation"] = _read_sst2_file(folder / "dev.tsv")
+    if (folder / "test-labeled.tsv").exists():
+        splits["test"] = _read_sst2_file(folder / "test-labeled.tsv")
+    return splits
+
+
+# ## Embedded default: Pang & Lee sentences shipped by gensim
+
+
+def read_pang_lee(path: str | os.PathLike | None = None) -> LabelledTexts:
+    """gensim's `pang_lee_polarity.cor`: 200 movie-review sentences, `__label__pos text` per line.
+
+    The file is Windows-1252, not UTF-8 (byte 0x97 is an em dash, 0xe9 "é"), as the original
+    rt-polarity data; it is decoded as such.
+    """
+    if path is None:
+        from gensim.test.utils import datapath
+
+        path = datapath("pang_lee_polarity.cor")
+    path = pathlib.Path(path)
+    texts, labels = [], []
+    for number, line in enumerate(path.read_bytes().decode("cp1252").splitlines(), start=1):
+        label, _, text = line.partition(" ")
+        if label not in ("__label__neg", "__label__pos") or not text.strip():
+            raise DataFormatError(path, number, f"expected '__label__pos|neg <text>', got {line[:40]!r}")
+        texts.append(text.strip())
+        labels.append(int(label == "__label__pos"))
+    if not texts:
+        raise DataFormatError(path, None, "empty file")
+    return LabelledTexts(texts, np.asarray(labels, dtype=np.int32))
+
+
+# ## One entry point for recipes
+
+
+def _split(data: LabelledTexts, fraction: float, seed: int) -> tuple[LabelledTexts, LabelledTexts]:
+    """Stratified split: the held-out part keeps the class balance of the whole."""
+    indices = np.arange(len(data.texts))
+    kept, held = sklearn.model_selection.train_test_split(
+        indices, test_size=fraction, random_state=seed, stratify=data.labels
+    )
+    take = lambda chosen: LabelledTexts([data.texts[i] for i in chosen], data.labels[chosen])  # noqa: E731
+    return take(np.sort(kept)), take(np.sort(held))
+
+
+def load_sentiment(
+    dataset: str | None,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    validation_fraction: float = 0.1,
+    seed: int = 0,
+) -> dict[str, LabelledTexts]:
+    """Train, validation and test splits of a sentiment dataset.
+
+    - `None`: the embedded Pang & Lee sentences, split 80/10/10 (stratified, by `seed`).
+    - "imdb": the official train/test; validation is `validation_fraction` of train (stratified).
+      Train and test movies are disjoint, the held-out validation reviews are not: validation accuracy
+      runs a point or two above test accuracy.
+    - "sst2": train, dev as validation, and `test-labeled.tsv` as test. Without it (GLUE's download hides
+      test labels), the test split is the dev split, as is usual for SST-2.
+    """
+    if dataset is None:
+        rest, test = _split(read_pang_lee(), 0.1, seed)
+        train, validation = _split(rest, 1 / 9, seed)
+        return {"train": train, "validation": validation, "test": test}
+    if dataset == "imdb":
+        splits = read_imdb(locate("imdb", data_dir))
+        if "train" not in splits or "test" not in splits:
+            raise DataFormatError(locate("imdb", data_dir), None, "needs both train/ and test/ reviews")
+        train, validation = _split(splits["train"], validation_fraction, seed)
+        return {"train": train, "validation": validation, "test": splits["test"]}
+    if dataset == "sst2":
+        splits = read_sst2(locate("sst2", data_dir))
+        if "validation" not in splits:
+            raise DatasetNotFoundError("SST-2 needs dev.tsv beside train.tsv")
+        splits.setdefault("test", splits["validation"])
+        return splits
+    raise ValueError(f"unknown sentiment dataset {dataset!r}; choose imdb, sst2 or None (embedded)")
+
+
+def summary(splits: dict[str, LabelledTexts]) -> str:
+    """One line per split: size and share of positive examples."""
+    return "\n".join(
+        f"{name:>10}: {len(data.texts):6d} texts, {data.labels.mean():.1%} positive"
+        for name, data in splits.items()
+    )

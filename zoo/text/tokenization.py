@@ -1,0 +1,37 @@
+"""Regex tokenisation, the Python twin of the in-graph `zoo.text.standardize` + whitespace split."""
+
+from __future__ import annotations
+
+import re
+
+from zoo.text.cleaning import clean
+from zoo.text.normalization import normalize
+
+# Every character that is not a letter, digit, whitespace or apostrophe is a token of its own; Python's
+# \w also matches "_", which RE2's \pL\pN (used in the graph) does not, so "_" is split off explicitly.
+_SEPARATE = re.compile(r"([^\w\s']|_)")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split text into words and single punctuation marks; apostrophes stay inside words.
+
+    Example:
+
+    >>> tokenize("it's great!! 7/10")
+    ["it's", 'great', '!', '!', '7', '/', '10']
+    """
+    return _SEPARATE.sub(r" \1 ", text).split()
+
+
+def preprocess(text: str) -> list[str]:
+    """`clean` -> `normalize` -> `tokenize` with their defaults: the tokens a recipe's model sees.
+
+    `zoo.text.standardize` (in the graph) followed by a whitespace split gives the same tokens for every
+    text that is already in NFKC form; the tests check it on IMDB and SST-2.
+
+    Example:
+
+    >>> preprocess("A <b>GREAT</b> film, see www.imdb.com!")
+    ['a', 'great', 'film', ',', 'see', 'xxurl', '!']
+    """
+    return tokenize(normalize(clean(text)))
