@@ -173,7 +173,8 @@ def evaluate(model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:
     """Accuracy, precision, recall, F1 and ROC-AUC on the test split (scikit-learn's definitions)."""
     probabilities, labels = [], []
     for token_ids, batch_labels in test:  # bucketing reorders examples: keep labels beside predictions
-        probabilities.append(model.predict_on_batch(token_ids)[:, 0])
+        # A direct call, not predict_on_batch: under MirroredStrategy that returns one copy per replica.
+        probabilities.append(keras.ops.convert_to_numpy(model(token_ids, training=False))[:, 0])
         labels.append(batch_labels.numpy())
     probability, label = np.concatenate(probabilities), np.concatenate(labels).astype(int)
     predicted = (probability >= 0.5).astype(int)

@@ -27,6 +27,7 @@ import math
 import pathlib
 import sys
 import time
+import warnings
 from typing import Any, Literal
 
 import keras
@@ -207,6 +208,11 @@ class Run:
         """Train `model` (compiled, built) with checkpoints, resume and early stopping; return it holding
         the best weights seen on `monitor`."""
         self.monitor, self.mode = monitor, mode
+        # Keras warns about any tf.data input: that fit's default shuffle=True does not apply to it (our
+        # pipelines shuffle themselves) and, at the end of an epoch of unknown length, that the input
+        # "ran out of data" (that is how such an epoch ends). Neither is actionable here.
+        warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
+        warnings.filterwarnings("ignore", message="Your input ran out of data")
         callbacks, nan_guard = self.callbacks(monitor, mode)
         model.fit(
             train,
