@@ -1,4 +1,4 @@
-"""Benchmarks: each runs a recipe beside the references it names, on the same data, and writes JSON + Markdown."""
+"""Benchmarks: each runs a recipe beside the references it names, on the same data; JSON + Markdown out."""
 
 import os
 

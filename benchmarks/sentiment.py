@@ -127,7 +127,10 @@ def main() -> None:
     splits = zoo.data.load_sentiment("imdb", seed=0)
     train, test = splits["train"], splits["test"]
     results: dict = {
-        "machine": {"cpus": len(tf.config.list_physical_devices("CPU")), "platform": platform.platform()},
+        "machine": {
+            "cpus": len(tf.config.list_physical_devices("CPU")),
+            "platform": platform.platform(),
+        },
         "imdb": {},
     }
     epochs_of = {}

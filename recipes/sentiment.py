@@ -44,7 +44,8 @@ class Config(zoo.train.RunConfig):
         None, "imdb or sst2; without it, gensim's 200 Pang & Lee sentences (a quick demo)"
     )
     cell: Literal["lstm", "gru", "rnn"] = flag(
-        "gru", "recurrent cell; GRU matches LSTM here and trains faster on CPU, rnn shows why gates help"
+        "gru",
+        "recurrent cell; GRU matches LSTM here and trains faster on CPU, rnn shows why gates help",
     )
     vocabulary_size: int = flag(20_000, "words kept (most frequent in the training split), plus PAD/UNK")
     max_length: int = flag(400, "tokens kept per text, the first ones; also the TFLite input length")
@@ -172,7 +173,10 @@ def end_to_end(model: keras.Model, vectorizer: keras.layers.TextVectorization) -
 def evaluate(model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:
     """Accuracy, precision, recall, F1 and ROC-AUC on the test split (scikit-learn's definitions)."""
     probabilities, labels = [], []
-    for token_ids, batch_labels in test:  # bucketing reorders examples: keep labels beside predictions
+    for (
+        token_ids,
+        batch_labels,
+    ) in test:  # bucketing reorders examples: keep labels beside predictions
         # A direct call, not predict_on_batch: under MirroredStrategy that returns one copy per replica.
         probabilities.append(keras.ops.convert_to_numpy(model(token_ids, training=False))[:, 0])
         labels.append(batch_labels.numpy())
@@ -201,9 +205,7 @@ def show_examples(serving_model: keras.Model, texts: list[str], labels: np.ndarr
         print(f"  {probability:.3f}  {'pos' if labels[index] else 'neg'}  {text[:100]}")
 
 
-def export(
-    model: keras.Model, data: SentimentData, config: Config, run: zoo.train.Run
-) -> dict[str, float]:
+def export(model: keras.Model, data: SentimentData, config: Config, run: zoo.train.Run) -> dict[str, float]:
     """model.keras and saved_model/ take raw strings; model.tflite takes one row of `max_length` token
     ids (int32) and `vocabulary.txt` beside it maps tokens to ids (line n = id n)."""
     serving_model = end_to_end(model, data.vectorizer)

@@ -29,7 +29,12 @@ def test_defaults_need_no_flags():
 
 def test_flags_are_typed_and_hyphenated():
     config = parse("--epochs", "2", "--max-train-samples", "10", "--rate", "0.5", "--cell", "lstm")
-    assert (config.epochs, config.max_train_samples, config.rate, config.cell) == (2, 10, 0.5, "lstm")
+    assert (config.epochs, config.max_train_samples, config.rate, config.cell) == (
+        2,
+        10,
+        0.5,
+        "lstm",
+    )
     assert parse("--sizes", "3", "4", "5").sizes == [3, 4, 5]
     assert parse("--max-train-samples", "none").max_train_samples is None
 
@@ -82,10 +87,24 @@ def test_run_main_turns_user_errors_into_one_line(capsys):
 
 def test_recipe_help_runs_as_a_module():
     result = subprocess.run(
-        [sys.executable, "-m", "recipes.sentiment", "--help"], capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "recipes.sentiment", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    for name in ("--dataset", "--data-dir", "--epochs", "--batch-size", "--seed", "--output-dir",
-                 "--max-train-samples", "--preset", "--strategy", "--no-export", "--cell"):
+    for name in (
+        "--dataset",
+        "--data-dir",
+        "--epochs",
+        "--batch-size",
+        "--seed",
+        "--output-dir",
+        "--max-train-samples",
+        "--preset",
+        "--strategy",
+        "--no-export",
+        "--cell",
+    ):
         assert name in result.stdout
     assert "(default: embedded sample)" in result.stdout

@@ -14,9 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 _NOT_CURVES = {"epoch", "epoch_seconds", "learning_rate"}
 
 
-def plot_history(
-    history: list[dict[str, float]], path: str | pathlib.Path, title: str = ""
-) -> pathlib.Path:
+def plot_history(history: list[dict[str, float]], path: str | pathlib.Path, title: str = "") -> pathlib.Path:
     """One panel per metric with its training and validation curves, saved as a PNG at `path`.
 
     Args:

@@ -51,7 +51,8 @@ class RunConfig:
     max_train_samples: int | None = flag(None, "use only the first N training examples (quick runs)")
     preset: str | None = flag(None, "named full-scale setting")
     strategy: Literal["default", "mirrored"] = flag(
-        "default", "tf.distribute strategy: mirrored replicates over all GPUs, else all logical CPUs"
+        "default",
+        "tf.distribute strategy: mirrored replicates over all GPUs, else all logical CPUs",
     )
     export: bool = flag(True, "write SavedModel and TFLite exports and check their parity")
     patience: int = flag(2, "epochs without improvement of the monitored metric before stopping")
@@ -178,7 +179,9 @@ class Run:
         callbacks = [
             EpochTimer(),
             keras.callbacks.BackupAndRestore(
-                str(self.backup_dir), save_freq=self.config.backup_every_steps, double_checkpoint=True
+                str(self.backup_dir),
+                save_freq=self.config.backup_every_steps,
+                double_checkpoint=True,
             ),
             nan_guard,
             keras.callbacks.ModelCheckpoint(

@@ -8,9 +8,10 @@ from tests.layers.layer_test import run_layer_test
 
 RNG = np.random.default_rng(0)
 
-# name -> (init kwargs, inputs, expected output shape)
+# name -> (init kwargs, inputs, expected output shape, whether a fit step applies)
 CASES = {
-    "MaskedGlobalMaxPooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6)),
+    "HashedNgrams": ({"vocabulary_size": 10, "num_buckets": 50}, RNG.integers(0, 10, (2, 4)), (2, 7), False),
+    "MaskedGlobalMaxPooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
 }
 
 
@@ -20,5 +21,6 @@ def test_every_exported_layer_has_a_case():
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_layer_contract(name, tmp_path):
-    init_kwargs, inputs, expected_shape = CASES[name]
-    run_layer_test(getattr(zoo.layers, name), init_kwargs, inputs, expected_shape, tmp_path=tmp_path)
+    init_kwargs, inputs, expected_shape, fit_step = CASES[name]
+    layer_cls = getattr(zoo.layers, name)
+    run_layer_test(layer_cls, init_kwargs, inputs, expected_shape, tmp_path=tmp_path, fit_step=fit_step)

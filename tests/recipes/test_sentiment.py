@@ -67,7 +67,10 @@ def test_tflite_uses_builtin_ops_only(trained):
 
 def test_saved_model_takes_raw_strings_in_a_fresh_process(trained):
     output_dir, _ = trained
-    texts = ["a gorgeous , witty , seductive movie .", "the worst film of the year , dull and lifeless ."]
+    texts = [
+        "a gorgeous , witty , seductive movie .",
+        "the worst film of the year , dull and lifeless .",
+    ]
     script = textwrap.dedent(
         f"""
         import json, tensorflow as tf
@@ -88,7 +91,10 @@ def test_tflite_with_python_preprocessing_matches_the_saved_model(trained):
     # A device user: zoo.text.preprocess + vocabulary.txt -> ids -> model.tflite, no TensorFlow text ops.
     output_dir, _ = trained
     vocabulary = zoo.text.Vocabulary.load(output_dir / "vocabulary.txt")
-    texts = ["an utterly charming and hilarious film .", "a mess of a movie ; boring and far too long ."]
+    texts = [
+        "an utterly charming and hilarious film .",
+        "a mess of a movie ; boring and far too long .",
+    ]
     max_length = 48
     ids = np.zeros((len(texts), max_length), dtype="int32")
     for row, text in enumerate(texts):
@@ -107,8 +113,18 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, shared_data):
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from recipes import sentiment
-        metrics = sentiment.main({[*QUICK, "--epochs", "1", "--no-export", "--strategy", "mirrored",
-                                   "--output-dir", str(tmp_path)]!r})
+        metrics = sentiment.main({
+            [
+                *QUICK,
+                "--epochs",
+                "1",
+                "--no-export",
+                "--strategy",
+                "mirrored",
+                "--output-dir",
+                str(tmp_path),
+            ]!r
+        })
         print("accuracy", metrics["test_accuracy"])
         """
     )
@@ -150,8 +166,17 @@ def test_killed_run_resumes_and_finishes_with_the_same_epochs(tmp_path, shared_d
 
 def test_missing_dataset_fails_with_a_message_naming_data_dir(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "recipes.sentiment", "--dataset", "imdb", "--data-dir",
-         str(tmp_path / "nowhere"), "--output-dir", str(tmp_path / "out")],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "recipes.sentiment",
+            "--dataset",
+            "imdb",
+            "--data-dir",
+            str(tmp_path / "nowhere"),
+            "--output-dir",
+            str(tmp_path / "out"),
+        ],  # fmt: skip
         capture_output=True,
         text=True,
         timeout=120,

@@ -18,7 +18,7 @@ from zoo.text import Vocabulary
     "raw, cleaned",
     [
         ("Great film.<br /><br />Loved it", "Great film. Loved it"),
-        ("<i>Italic</i> &amp; &quot;quoted&quot; &#39;s", "Italic & \"quoted\" 's"),
+        ("<i>Italic</i> &amp; &quot;quoted&quot; &#39;s", 'Italic & "quoted" \'s'),
         ("ﬁne ＡＢＣ café", "fine ABC café"),  # NFKC: ligature, fullwidth
         ("zero\u200bwidth\u00adsoft\ufeff", "zerowidthsoft"),  # Cf characters removed
         ("tab\there\nnew\x07bell", "tab here newbell"),
@@ -52,12 +52,22 @@ def test_stop_words_keep_negations_by_default():
 
 
 def test_stem():
-    assert zoo.text.stem(["running", "generously", "cats", "ponies"]) == ["run", "generous", "cat", "poni"]
+    assert zoo.text.stem(["running", "generously", "cats", "ponies"]) == [
+        "run",
+        "generous",
+        "cat",
+        "poni",
+    ]
     assert zoo.text.stem(["corriendo"], language="spanish") == ["corr"]
 
 
 def test_lemmatize_knows_irregular_forms():
-    assert zoo.text.lemmatize(["mice", "was", "running", "better"]) == ["mouse", "be", "run", "good"]
+    assert zoo.text.lemmatize(["mice", "was", "running", "better"]) == [
+        "mouse",
+        "be",
+        "run",
+        "good",
+    ]
     assert zoo.text.lemmatize(["zxqv"]) == ["zxqv"]  # unknown words pass through
 
 

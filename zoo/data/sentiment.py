@@ -29,7 +29,8 @@ def decode_utf8(data: bytes, path: str) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
         line = data[: error.start].count(b"\n") + 1
-        raise DataFormatError(path, line, f"not UTF-8: byte {data[error.start]:#04x} ({error.reason})")
+        problem = f"not UTF-8: byte {data[error.start]:#04x} ({error.reason})"
+        raise DataFormatError(path, line, problem) from None
 
 
 # ## IMDB (aclImdb)
@@ -84,15 +85,13 @@ def read_imdb(path: str | os.PathLike) -> dict[str, LabelledTexts]:
         rows[split].append((label, int(review_id), text))
     if not rows["train"] and not rows["test"]:
         raise DataFormatError(path, None, "no aclImdb/{train,test}/{pos,neg}/<id>_<rating>.txt reviews")
-    return {
-        split: LabelledTexts([text for *_, text in sorted(items)], _labels(l for l, *_ in sorted(items)))
-        for split, items in rows.items()
-        if items
-    }
-
-
-def _labels(values) -> np.ndarray:
-    return np.fromiter(values, dtype=np.int32)
+    splits = {}
+    for split, items in rows.items():
+        if items:
+            items.sort()
+            labels = np.array([label for label, _, _ in items], dtype=np.int32)
+            splits[split] = LabelledTexts([text for _, _, text in items], labels)
+    return splits
 
 
 # ## SST-2 (GLUE)

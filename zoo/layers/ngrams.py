@@ -20,8 +20,8 @@ class HashedNgrams(keras.layers.Layer):
     to TFLite with built-in ops and one int input.
 
     Unigram ids pass through unchanged. The n-gram of length k starting at step t gets the id
-    `vocabulary_size + (polynomial hash of k and its k ids) mod num_buckets`; n-grams that touch padding (id 0)
-    get id 0, so the embedding's mask hides them.
+    `vocabulary_size + (polynomial hash of k and its k ids) mod num_buckets`; n-grams that touch
+    padding (id 0) get id 0, so the embedding's mask hides them.
 
     Args:
         vocabulary_size: number of token ids (ids are in `[0, vocabulary_size)`, 0 is padding).

@@ -15,9 +15,9 @@ def standardize(texts: tf.Tensor) -> tf.Tensor:
     """Clean, normalise and space out punctuation in a string tensor, with core TensorFlow ops only.
 
     The graph twin of `zoo.text.preprocess`: for any text already in Unicode NFKC form and without HTML
-    entities other than the six below, `standardize(text)` split on spaces equals `preprocess(text)`. Use it as
-    `keras.layers.TextVectorization(standardize=zoo.text.standardize)`; it is registered with Keras, so
-    such a layer saves to and loads from `.keras` files.
+    entities other than the six below, `standardize(text)` split on spaces equals `preprocess(text)`.
+    Use it as `keras.layers.TextVectorization(standardize=zoo.text.standardize)`; it is registered with
+    Keras, so such a layer saves to and loads from `.keras` files.
 
     In order: HTML tags -> space; the common entities (`&amp; &lt; &gt; &quot; &#39; &apos;`) unescaped
     (Python's `html.unescape` knows all of them, numeric ones such as `&#305;` included, which regular

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 import snowballstemmer
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _stemmer(language: str):
     return snowballstemmer.stemmer(language)
 

@@ -33,8 +33,4 @@ def remove_stop_words(
     ['not', 'good', 'film']
     """
     stop_words = ENGLISH_STOP_WORDS if stop_words is None else stop_words
-    return [
-        token
-        for token in tokens
-        if token not in stop_words or (keep_negations and token in NEGATIONS)
-    ]
+    return [token for token in tokens if token not in stop_words or (keep_negations and token in NEGATIONS)]

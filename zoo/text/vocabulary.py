@@ -99,9 +99,7 @@ class Vocabulary:
         return path
 
     @classmethod
-    def load(
-        cls, path: str | os.PathLike, *, pad_token: str = "", unk_token: str = "[UNK]"
-    ) -> Vocabulary:
+    def load(cls, path: str | os.PathLike, *, pad_token: str = "", unk_token: str = "[UNK]") -> Vocabulary:
         """Read a file written by `save` or by `TextVectorization.get_vocabulary()`."""
         try:
             lines = pathlib.Path(path).read_text(encoding="utf-8").split("\n")

@@ -1,0 +1,175 @@
+"""Sentiment readers on the real files, and malformed inputs that must name the file and the line."""
+
+import collections
+import io
+import os
+import pathlib
+import tarfile
+
+import numpy as np
+import pytest
+
+from zoo.data import LabelledTexts, load_sentiment, read_imdb, read_pang_lee, read_sst2
+from zoo.errors import DataFormatError
+
+
+@pytest.fixture(scope="module")
+def imdb():
+    root = os.environ.get("ZOO_DATA_DIR")
+    if not root:
+        pytest.skip("ZOO_DATA_DIR is not set")
+    return read_imdb(pathlib.Path(root) / "imdb")
+
+
+def test_imdb_archive_as_distributed(imdb):
+    assert sorted(imdb) == ["test", "train"]
+    for split in imdb.values():
+        assert len(split.texts) == 25_000 and int(split.labels.sum()) == 12_500
+        assert split.labels.dtype == np.int32
+    first_positive = imdb["train"].texts[int(np.argmax(imdb["train"].labels))]
+    assert first_positive.startswith("Bromwell High is a cartoon comedy")  # train/pos/0_9.txt
+    assert imdb["test"].texts[0].startswith("Once again Mr. Costner")  # test/neg/0_2.txt
+    assert "<br />" in " ".join(imdb["train"].texts[:200])  # raw: the model cleans
+
+
+def test_sst2_files(shared_data):
+    splits = read_sst2(shared_data("sst2"))
+    counts = {name: (len(s.texts), int((s.labels == 0).sum())) for name, s in splits.items()}
+    assert counts == {"train": (67_349, 29_780), "validation": (872, 428), "test": (1_821, 917)}
+    for split in splits.values():
+        assert not any(t != t.strip() or "\r" in t for t in split.texts)
+
+
+def test_pang_lee_embedded_default_is_cp1252():
+    data = read_pang_lee()
+    assert len(data.texts) == 200 and int(data.labels.sum()) == 100
+    assert any("—" in text for text in data.texts) and any("clichés" in t for t in data.texts)
+
+
+def write_review_tree(root, files):
+    for name, content in files.items():
+        path = root / "aclImdb" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(content)
+    return root
+
+
+def write_review_archive(path, files):
+    with tarfile.open(path, "w:gz") as archive:
+        for name, content in files.items():
+            info = tarfile.TarInfo(f"aclImdb/{name}")
+            info.size = len(content)
+            archive.addfile(info, io.BytesIO(content))
+    return path
+
+
+GOOD = {"train/pos/0_9.txt": b"Great.", "train/neg/1_2.txt": b"Bad.", "test/pos/2_8.txt": b"Fine."}
+
+
+@pytest.mark.parametrize("layout", ["folder", "archive"])
+def test_imdb_layouts(tmp_path, layout):
+    if layout == "folder":
+        path = write_review_tree(tmp_path, GOOD)
+    else:
+        path = write_review_archive(tmp_path / "aclImdb_v1.tar.gz", GOOD)
+    splits = read_imdb(path)
+    assert splits["train"].texts == ["Bad.", "Great."] and splits["train"].labels.tolist() == [0, 1]
+    assert splits["test"].texts == ["Fine."]
+    assert read_imdb(tmp_path)["train"].texts == ["Bad.", "Great."]  # the parent folder works too
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        (
+            "train/pos/3_2.txt",
+            b"Says pos, rated 2.",
+            r"3_2.txt: rating 2 contradicts the pos/ folder",
+        ),
+        ("train/neg/4_1.txt", b"line one\nbad \xff byte", r"4_1.txt:2: not UTF-8: byte 0xff"),
+        ("train/neg/5_3.txt", b"  ", r"5_3.txt:1: empty review"),
+    ],
+)
+def test_imdb_malformed_review_is_named(tmp_path, name, content, message):
+    archive = write_review_archive(tmp_path / "a.tar.gz", {**GOOD, name: content})
+    with pytest.raises(DataFormatError, match=message):
+        read_imdb(archive)
+    with pytest.raises(DataFormatError, match=message):
+        read_imdb(write_review_tree(tmp_path / "tree", {**GOOD, name: content}))
+
+
+def test_imdb_without_reviews(tmp_path):
+    with pytest.raises(DataFormatError, match="no aclImdb"):
+        read_imdb(tmp_path)
+
+
+def write_sst2(tmp_path, train, dev="sentence\tlabel\nok .\t1\n"):
+    (tmp_path / "train.tsv").write_bytes(train if isinstance(train, bytes) else train.encode())
+    (tmp_path / "dev.tsv").write_text(dev)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "train, message",
+    [
+        (
+            "sentence\tlabel\ngood film \t1\nbad film \t2\n",
+            r"train.tsv:3: label must be 0 or 1, got '2'",
+        ),
+        (
+            "sentence\tlabel\ngood film \t1\nno label here\n",
+            r"train.tsv:3: expected 2 tab-separated",
+        ),
+        ("index\tsentence\n0\tgood\n", r"train.tsv:1: expected header"),
+        (b"sentence\tlabel\ngood\t1\nna\xefve\t0\n", r"train.tsv:3: not UTF-8"),
+        ("", r"train.tsv: empty file"),
+    ],
+)
+def test_sst2_malformed_rows_are_named(tmp_path, train, message):
+    with pytest.raises(DataFormatError, match=message):
+        read_sst2(write_sst2(tmp_path, train))
+
+
+def test_sst2_crlf_and_trailing_space(tmp_path):
+    write_sst2(tmp_path, "sentence\tlabel\r\ngood film \t1\r\nbad film \t0\r\n")
+    splits = read_sst2(tmp_path)
+    assert splits["train"].texts == ["good film", "bad film"]
+    assert "test" not in splits  # no labelled test file
+
+
+def test_pang_lee_bad_label_is_named(tmp_path):
+    path = tmp_path / "p.cor"
+    path.write_bytes(b"__label__pos fine\n__label__meh what\n")
+    with pytest.raises(DataFormatError, match=r"p.cor:2: expected '__label__pos\|neg <text>'"):
+        read_pang_lee(path)
+
+
+def test_load_sentiment_splits_are_stratified_disjoint_and_seeded(shared_data):
+    splits = load_sentiment("sst2", shared_data("sst2"))
+    assert len(splits["validation"].texts) == 872  # SST-2 keeps its own dev split
+    embedded = load_sentiment(None, seed=3)
+    assert [len(embedded[s].texts) for s in ("train", "validation", "test")] == [160, 20, 20]
+    assert all(embedded[s].labels.mean() == 0.5 for s in embedded)  # stratified
+    texts = [set(embedded[s].texts) for s in ("train", "validation", "test")]
+    assert not (texts[0] & texts[1] or texts[0] & texts[2] or texts[1] & texts[2])
+    assert load_sentiment(None, seed=3)["test"].texts == embedded["test"].texts
+    assert load_sentiment(None, seed=4)["test"].texts != embedded["test"].texts
+    assert isinstance(embedded["train"], LabelledTexts)
+
+
+def test_imdb_validation_is_held_out_of_train(imdb, shared_data):
+    splits = load_sentiment("imdb", shared_data("imdb"))
+    assert [len(splits[s].texts) for s in ("train", "validation", "test")] == [
+        22_500,
+        2_500,
+        25_000,
+    ]
+    # A partition of the official train split (which itself repeats a few reviews verbatim).
+    together = collections.Counter(splits["train"].texts) + collections.Counter(splits["validation"].texts)
+    assert together == collections.Counter(imdb["train"].texts)
+    assert splits["validation"].labels.mean() == 0.5
+
+
+def test_unknown_dataset():
+    with pytest.raises(ValueError, match="unknown sentiment dataset 'yelp'"):
+        load_sentiment("yelp")
