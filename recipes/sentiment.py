@@ -192,15 +192,16 @@ def end_to_end(model: keras.Model, vectorizer: keras.layers.TextVectorization) -
 
 def evaluate(model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:
     """Accuracy, precision, recall, F1 and ROC-AUC on the test split (scikit-learn's definitions)."""
-    probabilities, labels = [], []
-    for (
-        token_ids,
-        batch_labels,
-    ) in test:  # bucketing reorders examples: keep labels beside predictions
-        # A direct call, not predict_on_batch: under MirroredStrategy that returns one copy per replica.
-        probabilities.append(keras.ops.convert_to_numpy(model(token_ids, training=False))[:, 0])
-        labels.append(batch_labels.numpy())
-    probability, label = np.concatenate(probabilities), np.concatenate(labels).astype(int)
+    # Labels are read beside each batch's predictions because bucketing reorders examples. The model runs
+    # compiled (an eager RNN steps through time op by op) and outside any replica split: under
+    # MirroredStrategy, `predict` does not keep the order of a bucketed dataset.
+    predict = tf.function(
+        lambda token_ids: model(token_ids, training=False),
+        input_signature=[tf.TensorSpec([None, None], tf.int64)],
+    )
+    batches = [(predict(token_ids).numpy()[:, 0], labels.numpy()) for token_ids, labels in test]
+    probability = np.concatenate([p for p, _ in batches])
+    label = np.concatenate([y for _, y in batches]).astype(int)
     predicted = (probability >= 0.5).astype(int)
     precision, recall, f1, _ = sklearn.metrics.precision_recall_fscore_support(
         label, predicted, average="binary", zero_division=0

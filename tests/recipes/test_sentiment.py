@@ -107,24 +107,14 @@ def test_tflite_with_python_preprocessing_matches_the_saved_model(trained):
 
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path, shared_data):
     shared_data("sst2")
+    argv = [*QUICK, "--no-export", "--strategy", "mirrored", "--output-dir", str(tmp_path)]
     script = textwrap.dedent(
         f"""
         import tensorflow as tf
         cpu = tf.config.list_physical_devices("CPU")[0]
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
         from recipes import sentiment
-        metrics = sentiment.main({
-            [
-                *QUICK,
-                "--epochs",
-                "1",
-                "--no-export",
-                "--strategy",
-                "mirrored",
-                "--output-dir",
-                str(tmp_path),
-            ]!r
-        })
+        metrics = sentiment.main({argv!r})
         print("accuracy", metrics["test_accuracy"])
         """
     )
