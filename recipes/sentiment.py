@@ -98,8 +98,14 @@ def _token_ids_dataset(
     dataset = dataset.batch(256).map(
         lambda texts, labels: (vectorizer(texts), labels), num_parallel_calls=tf.data.AUTOTUNE
     )
-    # The vectorizer pads to max_length with id 0; drop the padding so buckets can re-pad shorter.
-    dataset = dataset.unbatch().map(lambda ids, label: (tf.boolean_mask(ids, ids > 0), label)).cache()
+
+    # The vectorizer pads to max_length with id 0; drop the padding so buckets can re-pad shorter. A text
+    # that standardises to nothing keeps one (masked) padding step, so no batch has zero time steps.
+    def strip_padding(ids, label):
+        ids = tf.boolean_mask(ids, ids > 0)
+        return tf.pad(ids, [[0, 1 - tf.minimum(tf.size(ids), 1)]]), label
+
+    dataset = dataset.unbatch().map(strip_padding).cache()
     if training:
         dataset = dataset.shuffle(len(split.texts), seed=config.seed, reshuffle_each_iteration=True)
     boundaries = sorted({max(2, config.max_length * k // 16) for k in (1, 2, 4, 8, 12)})
@@ -158,13 +164,14 @@ def build_model(config: Config, vocabulary_size: int, train_size: int) -> keras.
     x = keras.layers.Embedding(vocabulary_size, config.embedding_dim, mask_zero=True)(token_ids)
     x = keras.layers.SpatialDropout1D(config.dropout)(x)
     x = keras.layers.Bidirectional(recurrent_layer(config.units, return_sequences=True))(x)
-    features = [zoo.layers.MaskedGlobalMaxPooling1D()(x), keras.layers.GlobalAveragePooling1D()(x)]
+    # zoo's poolings, not Keras's: they ignore padding and give 0, not NaN, for an empty review.
+    features = [zoo.layers.MaskedGlobalMaxPooling1D()(x), zoo.layers.MaskedGlobalAveragePooling1D()(x)]
     if config.ngram_dim:
         ngrams = zoo.layers.HashedNgrams(vocabulary_size, config.ngram_buckets)(token_ids)
         bag = keras.layers.Embedding(
             vocabulary_size + config.ngram_buckets, config.ngram_dim, mask_zero=True, name="ngram_embedding"
         )(ngrams)
-        features.append(keras.layers.GlobalAveragePooling1D(name="bag_of_ngrams")(bag))
+        features.append(zoo.layers.MaskedGlobalAveragePooling1D(name="bag_of_ngrams")(bag))
     x = keras.layers.Concatenate()(features)
     x = keras.layers.Dropout(config.dropout)(x)
     positive = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)

@@ -11,6 +11,7 @@ RNG = np.random.default_rng(0)
 # name -> (init kwargs, inputs, expected output shape, whether a fit step applies)
 CASES = {
     "HashedNgrams": ({"vocabulary_size": 10, "num_buckets": 50}, RNG.integers(0, 10, (2, 4)), (2, 7), False),
+    "MaskedGlobalAveragePooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
     "MaskedGlobalMaxPooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
 }
 

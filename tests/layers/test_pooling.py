@@ -59,3 +59,22 @@ def test_mask_flows_from_embedding_through_rnn():
     np.testing.assert_allclose(
         keras.ops.convert_to_numpy(model(short)), keras.ops.convert_to_numpy(model(long)), atol=1e-6
     )
+
+
+def test_average_equals_keras_and_is_zero_not_nan_for_empty_rows():
+    from zoo.layers import MaskedGlobalAveragePooling1D
+
+    inputs = np.random.default_rng(3).normal(size=(2, 4, 3)).astype("float32")
+    mask = np.array([[True, True, False, True], [True, False, False, False]])
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(MaskedGlobalAveragePooling1D()(inputs, mask=mask)),
+        keras.ops.convert_to_numpy(keras.layers.GlobalAveragePooling1D()(inputs, mask=mask)),
+        rtol=1e-6,
+    )
+    empty = np.zeros((1, 4), dtype=bool)
+    assert np.isnan(
+        keras.ops.convert_to_numpy(keras.layers.GlobalAveragePooling1D()(inputs[:1], mask=empty))
+    ).all()
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(MaskedGlobalAveragePooling1D()(inputs[:1], mask=empty)), 0.0
+    )

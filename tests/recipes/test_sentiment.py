@@ -70,6 +70,7 @@ def test_saved_model_takes_raw_strings_in_a_fresh_process(trained):
     texts = [
         "a gorgeous , witty , seductive movie .",
         "the worst film of the year , dull and lifeless .",
+        "",
     ]
     script = textwrap.dedent(
         f"""
@@ -85,6 +86,7 @@ def test_saved_model_takes_raw_strings_in_a_fresh_process(trained):
     in_memory = keras.saving.load_model(output_dir / "model.keras")(tf.constant(texts))
     np.testing.assert_allclose(fresh, keras.ops.convert_to_numpy(in_memory)[:, 0], atol=1e-5)
     assert fresh[0] > fresh[1]  # the model learned which review is the positive one
+    assert np.isfinite(fresh[2])  # an empty review is a prediction, not NaN
 
 
 def test_tflite_with_python_preprocessing_matches_the_saved_model(trained):
