@@ -30,6 +30,9 @@ def test_imdb_archive_as_distributed(imdb):
     assert first_positive.startswith("Bromwell High is a cartoon comedy")  # train/pos/0_9.txt
     assert imdb["test"].texts[0].startswith("Once again Mr. Costner")  # test/neg/0_2.txt
     assert "<br />" in " ".join(imdb["train"].texts[:200])  # raw: the model cleans
+    # Each review knows its movie (urls_{pos,neg}.txt): 3,456 movies in the training split.
+    assert len(set(imdb["train"].groups)) == 3456
+    assert imdb["train"].groups[0].startswith("http://www.imdb.com/title/tt")
 
 
 def test_sst2_files(shared_data):
@@ -157,17 +160,16 @@ def test_load_sentiment_splits_are_stratified_disjoint_and_seeded(shared_data):
     assert isinstance(embedded["train"], LabelledTexts)
 
 
-def test_imdb_validation_is_held_out_of_train(imdb, shared_data):
+def test_imdb_validation_is_held_out_of_train_by_movie(imdb, shared_data):
     splits = load_sentiment("imdb", shared_data("imdb"))
-    assert [len(splits[s].texts) for s in ("train", "validation", "test")] == [
-        22_500,
-        2_500,
-        25_000,
-    ]
+    sizes = [len(splits[name].texts) for name in ("train", "validation", "test")]
+    assert sizes == [22_504, 2_496, 25_000]
     # A partition of the official train split (which itself repeats a few reviews verbatim).
     together = collections.Counter(splits["train"].texts) + collections.Counter(splits["validation"].texts)
     assert together == collections.Counter(imdb["train"].texts)
-    assert splits["validation"].labels.mean() == 0.5
+    assert not set(splits["train"].groups) & set(splits["validation"].groups)  # no movie on both sides
+    assert len(set(splits["validation"].groups)) > 300
+    assert abs(splits["validation"].labels.mean() - 0.5) < 0.01
 
 
 def test_unknown_dataset():

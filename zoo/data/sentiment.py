@@ -21,6 +21,8 @@ from zoo.errors import DataFormatError, DatasetNotFoundError
 class LabelledTexts(NamedTuple):
     texts: list[str]
     labels: np.ndarray  # int32, 0 negative / 1 positive
+    # Optional group of each text (IMDB: its movie); held-out splits never share a group with training.
+    groups: np.ndarray | None = None
 
 
 def decode_utf8(data: bytes, path: str) -> str:
@@ -36,6 +38,8 @@ def decode_utf8(data: bytes, path: str) -> str:
 # ## IMDB (aclImdb)
 
 _IMDB_MEMBER = re.compile(r"(?:.*/)?aclImdb/(train|test)/(pos|neg)/(\d+)_(\d+)\.txt")
+# Line i of urls_pos.txt is the IMDb page of the movie that review i/ is about.
+_IMDB_URLS = re.compile(r"(?:.*/)?aclImdb/(train|test)/urls_(pos|neg)\.txt")
 
 
 def _imdb_files(path: pathlib.Path) -> Iterator[tuple[str, bytes]]:
@@ -44,7 +48,9 @@ def _imdb_files(path: pathlib.Path) -> Iterator[tuple[str, bytes]]:
         try:
             with tarfile.open(path, "r:*") as archive:
                 for member in archive:
-                    if member.isfile() and _IMDB_MEMBER.fullmatch(member.name):
+                    if member.isfile() and (
+                        _IMDB_MEMBER.fullmatch(member.name) or _IMDB_URLS.fullmatch(member.name)
+                    ):
                         yield f"{path}/{member.name}", archive.extractfile(member).read()
         except tarfile.TarError as error:
             raise DataFormatError(path, None, f"not a readable tar archive ({error})") from None
@@ -54,7 +60,7 @@ def _imdb_files(path: pathlib.Path) -> Iterator[tuple[str, bytes]]:
         yield from _imdb_files(archives[0])
         return
     for file in sorted(path.rglob("*.txt")):
-        if _IMDB_MEMBER.fullmatch(file.as_posix()):
+        if _IMDB_MEMBER.fullmatch(file.as_posix()) or _IMDB_URLS.fullmatch(file.as_posix()):
             yield str(file), file.read_bytes()
 
 
@@ -66,7 +72,8 @@ def read_imdb(path: str | os.PathLike) -> dict[str, LabelledTexts]:
             repack), a folder holding one, an extracted `aclImdb/` folder, or its parent.
 
     Returns:
-        {"train": ..., "test": ...}, each sorted by label then review id.
+        {"train": ..., "test": ...}, each sorted by label then review id; `groups` holds each review's
+        movie (from `urls_{pos,neg}.txt`) when those files are present, else None.
 
     Raises:
         DataFormatError: a rating that contradicts its folder (negative is 1-4, positive 7-10),
@@ -74,7 +81,12 @@ def read_imdb(path: str | os.PathLike) -> dict[str, LabelledTexts]:
     """
     path = pathlib.Path(path)
     rows: dict[str, list[tuple[int, int, str]]] = {"train": [], "test": []}
+    movies: dict[tuple[str, int], list[str]] = {}
     for name, data in _imdb_files(path):
+        urls = _IMDB_URLS.fullmatch(name.replace(os.sep, "/"))
+        if urls:
+            movies[urls[1], int(urls[2] == "pos")] = decode_utf8(data, name).split()
+            continue
         split, polarity, review_id, rating = _IMDB_MEMBER.fullmatch(name.replace(os.sep, "/")).groups()
         label, rating = int(polarity == "pos"), int(rating)
         if (label and not 7 <= rating <= 10) or (not label and not 1 <= rating <= 4):
@@ -90,7 +102,14 @@ def read_imdb(path: str | os.PathLike) -> dict[str, LabelledTexts]:
         if items:
             items.sort()
             labels = np.array([label for label, _, _ in items], dtype=np.int32)
-            splits[split] = LabelledTexts([text for _, _, text in items], labels)
+            groups = None
+            if all((split, label) in movies for label in set(labels.tolist())):
+                try:
+                    groups = np.array([movies[split, label][i] for label, i, _ in items])
+                except IndexError:
+                    problem = f"{split}/urls_*.txt has fewer lines than reviews"
+                    raise DataFormatError(path, None, problem) from None
+            splits[split] = LabelledTexts([text for _, _, text in items], labels, groups)
     return splits
 
 
@@ -172,13 +191,25 @@ def read_pang_lee(path: str | os.PathLike | None = None) -> LabelledTexts:
 
 
 def _split(data: LabelledTexts, fraction: float, seed: int) -> tuple[LabelledTexts, LabelledTexts]:
-    """Stratified split: the held-out part keeps the class balance of the whole."""
+    """Stratified split: the held-out part keeps the class balance of the whole. With `groups`, no group
+    is on both sides (scikit-learn's StratifiedGroupKFold, first fold held out)."""
     indices = np.arange(len(data.texts))
-    kept, held = sklearn.model_selection.train_test_split(
-        indices, test_size=fraction, random_state=seed, stratify=data.labels
-    )
-    take = lambda chosen: LabelledTexts([data.texts[i] for i in chosen], data.labels[chosen])  # noqa: E731
-    return take(np.sort(kept)), take(np.sort(held))
+    if data.groups is None:
+        kept, held = sklearn.model_selection.train_test_split(
+            indices, test_size=fraction, random_state=seed, stratify=data.labels
+        )
+    else:
+        folds = sklearn.model_selection.StratifiedGroupKFold(
+            round(1 / fraction), shuffle=True, random_state=seed
+        )
+        kept, held = next(folds.split(indices, data.labels, data.groups))
+
+    def take(chosen: np.ndarray) -> LabelledTexts:
+        chosen = np.sort(chosen)
+        groups = None if data.groups is None else data.groups[chosen]
+        return LabelledTexts([data.texts[i] for i in chosen], data.labels[chosen], groups)
+
+    return take(kept), take(held)
 
 
 def load_sentiment(
@@ -191,9 +222,10 @@ def load_sentiment(
     """Train, validation and test splits of a sentiment dataset.
 
     - `None`: the embedded Pang & Lee sentences, split 80/10/10 (stratified, by `seed`).
-    - "imdb": the official train/test; validation is `validation_fraction` of train (stratified).
-      Train and test movies are disjoint, the held-out validation reviews are not: validation accuracy
-      runs a point or two above test accuracy.
+    - "imdb": the official train/test; validation is about `validation_fraction` of train, stratified
+      and split by movie. The official test movies are disjoint from the train movies; a validation set
+      sharing movies with training would run two points above test accuracy (a model learns actors and
+      titles) and pick the wrong epoch.
     - "sst2": train, dev as validation, and `test-labeled.tsv` as test. Without it (GLUE's download hides
       test labels), the test split is the dev split, as is usual for SST-2.
     """
