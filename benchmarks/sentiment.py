@@ -5,10 +5,10 @@
 - keras-io `bidirectional_lstm_imdb`: Embedding 128 -> BiLSTM 64 -> BiLSTM 64 -> Dense, 20k vocabulary,
   the last 200 tokens of each review (keras `pad_sequences` truncates and pads at the front), 2 epochs.
 
-All three train on the same 22,504 reviews (the recipe holds out the other 2,496 of the official training
-split, whole movies, for checkpoint selection; the references get no use of them) and are scored on the official 25,000
-test reviews. Our recipe also runs on SST-2 (dev = validation, and the labelled test file). Writes
-`benchmarks/results/sentiment.json` and `benchmarks/results/sentiment.md`.
+All three train on the same 22,504 reviews (the recipe holds out the other 2,496 of the official
+training split, whole movies, for checkpoint selection; the references get no use of them) and are scored
+on the official 25,000 test reviews. Our recipe also runs on SST-2 (dev = validation, and the labelled
+test file). Writes `benchmarks/results/sentiment.json` and `benchmarks/results/sentiment.md`.
 
     ZOO_DATA_DIR=../shared/data python -m benchmarks.sentiment
 """
