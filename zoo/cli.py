@@ -120,7 +120,8 @@ def build_parser(config_cls: type, prog: str | None = None) -> argparse.Argument
                 for name, overrides in presets.items()
             )
         shown_default = "embedded sample" if field.name == "dataset" and default is None else default
-        kwargs["help"] = f"{help_text} (default: {shown_default})"
+        # A help text that already explains its default (e.g. "default: saved_models/<recipe>") keeps it.
+        kwargs["help"] = help_text if "default:" in help_text else f"{help_text} (default: {shown_default})"
         parser.add_argument(_flag_name(field.name), dest=field.name, **kwargs)
     return parser
 
