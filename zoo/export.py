@@ -29,10 +29,18 @@ DEFAULT_TOLERANCE = 1e-4
 
 
 def max_abs_diff(expected: np.ndarray, actual: np.ndarray, name: str, tolerance: float) -> float:
-    """Largest |expected - actual|; raises `ExportMismatchError` above `tolerance` or on shape mismatch."""
+    """Largest |expected - actual|; raises `ExportMismatchError` above `tolerance` or on shape mismatch.
+
+    Outputs that are not floating point (tag strings, token ids) must be equal: the difference is 0.0,
+    or the error names how many elements differ."""
     expected, actual = np.asarray(expected), np.asarray(actual)
     if expected.shape != actual.shape:
         raise ExportMismatchError(f"{name}: output shape {actual.shape} != Keras {expected.shape}")
+    if expected.dtype.kind not in "fc":
+        differing = int(np.sum(expected != actual))
+        if differing:
+            raise ExportMismatchError(f"{name}: {differing} of {expected.size} outputs differ from Keras")
+        return 0.0
     difference = float(np.max(np.abs(expected.astype(np.float64) - actual.astype(np.float64))))
     if not difference <= tolerance:  # also catches NaN
         raise ExportMismatchError(

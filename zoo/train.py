@@ -209,7 +209,12 @@ class Run:
         extra_callbacks: list[keras.callbacks.Callback] | tuple = (),
     ) -> keras.Model:
         """Train `model` (compiled, built) with checkpoints, resume and early stopping; return it holding
-        the best weights seen on `monitor`."""
+        the best weights seen on `monitor`.
+
+        `extra_callbacks` run before the runner's own at each epoch end, so a callback that adds a
+        metric to the logs (such as `zoo.metrics.EntityF1Callback`'s `val_entity_f1`) can be the
+        `monitor` of the checkpoint and early stopping, and reaches history.csv and TensorBoard.
+        """
         self.monitor, self.mode = monitor, mode
         # Keras warns about any tf.data input: that fit's default shuffle=True does not apply to it (our
         # pipelines shuffle themselves) and, at the end of an epoch of unknown length, that the input
@@ -221,7 +226,7 @@ class Run:
             train,
             validation_data=validation,
             epochs=self.config.epochs,
-            callbacks=[*callbacks, *extra_callbacks],
+            callbacks=[*extra_callbacks, *callbacks],
             verbose=self.verbose,
         )
         if nan_guard.diverged_at is not None:

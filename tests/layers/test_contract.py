@@ -10,9 +10,22 @@ RNG = np.random.default_rng(0)
 
 # name -> (init kwargs, inputs, expected output shape, whether a fit step applies)
 CASES = {
+    "CharacterEncoder": (
+        {"vocabulary_size": 9, "filters": 6},
+        RNG.integers(0, 9, (2, 4, 5)),
+        (2, 4, 6),
+        True,
+    ),
+    "CRF": ({"num_tags": 6}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 4, 6), True),
     "HashedNgrams": ({"vocabulary_size": 10, "num_buckets": 50}, RNG.integers(0, 10, (2, 4)), (2, 7), False),
     "MaskedGlobalAveragePooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
     "MaskedGlobalMaxPooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
+    "TokenFeatures": (
+        {"word_vocabulary": ["the", "0000"], "char_vocabulary": list("theTH"), "max_word_length": 3},
+        np.array([["The", "2019", "@bob", "😀"], ["THE", "3.5", "", ""]], dtype=object),
+        (2, 4, 5),
+        False,
+    ),
 }
 
 

@@ -1,6 +1,16 @@
 """Keras layers of the zoo. Each is registered under the package "zoo", so `.keras` files load them."""
 
+from zoo.layers.characters import CharacterEncoder
+from zoo.layers.crf import CRF
 from zoo.layers.ngrams import HashedNgrams
 from zoo.layers.pooling import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
+from zoo.layers.token_features import TokenFeatures
 
-__all__ = ["HashedNgrams", "MaskedGlobalAveragePooling1D", "MaskedGlobalMaxPooling1D"]
+__all__ = [
+    "CharacterEncoder",
+    "CRF",
+    "HashedNgrams",
+    "MaskedGlobalAveragePooling1D",
+    "MaskedGlobalMaxPooling1D",
+    "TokenFeatures",
+]

@@ -1,0 +1,12 @@
+"""Metrics of the zoo: scores computed outside the graph and the callbacks that decode and score on
+validation data, writing their results into the epoch's logs like compiled Keras metrics."""
+
+from zoo.metrics.entities import (
+    EntityF1Callback,
+    EntityScores,
+    TypeScores,
+    entity_scores,
+    extract_entities,
+)
+
+__all__ = ["EntityF1Callback", "EntityScores", "TypeScores", "entity_scores", "extract_entities"]

@@ -1,0 +1,125 @@
+"""Token strings -> word, casing and character ids in the graph, so a tagger's export takes raw tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import keras
+import tensorflow as tf
+
+# Casing classes (Reimers and Gurevych 2017). The word lookup lowercases, so "Apple" and "apple" share a
+# vector; the casing id gives the capital back as a feature of its own.
+CASINGS = ("padding", "other", "numeric", "mainly_numeric", "lower", "upper", "title", "has_digit")
+_CASE_PATTERNS = (  # first match wins, checked in this order
+    ("numeric", r"[0-9]+"),
+    ("mainly_numeric", r"[0-9.,:/+-]*[0-9][0-9.,:/+-]*"),
+    ("lower", r"\p{Ll}+"),
+    ("upper", r"\p{Lu}+"),
+    ("title", r"\p{Lu}\p{Ll}+"),
+    ("has_digit", r".*[0-9].*"),
+)
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class TokenFeatures(keras.layers.Layer):
+    """A batch of token strings -> one int tensor packing each token's word id, casing id and character ids.
+
+    The features of a neural tagger (Lample et al. 2016; Reimers and Gurevych 2017), computed with
+    TensorFlow string ops so that a SavedModel built on this layer takes tokens as strings:
+
+    - **word id**: the token normalised for lookup (lowercased, every digit -> `0` so "2017" and "1999"
+      share a vector, `@user` mentions -> `xxuser`, URLs -> `xxurl`, tokens made only of symbols such as
+      emoji -> `xxemoji`), looked up in `word_vocabulary`; 0 is padding (the empty string), 1 unknown.
+    - **casing id**: one of `TokenFeatures.CASINGS` (numeric, lower, UPPER, Title, has a digit, ...),
+      0 for padding.
+    - **character ids**: the first `max_word_length` Unicode code points of the raw token (case, digits and
+      emoji kept: the characters are where an unseen name like "Kardashian" gets its representation),
+      looked up in `char_vocabulary`; 0 is padding, 1 unknown.
+
+    They are packed as `[word_id, casing_id, char_id_1, ..., char_id_L]` along the last axis so the
+    model has a single integer input, which also makes the TFLite export a one-input model.
+
+    Args:
+        word_vocabulary: normalised words, most frequent first (ids start at 2).
+        char_vocabulary: characters (ids start at 2).
+        max_word_length: characters kept per token. Default 20.
+        **kwargs: standard `keras.layers.Layer` arguments.
+
+    Call arguments:
+        tokens: string tensor `(batch, time)`, padded with empty strings.
+
+    Output shape: `(batch, time, 2 + max_word_length)` int32.
+
+    Example:
+
+    >>> features = zoo.layers.TokenFeatures(["the", "0000"], list("theTH0129"), max_word_length=4)
+    >>> features(tf.constant([["The", "2019", ""]]))[0, :, :2]  # [[2, 6], [3, 2], [0, 0]]
+    """
+
+    CASINGS = CASINGS
+
+    def __init__(
+        self,
+        word_vocabulary: Sequence[str],
+        char_vocabulary: Sequence[str],
+        max_word_length: int = 20,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if max_word_length < 1:
+            raise ValueError(f"max_word_length must be at least 1, got {max_word_length}")
+        self.word_vocabulary = list(word_vocabulary)
+        self.char_vocabulary = list(char_vocabulary)
+        self.max_word_length = max_word_length
+        self.word_lookup = keras.layers.StringLookup(
+            vocabulary=self.word_vocabulary, mask_token="", output_mode="int", dtype="int64"
+        )
+        self.char_lookup = keras.layers.StringLookup(
+            vocabulary=self.char_vocabulary, mask_token="", output_mode="int", dtype="int64"
+        )
+
+    def build(self, input_shape):
+        self.word_lookup.build(input_shape)
+        self.char_lookup.build(None)
+
+    @staticmethod
+    def normalize(tokens: tf.Tensor) -> tf.Tensor:
+        """The word-lookup form of tokens (see the class docstring); also used to build the vocabulary."""
+        words = tf.strings.lower(tokens, encoding="utf-8")
+        words = tf.strings.regex_replace(words, r"[0-9]", "0")
+        words = tf.strings.regex_replace(words, r"^@\w+$", "xxuser")
+        words = tf.strings.regex_replace(words, r"^(https?://|www\.)\S+$", "xxurl")
+        return tf.strings.regex_replace(words, r"^[\p{So}\p{Sk}\x{200d}\x{fe0f}]+$", "xxemoji")
+
+    @staticmethod
+    def casing(tokens: tf.Tensor) -> tf.Tensor:
+        ids = tf.where(tokens == "", 0, CASINGS.index("other"))
+        for name, pattern in reversed(_CASE_PATTERNS):  # reversed: earlier patterns overwrite later ones
+            ids = tf.where(tf.strings.regex_full_match(tokens, pattern), CASINGS.index(name), ids)
+        return tf.cast(ids, "int32")
+
+    def call(self, tokens):
+        tokens = tf.convert_to_tensor(tokens, dtype=tf.string)
+        word_ids = tf.cast(self.word_lookup(self.normalize(tokens)), "int32")
+        chars = tf.strings.unicode_split(tokens, "UTF-8", errors="replace")  # ragged (batch, time, chars)
+        char_ids = tf.cast(self.char_lookup(chars), "int32")
+        char_ids = char_ids[:, :, : self.max_word_length].to_tensor(
+            0, shape=[None, None, self.max_word_length]
+        )
+        # to_tensor pads a batch of only empty tokens to zero time steps; keep the input's time axis.
+        char_ids = char_ids[:, : tf.shape(tokens)[1]]
+        return tf.concat([word_ids[..., None], self.casing(tokens)[..., None], char_ids], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape, 2 + self.max_word_length)
+
+    def compute_output_spec(self, tokens):
+        return keras.KerasTensor(self.compute_output_shape(tokens.shape), dtype="int32")
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "word_vocabulary": self.word_vocabulary,
+            "char_vocabulary": self.char_vocabulary,
+            "max_word_length": self.max_word_length,
+        }
