@@ -28,6 +28,8 @@ class DatasetInfo:
     license: str
 
 
+_WNUT17_URL = "https://raw.githubusercontent.com/leondz/emerging_entities_17/master"
+
 DATASETS: dict[str, DatasetInfo] = {
     "imdb": DatasetInfo(
         "imdb",
@@ -57,6 +59,37 @@ DATASETS: dict[str, DatasetInfo] = {
         homepage="https://nlp.stanford.edu/sentiment/",
         license="research use; cite Socher et al. (2013) and GLUE",
     ),
+    "wnut17": DatasetInfo(
+        "wnut17",
+        # The organisers' repository (Hugging Face's wnut_17 loader reads the same files); the gold test
+        # set is emerging.test.annotated, not emerging.test.conll (raw multi-label annotations).
+        (
+            RemoteFile(
+                f"{_WNUT17_URL}/wnut17train.conll",
+                "731820e13f71af324c6b55a1575ec2ce59fbaa2a0806f8f0400b98d56cd6a7a5",
+                "wnut17train.conll",
+            ),
+            RemoteFile(
+                f"{_WNUT17_URL}/emerging.dev.conll",
+                "e053b752b8155113ca66e7db08af5f2f5f43ab993694e4774f1ec5bad42312d8",
+                "emerging.dev.conll",
+            ),
+            RemoteFile(
+                f"{_WNUT17_URL}/emerging.test.annotated",
+                "2aa79b764e56ec9264a1b30fdd9b70195bd00ff400b62edd8f399d5f13c178f0",
+                "emerging.test.annotated",
+            ),
+        ),
+        homepage="https://noisy-text.github.io/2017/emerging-rare-entities.html",
+        license="CC BY 4.0; cite Derczynski et al. (2017)",
+    ),
+    # Reuters text: no public download. Users who have the files pass --data-dir.
+    "conll2003": DatasetInfo(
+        "conll2003",
+        (),
+        homepage="https://www.clips.uantwerpen.be/conll2003/ner/",
+        license="the text is Reuters Corpus (RCV1), distributed by NIST under its own agreement",
+    ),
 }
 
 
@@ -80,7 +113,7 @@ def locate(name: str, data_dir: str | os.PathLike | None = None) -> pathlib.Path
         return path
     if name not in DATASETS:
         raise DatasetNotFoundError(
-            f"unknown dataset {name!r}; known: {', '.join(sorted(DATASETS))} (or pass --data-dir)"
+            f"unknown dataset {name!r}; known: {', '.join(DATASETS)} (or pass --data-dir)"
         )
     shared = os.environ.get("ZOO_DATA_DIR")
     if shared and (pathlib.Path(shared) / name).exists():
@@ -89,6 +122,11 @@ def locate(name: str, data_dir: str | os.PathLike | None = None) -> pathlib.Path
     if cache.exists() and any(cache.iterdir()):
         return cache
     info = DATASETS[name]
+    if not info.files:
+        raise DatasetNotFoundError(
+            f"dataset {name!r} has no public download ({info.license}). Get it from {info.homepage}, "
+            f"then pass --data-dir PATH to its folder, or set ZOO_DATA_DIR to a folder containing {name}/."
+        )
     for remote in info.files:
         try:
             keras.utils.get_file(

@@ -1,5 +1,5 @@
 """Text preprocessing: cleaning, normalisation, stop words, stemming, lemmatisation, tokenisation,
-vocabulary, and `standardize`, the same preprocessing inside the TensorFlow graph."""
+vocabulary, pretrained word vectors, and `standardize`, the same preprocessing inside the TensorFlow graph."""
 
 from zoo.text.cleaning import clean
 from zoo.text.graph import standardize
@@ -8,6 +8,7 @@ from zoo.text.normalization import normalize
 from zoo.text.stemming import stem
 from zoo.text.stop_words import ENGLISH_STOP_WORDS, NEGATIONS, remove_stop_words
 from zoo.text.tokenization import preprocess, tokenize
+from zoo.text.vectors import embedding_matrix, load_word_vectors
 from zoo.text.vocabulary import Vocabulary
 
 __all__ = [
@@ -15,7 +16,9 @@ __all__ = [
     "NEGATIONS",
     "Vocabulary",
     "clean",
+    "embedding_matrix",
     "lemmatize",
+    "load_word_vectors",
     "normalize",
     "preprocess",
     "remove_stop_words",
