@@ -49,7 +49,10 @@ class Config(zoo.train.RunConfig):
     )
     vocabulary_size: int = flag(20_000, "words kept (most frequent in the training split), plus PAD/UNK")
     max_length: int = flag(400, "tokens kept per text, the first ones; also the TFLite input length")
-    embedding_dim: int = flag(128, "size of the learned word vectors")
+    embedding_dim: int = flag(128, "size of the learned word vectors (an --embeddings file's size wins)")
+    embeddings: str | None = flag(
+        None, "initial word vectors, word2vec text format (e.g. from recipes.word2vec or gensim)"
+    )
     units: int = flag(64, "recurrent units per direction")
     ngram_dim: int = flag(
         0, "size of a fastText-style bag of hashed word uni+bigrams beside the RNN (0: RNN only)"
@@ -147,8 +150,11 @@ def load_data(config: Config) -> SentimentData:
 # ## Model
 
 
-def build_model(config: Config, vocabulary_size: int, train_size: int) -> keras.Model:
+def build_model(config: Config, vocabulary: list[str], train_size: int) -> keras.Model:
     """Token ids -> embedding -> bidirectional RNN -> max and mean over time -> P(positive).
+
+    `vocabulary` lists the token of each id (the vectorizer's). With `--embeddings`, the embedding
+    starts from those vectors (words without one start from noise) and is fine-tuned.
 
     With `ngram_dim`, a second view of the same ids joins before the classifier: the average embedding
     of the review's words and hashed bigrams (fastText). The RNN reads order; the bag remembers every
@@ -159,9 +165,17 @@ def build_model(config: Config, vocabulary_size: int, train_size: int) -> keras.
         "gru": keras.layers.GRU,
         "rnn": keras.layers.SimpleRNN,
     }[config.cell]
+    vocabulary_size, matrix = len(vocabulary), None
+    if config.embeddings:
+        vectors = zoo.text.load_word_vectors(config.embeddings)
+        matrix, found = zoo.text.embedding_matrix(vocabulary, vectors, seed=config.seed)
+        print(f"--embeddings: {found:,} of {vocabulary_size:,} vocabulary words have a vector")
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
     # mask_zero: padding (id 0) is invisible to the RNN and the pooling below.
-    x = keras.layers.Embedding(vocabulary_size, config.embedding_dim, mask_zero=True)(token_ids)
+    embedding = keras.layers.Embedding(
+        vocabulary_size, config.embedding_dim if matrix is None else matrix.shape[1], mask_zero=True
+    )
+    x = embedding(token_ids)
     x = keras.layers.SpatialDropout1D(config.dropout)(x)
     x = keras.layers.Bidirectional(recurrent_layer(config.units, return_sequences=True))(x)
     # zoo's poolings, not Keras's: they ignore padding and give 0, not NaN, for an empty review.
@@ -176,6 +190,8 @@ def build_model(config: Config, vocabulary_size: int, train_size: int) -> keras.
     x = keras.layers.Dropout(config.dropout)(x)
     positive = keras.layers.Dense(1, activation="sigmoid", name="positive")(x)
     model = keras.Model(token_ids, positive, name=f"sentiment_bi{config.cell}")
+    if matrix is not None:
+        embedding.set_weights([matrix])
     # Cosine decay to zero over the planned steps: on IMDB the model generalises best within 1-2 epochs,
     # and ending them at a small learning rate is worth more than more epochs at a constant one.
     steps = max(1, -(-train_size // config.batch_size)) * config.epochs
@@ -257,7 +273,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     run = zoo.train.Run(config, recipe="sentiment")
     data = load_data(config)
     with run.strategy.scope():
-        model = build_model(config, data.vectorizer.vocabulary_size(), data.train_size)
+        model = build_model(config, data.vectorizer.get_vocabulary(), data.train_size)
     run.fit(model, data.train, data.validation, monitor="val_accuracy", mode="max")
     metrics = evaluate(model, data.test)
     show_examples(end_to_end(model, data.vectorizer), data.test_texts, data.test_labels, config.examples)

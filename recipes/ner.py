@@ -1,0 +1,295 @@
+"""Named entity recognition with a BiLSTM-CRF: a many-to-many sequence model.
+
+A sentence goes in as a sequence of tokens and one tag comes out per token (`B-person`, `I-person`, `O`,
+...): many inputs, as many outputs. Each token is represented by three things computed in the graph by
+`zoo.layers.TokenFeatures`: its lowercased word (a learned or `--embeddings` vector), its casing, and
+its characters (a small CNN over them, so "Kardashian" gets a useful vector even if training never saw
+it). A bidirectional LSTM reads the sentence both ways, a dense layer scores every tag at every step,
+and a linear-chain CRF (`zoo.layers.CRF`) picks the best whole tag sequence: it learns that `I-person`
+cannot follow `O` or `B-location`, which a per-token softmax (`--head softmax`) can only hope for.
+
+Data: with no flags, a few hundred sentences the zoo writes itself in CoNLL format
+(`zoo.data.ner_sample`), a one-minute demo. Real runs: `--dataset wnut17` (WNUT 2017 emerging and rare
+entities: tweets, Reddit, YouTube comments; 6 types) or `--dataset conll2003 --data-dir PATH` for users
+who have the CoNLL-2003 English files. Scores are entity-level (exact span and type, as conlleval):
+`test_entity_f1`, `test_entity_precision`, `test_entity_recall` in `metrics.json`, per type in
+`entity_scores.md`.
+
+Expected: WNUT-17 test entity F1 about 0.35 with `--preset wnut17` (see benchmarks/ner.py). Command:
+
+    ZOO_DATA_DIR=../shared/data python -m recipes.ner --preset wnut17
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import sys
+from typing import ClassVar, Literal, NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import zoo.cli
+import zoo.data
+import zoo.export
+import zoo.layers
+import zoo.metrics
+import zoo.text
+import zoo.train
+from zoo.cli import flag
+from zoo.errors import DataFormatError
+
+
+@dataclasses.dataclass
+class Config(zoo.train.RunConfig):
+    dataset: Literal["wnut17", "conll2003"] | None = flag(
+        None, "wnut17 or conll2003; without it, a sample the zoo writes itself (a quick demo)"
+    )
+    head: Literal["crf", "softmax"] = flag(
+        "crf", "crf scores whole tag sequences; softmax one token at a time"
+    )
+    chars: Literal["cnn", "lstm", "none"] = flag(
+        "cnn", "character features per token: a CNN (fast), a BiLSTM, or none (words and casing only)"
+    )
+    embeddings: str | None = flag(None, "initial word vectors, word2vec text format (e.g. our word2vec)")
+    repair_tags: bool = flag(False, "repair tags the BIO scheme cannot accept (I-X after O) and count them")
+    min_word_count: int = flag(1, "training-set count for a word to get its own vector")
+    max_word_length: int = flag(20, "characters read per token")
+    word_dim: int = flag(100, "word vector size (the --embeddings file's size wins)")
+    char_dim: int = flag(30, "character vector size")
+    char_filters: int = flag(50, "character CNN filters (or 2x char LSTM units)")
+    units: int = flag(100, "LSTM units per direction")
+    dropout: float = flag(0.5, "dropout on token features and on LSTM outputs (Lample et al. use 0.5)")
+    learning_rate: float = flag(2e-3, "Adam's learning rate")
+    epochs: int = flag(15, "maximum number of epochs (early stopping on validation entity F1)")
+    patience: int = flag(4, "epochs without a better validation entity F1 before stopping")
+    batch_size: int = flag(16, "sentences per batch")
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "wnut17": {"dataset": "wnut17", "epochs": 30, "patience": 6},
+        "conll2003": {"dataset": "conll2003", "epochs": 30, "batch_size": 32},
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("--dropout must be in [0, 1)")
+        if min(self.min_word_count, self.max_word_length, self.word_dim, self.units) < 1:
+            raise ValueError("--min-word-count, --max-word-length, --word-dim and --units must be >= 1")
+
+
+# ## Data
+
+
+class NERData(NamedTuple):
+    train: tf.data.Dataset  # (packed token features, tag ids padded with -1) batches
+    validation: tf.data.Dataset
+    test: tf.data.Dataset
+    features: zoo.layers.TokenFeatures  # token strings -> packed ids, also inside the export
+    tag_names: list[str]  # tag id -> "B-person"
+    splits: dict[str, zoo.data.TaggedSentences]
+    embedding_matrix: np.ndarray | None  # initial word vectors from --embeddings, rows in word-id order
+
+
+def vocabularies(train: zoo.data.TaggedSentences, config: Config) -> tuple[list[str], list[str]]:
+    """Normalised words seen at least `min_word_count` times, and every character of the training split,
+    most frequent first."""
+    tokens = tf.ragged.constant(train.tokens)
+    words = zoo.layers.TokenFeatures.normalize(tokens.flat_values).numpy()
+    word_counts = collections.Counter(word.decode("utf-8") for word in words)
+    char_counts = collections.Counter(char for sentence in train.tokens for t in sentence for char in t)
+    words = [w for w, n in word_counts.most_common() if n >= config.min_word_count and w]
+    return words, [char for char, _ in char_counts.most_common()]
+
+
+def make_dataset(split, features, tag_ids, batch_size: int, seed: int, training: bool) -> tf.data.Dataset:
+    tags = [[tag_ids[tag] for tag in sentence] for sentence in split.tags]
+    dataset = tf.data.Dataset.from_tensor_slices(
+        (tf.ragged.constant(split.tokens), tf.ragged.constant(tags, dtype=tf.int32))
+    )
+    if training:
+        dataset = dataset.shuffle(len(tags), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.ragged_batch(batch_size).map(
+        lambda tokens, tags: (features(tokens.to_tensor("")), tags.to_tensor(-1)),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return dataset.cache().prefetch(tf.data.AUTOTUNE) if not training else dataset.prefetch(2)
+
+
+def load_data(config: Config) -> NERData:
+    splits = zoo.data.load_ner(config.dataset, config.data_dir, repair=config.repair_tags, seed=config.seed)
+    if config.max_train_samples:
+        train = splits["train"]
+        splits["train"] = train._replace(
+            tokens=train.tokens[: config.max_train_samples], tags=train.tags[: config.max_train_samples]
+        )
+    print(zoo.data.ner_summary(splits))
+    words, chars = vocabularies(splits["train"], config)
+    embedding_matrix = None
+    if config.embeddings:
+        # Words of the file join the vocabulary, so a test word never seen in training keeps its vector.
+        vectors = zoo.text.load_word_vectors(config.embeddings)
+        known = set(words)
+        words += [word for word in vectors if word not in known]
+        embedding_matrix, found = zoo.text.embedding_matrix(["", "[UNK]", *words], vectors, config.seed)
+        print(f"--embeddings: {found:,} of {len(words):,} words have a vector")
+    features = zoo.layers.TokenFeatures(words, chars, config.max_word_length, name="token_features")
+    # Tag ids: O first, then B-/I- of each type, so id 0 is the most common tag, never padding (-1 is).
+    types = sorted({tag[2:] for sentence in splits["train"].tags for tag in sentence if tag != "O"})
+    tag_names = ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in "BI"]
+    tag_ids = {tag: i for i, tag in enumerate(tag_names)}
+    for name, split in splits.items():
+        unseen = {tag for sentence in split.tags for tag in sentence} - set(tag_ids)
+        if unseen:
+            raise DataFormatError(name, None, f"tags {sorted(unseen)} never occur in the training split")
+    return NERData(
+        *(
+            make_dataset(splits[name], features, tag_ids, config.batch_size, config.seed, name == "train")
+            for name in ("train", "validation", "test")
+        ),
+        features=features,
+        tag_names=tag_names,
+        splits=splits,
+        embedding_matrix=embedding_matrix,
+    )
+
+
+# ## Model
+
+
+def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model]:
+    """Packed token features -> per-token tag scores (the trained model) and -> tag ids (the tagger).
+
+    The two models share every layer: training fits the scores with the CRF's negative log-likelihood
+    (or softmax cross-entropy), and the tagger decodes them, with Viterbi for the CRF head.
+    """
+    features = data.features
+    embedding_matrix = data.embedding_matrix
+    word_dim = config.word_dim if embedding_matrix is None else embedding_matrix.shape[1]
+    packed = keras.Input(shape=(None, 2 + config.max_word_length), dtype="int32", name="token_features")
+    word_ids, casing_ids, char_ids = packed[..., 0], packed[..., 1], packed[..., 2:]
+    # mask_zero on the word ids: padding steps are skipped by the LSTM and by the CRF.
+    words = keras.layers.Embedding(
+        len(features.word_vocabulary) + 2,
+        word_dim,
+        mask_zero=True,
+        embeddings_initializer="uniform" if embedding_matrix is None else "zeros",
+        name="word_embedding",
+    )
+    parts = [
+        words(word_ids),
+        keras.layers.Embedding(len(zoo.layers.TokenFeatures.CASINGS), 8, name="casing")(casing_ids),
+    ]
+    if config.chars != "none":
+        # Ma and Hovy 2016 (cnn) or Lample et al. 2016 (lstm); see zoo.layers.CharacterEncoder.
+        chars = zoo.layers.CharacterEncoder(
+            len(features.char_vocabulary) + 2, config.char_dim, config.char_filters, kind=config.chars
+        )
+        parts.append(chars(char_ids))
+    x = keras.layers.Concatenate()(parts)
+    x = keras.layers.Dropout(config.dropout)(x)
+    x = keras.layers.Bidirectional(keras.layers.LSTM(config.units, return_sequences=True))(x)
+    x = keras.layers.Dropout(config.dropout)(x)
+    num_tags = len(data.tag_names)
+    if config.head == "crf":
+        scores = keras.layers.Dense(num_tags, name="tag_scores")(x)
+        crf = zoo.layers.CRF(num_tags, name="crf")
+        scores = crf(scores)
+        tags = crf(scores, mask=word_ids > 0, decode=True)
+        loss = crf.loss
+    else:
+        scores = keras.layers.Dense(num_tags, activation="softmax", name="tag_scores")(x)
+        tags = keras.ops.argmax(scores, axis=-1)
+        loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
+    model = keras.Model(packed, scores, name=f"ner_{config.head}")
+    tagger = keras.Model(packed, keras.ops.cast(tags, "int32"), name="ner_tagger")
+    if embedding_matrix is not None:
+        words.set_weights([embedding_matrix])
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0), loss=loss)
+    return model, tagger
+
+
+def end_to_end(tagger: keras.Model, features: zoo.layers.TokenFeatures, tag_names: list[str]) -> keras.Model:
+    """The deployable model: a batch of token strings (padded with "") -> tag strings ("" at padding)."""
+    tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
+    packed = features(tokens)
+    # Shift tag ids by one so that id 0 is the lookup's mask token "", written at padding (word id 0).
+    tag_ids = keras.ops.where(packed[..., 0] > 0, tagger(packed) + 1, 0)
+    lookup = keras.layers.StringLookup(
+        vocabulary=tag_names, mask_token="", num_oov_indices=0, invert=True, name="tag_names"
+    )
+    return keras.Model(tokens, lookup(tag_ids), name="ner")
+
+
+# ## Evaluation
+
+
+def compiled_tagger(tagger: keras.Model) -> tf.types.experimental.PolymorphicFunction:
+    """The tagger as one traced graph for batches of any size and length: called eagerly, the LSTM and
+    the Viterbi loop would run step by step in Python, many times slower."""
+    spec = tf.TensorSpec([None, None, tagger.input_shape[-1]], tf.int32)
+    return tf.function(lambda packed: tagger(packed, training=False), input_signature=[spec])
+
+
+def predict_tags(tagger: keras.Model, dataset: tf.data.Dataset, tag_names: list[str]):
+    """(true, predicted) tag strings per sentence, in dataset order, padding removed."""
+    decode = compiled_tagger(tagger)
+    true, predicted = [], []
+    for packed, tag_ids in dataset:
+        for gold, guess in zip(tag_ids.numpy(), decode(packed).numpy()):
+            length = int(np.sum(gold >= 0))
+            true.append([tag_names[i] for i in gold[:length]])
+            predicted.append([tag_names[i] for i in guess[:length]])
+    return true, predicted
+
+
+def export(tagger, data: NERData, config: Config, run: zoo.train.Run) -> dict[str, float]:
+    """model.keras and saved_model/ take token strings; model.tflite takes one sentence's packed ids,
+    (1, 64, 2 + max_word_length) int32, and writes tag ids; words.txt, chars.txt and tags.txt go beside
+    it (line n = id n + 2 for words and chars, id n for tags)."""
+    serving_model = end_to_end(tagger, data.features, data.tag_names)
+    sentences = data.splits["test"].tokens[:32]
+    width = max(map(len, sentences))
+    padded = [sentence + [""] * (width - len(sentence)) for sentence in sentences]
+    for name, lines in (
+        ("words.txt", data.features.word_vocabulary),
+        ("chars.txt", data.features.char_vocabulary),
+        ("tags.txt", data.tag_names),
+    ):
+        (run.output_dir / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    length = 64
+    short = [sentence[:length] + [""] * (length - len(sentence[:length])) for sentence in sentences[:8]]
+    return zoo.export.export_and_verify(
+        run.output_dir,
+        serving_model=serving_model,
+        serving_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")],
+        raw_inputs=[padded],
+        tflite_model=tagger,
+        tflite_signature=[tf.TensorSpec([1, length, 2 + config.max_word_length], tf.int32)],
+        tflite_inputs=data.features(tf.constant(short)).numpy(),
+    )
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    config = zoo.cli.parse(Config, argv, prog="python -m recipes.ner")
+    run = zoo.train.Run(config, recipe="ner")
+    data = load_data(config)
+    with run.strategy.scope():
+        model, tagger = build_model(config, data)
+    entity_f1 = zoo.metrics.EntityF1Callback(data.validation, compiled_tagger(tagger), data.tag_names)
+    run.fit(
+        model, data.train, data.validation, monitor="val_entity_f1", mode="max", extra_callbacks=[entity_f1]
+    )
+    scores = zoo.metrics.entity_scores(*predict_tags(tagger, data.test, data.tag_names))
+    (run.output_dir / "entity_scores.md").write_text(scores.to_markdown() + "\n")
+    print("\nTest entity scores:\n" + scores.to_markdown())
+    metrics = scores.to_dict(prefix="test_")
+    if config.export:
+        metrics |= export(tagger, data, config, run)
+    return run.finish(metrics)
+
+
+if __name__ == "__main__":
+    sys.exit(zoo.cli.run_main(main))

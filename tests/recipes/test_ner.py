@@ -1,0 +1,106 @@
+"""The NER recipe end to end: it learns on real WNUT-17 tweets, exports faithfully, runs with no data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import zoo.export
+from recipes import ner
+
+# A quick, real run: the WNUT-17 training file for 3 epochs, dev as validation, the test file as test.
+QUICK = ["--dataset", "wnut17", "--epochs", "3", "--patience", "3",
+         "--word-dim", "50", "--units", "64", "--char-filters", "30"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    if not os.environ.get("ZOO_DATA_DIR"):
+        pytest.skip("ZOO_DATA_DIR is not set; the recipe test trains on WNUT-17")
+    output_dir = tmp_path_factory.mktemp("ner")
+    metrics = ner.main([*QUICK, "--output-dir", str(output_dir)])
+    return output_dir, metrics
+
+
+def test_short_run_on_wnut17_learns(trained):
+    output_dir, metrics = trained
+    assert metrics["test_entity_f1"] > 0.05  # a tagger that finds nothing scores 0
+    assert metrics["test_entity_precision"] > 0.15
+    assert metrics["best_val_entity_f1"] > 0.05
+    history = (output_dir / "history.csv").read_text().splitlines()
+    assert "val_entity_f1" in history[0]  # the callback's metric reached the CSV log
+
+
+def test_every_artifact_is_written(trained):
+    output_dir, metrics = trained
+    for name in ("model.keras", "model.tflite", "words.txt", "chars.txt", "tags.txt", "metrics.json",
+                 "history.csv", "entity_scores.md", "saved_model/saved_model.pb"):  # fmt: skip
+        assert (output_dir / name).exists(), name
+    assert json.loads((output_dir / "metrics.json").read_text()) == metrics
+    table = (output_dir / "entity_scores.md").read_text()
+    for entity_type in ("person", "location", "corporation", "product", "group", "creative-work"):
+        assert f"| {entity_type}" in table
+
+
+def test_tflite_is_builtin_only_and_matches(trained):
+    output_dir, metrics = trained
+    assert metrics["tflite_max_abs_diff"] == 0.0 and metrics["savedmodel_max_abs_diff"] == 0.0
+    assert not [op for op in zoo.export.tflite_ops(output_dir / "model.tflite") if op.startswith("Flex")]
+
+
+def test_saved_model_tags_token_strings_in_a_fresh_process(trained):
+    output_dir, _ = trained
+    script = textwrap.dedent(f"""
+        import json, tensorflow as tf
+        model = tf.saved_model.load({str(output_dir / "saved_model")!r})
+        tokens = tf.constant([["Going", "to", "New", "York", "with", "@bob", "😀"],
+                              ["hi", "", "", "", "", "", ""]])
+        (tags,) = model.signatures["serving_default"](tokens=tokens).values()
+        print(json.dumps([[t.decode() for t in row] for row in tags.numpy()]))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    tags = json.loads(result.stdout.strip().splitlines()[-1])
+    tag_names = (output_dir / "tags.txt").read_text().split()
+    assert len(tags[0]) == 7 and all(tag in tag_names for tag in tags[0])
+    assert tags[1][0] in tag_names and tags[1][1:] == [""] * 6  # padding in, empty tags out
+
+
+def test_softmax_head_and_no_chars_run_on_the_embedded_sample(tmp_path):
+    metrics = ner.main(["--head", "softmax", "--chars", "none", "--epochs", "2", "--no-export",
+                        "--output-dir", str(tmp_path)])  # fmt: skip
+    assert 0.0 <= metrics["test_entity_f1"] <= 1.0
+
+
+def test_embedded_default_learns(tmp_path):
+    metrics = ner.main(["--epochs", "12", "--no-export", "--output-dir", str(tmp_path)])
+    assert metrics["test_entity_f1"] > 0.4  # test names never occur in training
+
+
+def test_embeddings_file_initialises_word_vectors(tmp_path):
+    vectors = tmp_path / "vectors.txt"
+    rng = np.random.default_rng(0)
+    words = ["the", "in", "visited", "zzunseen"]
+    rows = [f"{word} " + " ".join(f"{v:.4f}" for v in rng.normal(size=6)) for word in words]
+    vectors.write_text(f"{len(words)} 6\n" + "\n".join(rows) + "\n")
+    config = ner.Config(embeddings=str(vectors), output_dir=str(tmp_path))
+    data = ner.load_data(config)
+    model, _ = ner.build_model(config, data)
+    table = model.get_layer("word_embedding").get_weights()[0]
+    vocabulary = data.features.word_vocabulary
+    assert "zzunseen" in vocabulary  # a word only the file knows joins the vocabulary
+    for word, row in zip(words, rows):
+        expected = np.array(row.split()[1:], dtype="float32")
+        np.testing.assert_allclose(table[vocabulary.index(word) + 2], expected, atol=1e-6)
+
+
+def test_bad_embeddings_file_names_the_file(tmp_path):
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("not a header\nthe 1 2\n")
+    with pytest.raises(zoo.errors.DataFormatError, match="vectors.txt"):
+        ner.load_data(ner.Config(embeddings=str(vectors), output_dir=str(tmp_path)))
