@@ -90,6 +90,21 @@ DATASETS: dict[str, DatasetInfo] = {
         homepage="https://www.clips.uantwerpen.be/conll2003/ner/",
         license="the text is Reuters Corpus (RCV1), distributed by NIST under its own agreement",
     ),
+    "wikitext2": DatasetInfo(
+        "wikitext2",
+        # The authors' archive (MD5 as in torchtext's WikiText2 loader); wiki.{train,valid,test}.tokens
+        # inside wikitext-2/.
+        (
+            RemoteFile(
+                "https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip",
+                "542ccefacc6c27f945fb54453812b3cd",
+                "wikitext-2-v1.zip",
+                extract=True,
+            ),
+        ),
+        homepage="https://blog.salesforceairesearch.com/the-wikitext-long-term-dependency-language-modeling-dataset/",
+        license="CC BY-SA 3.0 (Wikipedia text); cite Merity et al. (2016)",
+    ),
 }
 
 

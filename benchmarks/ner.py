@@ -1,0 +1,161 @@
+"""NER benchmark: our BiLSTM-CRF on WNUT-17, what each ingredient adds, and the keras-io reference.
+
+Rows, all trained here on the WNUT-17 training file, selected on its dev file and scored on its test file
+with conlleval's entity-level F1 (`zoo.metrics.entity_scores`):
+
+- ours: `recipes.ner --preset wnut17` (words + casing + character CNN -> BiLSTM -> CRF).
+- ours without characters (`--chars none`), and with a softmax head instead of the CRF (`--head softmax`):
+  what each ingredient adds.
+- ours + word2vec: word vectors that gensim learns here from WikiText-2 (2M tokens of Wikipedia, lowercased
+  and digit-normalised like our word lookup; their training time is counted). No Twitter-scale vectors can
+  be had offline, and the shared task's best systems used them.
+- keras-io `ner_transformers`: token and position embedding (32) -> one transformer block (4 heads,
+  feed-forward 64) -> Dense(64, relu) -> softmax, 20k lowercased words, 10 epochs, as in the example,
+  built from keras-hub's `TokenAndPositionEmbedding` and `TransformerEncoder` (the example's own blocks).
+
+Writes `benchmarks/results/ner.json` and `benchmarks/results/ner.md`.
+
+    ZOO_DATA_DIR=../shared/data python -m benchmarks.ner
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import pathlib
+import platform
+import time
+
+import keras
+import keras_hub
+import numpy as np
+import tensorflow as tf
+
+import zoo.data
+import zoo.layers
+import zoo.metrics
+from recipes import ner
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+RUNS = pathlib.Path(__file__).parent / "runs"
+KEYS = ("test_entity_f1", "test_entity_precision", "test_entity_recall", "train_seconds", "epochs")
+
+
+def run_ours(name: str, flags: list[str]) -> dict:
+    metrics = ner.main(
+        ["--preset", "wnut17", "--output-dir", str(RUNS / f"ner_{name}"), "--no-export", *flags]
+    )
+    return {key: metrics[key] for key in KEYS}
+
+
+def word2vec_vectors(path: pathlib.Path) -> float:
+    """gensim word2vec (skip-gram, 100 dimensions) on WikiText-2 train, tokens normalised as our word
+    lookup normalises them; returns the seconds it took."""
+    import gensim
+
+    start = time.perf_counter()
+    (train_file,) = sorted(zoo.data.locate("wikitext2").rglob("wiki.train.tokens"))[:1]
+    text = train_file.read_text(encoding="utf-8")
+    lines = [line.split() for line in text.splitlines() if line.strip() and not line.startswith(" =")]
+    words = zoo.layers.TokenFeatures.normalize(tf.ragged.constant(lines)).flat_values.numpy()
+    lengths = [len(line) for line in lines]
+    flat = [word.decode("utf-8") for word in words]
+    sentences, position = [], 0
+    for length in lengths:
+        sentences.append(flat[position : position + length])
+        position += length
+    model = gensim.models.Word2Vec(
+        sentences, vector_size=100, window=5, min_count=3, sg=1, negative=5, workers=2, epochs=5, seed=0
+    )
+    model.wv.save_word2vec_format(str(path), binary=False)
+    return time.perf_counter() - start
+
+
+def keras_io_transformer(splits: dict[str, zoo.data.TaggedSentences]) -> dict:
+    """keras-io's ner_transformers, on our splits, scored with our entity F1 on the test file."""
+    counts = collections.Counter(token.lower() for sentence in splits["train"].tokens for token in sentence)
+    vocabulary = {word: i + 2 for i, (word, _) in enumerate(counts.most_common(20_000 - 2))}  # 0 pad, 1 unk
+    tag_names = sorted({tag for sentence in splits["train"].tags for tag in sentence})
+    tag_ids = {tag: i + 1 for i, tag in enumerate(tag_names)}  # 0 is padding, as in the example
+    length = max(len(sentence) for split in splits.values() for sentence in split.tokens)
+
+    def arrays(split):
+        x = np.zeros((len(split.tokens), length), "int32")
+        y = np.zeros((len(split.tokens), length), "int32")
+        for row, (tokens, tags) in enumerate(zip(split.tokens, split.tags)):
+            x[row, : len(tokens)] = [vocabulary.get(token.lower(), 1) for token in tokens]
+            y[row, : len(tags)] = [tag_ids[tag] for tag in tags]
+        return x, y
+
+    (x_train, y_train), (x_test, _) = arrays(splits["train"]), arrays(splits["test"])
+    inputs = keras.Input((length,), dtype="int32")
+    x = keras_hub.layers.TokenAndPositionEmbedding(20_000, length, 32)(inputs)
+    x = keras_hub.layers.TransformerEncoder(64, 4, dropout=0.1)(x)
+    x = keras.layers.Dropout(0.1)(x)
+    x = keras.layers.Dense(64, activation="relu")(x)
+    x = keras.layers.Dropout(0.1)(x)
+    outputs = keras.layers.Dense(len(tag_names) + 1, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    # The example's loss ignores padding positions (its CustomNonPaddingTokenLoss).
+    model.compile("adam", loss=keras.losses.SparseCategoricalCrossentropy(ignore_class=0))
+    start = time.perf_counter()
+    model.fit(x_train, y_train, epochs=10, batch_size=32, verbose=2)
+    seconds = time.perf_counter() - start
+    predicted = np.argmax(model.predict(x_test, batch_size=256, verbose=0)[..., 1:], axis=-1)
+    guesses = [[tag_names[i] for i in row[: len(tags)]] for row, tags in zip(predicted, splits["test"].tags)]
+    scores = zoo.metrics.entity_scores(splits["test"].tags, guesses)
+    return {
+        "test_entity_f1": scores.f1,
+        "test_entity_precision": scores.precision,
+        "test_entity_recall": scores.recall,
+        "train_seconds": seconds,
+        "epochs": 10,
+    }
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        "| model (WNUT-17 test, conlleval entity-level) | F1 | precision | recall | train seconds | epochs |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, row in results["wnut17"].items():
+        lines.append(
+            f"| {name} | {row['test_entity_f1']:.4f} | {row['test_entity_precision']:.4f} | "
+            f"{row['test_entity_recall']:.4f} | {row['train_seconds']:.0f} | {row['epochs']} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    choices = ["ours", "no_chars", "softmax", "word2vec", "keras_io"]
+    parser.add_argument("--skip", nargs="*", default=[], choices=choices)
+    args = parser.parse_args()
+    results: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "wnut17": {}}
+    rows = results["wnut17"]
+    if "ours" not in args.skip:
+        rows["ours (chars + CRF)"] = run_ours("ours", [])
+    if "no_chars" not in args.skip:
+        rows["ours without characters"] = run_ours("no_chars", ["--chars", "none"])
+    if "softmax" not in args.skip:
+        rows["ours with softmax, not CRF"] = run_ours("softmax", ["--head", "softmax"])
+    if "word2vec" not in args.skip:
+        RUNS.mkdir(parents=True, exist_ok=True)
+        vectors = RUNS / "wikitext2_word2vec.txt"
+        seconds = word2vec_vectors(vectors)
+        row = run_ours("word2vec", ["--embeddings", str(vectors)])
+        row["train_seconds"] += seconds
+        rows["ours + word2vec (WikiText-2)"] = row
+    if "keras_io" not in args.skip:
+        rows["keras-io ner_transformers"] = keras_io_transformer(zoo.data.load_ner("wnut17"))
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "ner.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    (RESULTS / "ner.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
