@@ -14,8 +14,8 @@ import pytest
 import zoo.export
 from recipes import ner
 
-# A quick, real run: the WNUT-17 training file for 3 epochs, dev as validation, the test file as test.
-QUICK = ["--dataset", "wnut17", "--epochs", "3", "--patience", "3",
+# A quick, real run: the WNUT-17 training file for 5 epochs, dev as validation, the test file as test.
+QUICK = ["--dataset", "wnut17", "--epochs", "5", "--patience", "5",
          "--word-dim", "50", "--units", "64", "--char-filters", "30"]  # fmt: skip
 
 
