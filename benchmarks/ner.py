@@ -60,13 +60,9 @@ def word2vec_vectors(path: pathlib.Path) -> float:
     (train_file,) = sorted(zoo.data.locate("wikitext2").rglob("wiki.train.tokens"))[:1]
     text = train_file.read_text(encoding="utf-8")
     lines = [line.split() for line in text.splitlines() if line.strip() and not line.startswith(" =")]
-    words = zoo.layers.TokenFeatures.normalize(tf.ragged.constant(lines)).flat_values.numpy()
-    lengths = [len(line) for line in lines]
-    flat = [word.decode("utf-8") for word in words]
-    sentences, position = [], 0
-    for length in lengths:
-        sentences.append(flat[position : position + length])
-        position += length
+    tokens = tf.ragged.constant(lines)
+    words = tokens.with_flat_values(zoo.layers.TokenFeatures.normalize(tokens.flat_values))
+    sentences = [[word.decode("utf-8") for word in line] for line in words.to_list()]
     model = gensim.models.Word2Vec(
         sentences, vector_size=100, window=5, min_count=3, sg=1, negative=5, workers=2, epochs=5, seed=0
     )

@@ -11,6 +11,7 @@ import textwrap
 import numpy as np
 import pytest
 
+import zoo.errors
 import zoo.export
 from recipes import ner
 
