@@ -20,6 +20,7 @@ CASES = {
     "HashedNgrams": ({"vocabulary_size": 10, "num_buckets": 50}, RNG.integers(0, 10, (2, 4)), (2, 7), False),
     "MaskedGlobalAveragePooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
     "MaskedGlobalMaxPooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
+    "NaiveBayesLinear": ({"num_features": 10}, RNG.integers(0, 10, (2, 4)), (2, 1), True),
     "TokenFeatures": (
         {"word_vocabulary": ["the", "0000"], "char_vocabulary": list("theTH"), "max_word_length": 3},
         np.array([["The", "2019", "@bob", "😀"], ["THE", "3.5", "", ""]], dtype=object),

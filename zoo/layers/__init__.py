@@ -2,6 +2,7 @@
 
 from zoo.layers.characters import CharacterEncoder
 from zoo.layers.crf import CRF
+from zoo.layers.naive_bayes import NaiveBayesLinear
 from zoo.layers.ngrams import HashedNgrams
 from zoo.layers.pooling import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
 from zoo.layers.token_features import TokenFeatures
@@ -12,5 +13,6 @@ __all__ = [
     "HashedNgrams",
     "MaskedGlobalAveragePooling1D",
     "MaskedGlobalMaxPooling1D",
+    "NaiveBayesLinear",
     "TokenFeatures",
 ]
