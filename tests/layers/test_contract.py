@@ -1,5 +1,6 @@
 """Every layer `zoo.layers` exports passes the shared layer test. A new layer without a case here fails."""
 
+import keras
 import numpy as np
 import pytest
 
@@ -30,8 +31,49 @@ CASES = {
 }
 
 
+# Layers called as `layer(query, value)` that return `(context, weights)`: name -> (init kwargs, inputs,
+# expected output shapes). Query and value widths differ where the layer allows it.
+QUERY, VALUE = RNG.normal(size=(2, 4, 6)).astype("float32"), RNG.normal(size=(2, 5, 3)).astype("float32")
+TWO_INPUT_CASES = {
+    "BahdanauAttention": ({"units": 7}, (QUERY, VALUE), ((2, 4, 3), (2, 4, 5))),
+    "LuongAttention": ({"score": "general"}, (QUERY, VALUE), ((2, 4, 3), (2, 4, 5))),
+}
+
+
+def run_two_input_layer_test(layer_cls, init_kwargs, inputs, expected_output_shapes, tmp_path) -> None:
+    """`run_layer_test` for a layer called on two tensors and returning a tuple: config round trip,
+    symbolic and eager call, one `fit` step, a `.keras` round trip with equal outputs."""
+    layer = layer_cls(**init_kwargs)
+    config = layer.get_config()
+    assert layer_cls.from_config(config).get_config() == config, "get_config/from_config is not a round trip"
+
+    eager = layer(*(keras.ops.convert_to_tensor(x) for x in inputs))
+    assert [tuple(x.shape) for x in eager] == [tuple(s) for s in expected_output_shapes]
+
+    symbolic_in = [keras.Input(shape=x.shape[1:], batch_size=x.shape[0]) for x in inputs]
+    symbolic = layer_cls(**init_kwargs)(*symbolic_in)
+    assert [tuple(x.shape) for x in symbolic] == [tuple(s) for s in expected_output_shapes]
+
+    model_in = [keras.Input(shape=x.shape[1:]) for x in inputs]
+    projected = [keras.layers.Dense(x.shape[-1])(x_in) for x, x_in in zip(inputs, model_in)]
+    model = keras.Model(model_in, list(layer_cls(**init_kwargs)(*projected)))
+    model.compile(optimizer="sgd", loss="mse")
+    targets = [np.zeros(shape, dtype="float32") for shape in expected_output_shapes]
+    losses = model.train_on_batch(list(inputs), targets)
+    assert np.all(np.isfinite(losses))
+
+    path = tmp_path / f"{layer_cls.__name__}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    for actual, expected in zip(restored(list(inputs)), model(list(inputs))):
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(actual), keras.ops.convert_to_numpy(expected), atol=1e-6
+        )
+
+
 def test_every_exported_layer_has_a_case():
-    assert sorted(CASES) == sorted(zoo.layers.__all__)
+    assert not set(CASES) & set(TWO_INPUT_CASES)
+    assert sorted([*CASES, *TWO_INPUT_CASES]) == sorted(zoo.layers.__all__)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -39,3 +81,9 @@ def test_layer_contract(name, tmp_path):
     init_kwargs, inputs, expected_shape, fit_step = CASES[name]
     layer_cls = getattr(zoo.layers, name)
     run_layer_test(layer_cls, init_kwargs, inputs, expected_shape, tmp_path=tmp_path, fit_step=fit_step)
+
+
+@pytest.mark.parametrize("name", sorted(TWO_INPUT_CASES))
+def test_two_input_layer_contract(name, tmp_path):
+    init_kwargs, inputs, expected_shapes = TWO_INPUT_CASES[name]
+    run_two_input_layer_test(getattr(zoo.layers, name), init_kwargs, inputs, expected_shapes, tmp_path)

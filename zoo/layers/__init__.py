@@ -1,5 +1,6 @@
 """Keras layers of the zoo. Each is registered under the package "zoo", so `.keras` files load them."""
 
+from zoo.layers.attention import BahdanauAttention, LuongAttention
 from zoo.layers.characters import CharacterEncoder
 from zoo.layers.crf import CRF
 from zoo.layers.naive_bayes import NaiveBayesLinear
@@ -8,9 +9,11 @@ from zoo.layers.pooling import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPool
 from zoo.layers.token_features import TokenFeatures
 
 __all__ = [
+    "BahdanauAttention",
     "CharacterEncoder",
     "CRF",
     "HashedNgrams",
+    "LuongAttention",
     "MaskedGlobalAveragePooling1D",
     "MaskedGlobalMaxPooling1D",
     "NaiveBayesLinear",
