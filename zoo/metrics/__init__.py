@@ -8,5 +8,15 @@ from zoo.metrics.entities import (
     entity_scores,
     extract_entities,
 )
+from zoo.metrics.translation import TranslationScoreCallback, corpus_bleu, corpus_chrf
 
-__all__ = ["EntityF1Callback", "EntityScores", "TypeScores", "entity_scores", "extract_entities"]
+__all__ = [
+    "EntityF1Callback",
+    "EntityScores",
+    "TranslationScoreCallback",
+    "TypeScores",
+    "corpus_bleu",
+    "corpus_chrf",
+    "entity_scores",
+    "extract_entities",
+]
