@@ -17,6 +17,14 @@ from zoo.data.sentiment import (
     read_sst2,
     summary,
 )
+from zoo.data.translation import (
+    TranslationPairs,
+    load_translation,
+    number_pair,
+    read_sentence_pairs,
+    sample_pairs,
+    split_pairs,
+)
 
 __all__ = [
     "DATASETS",
@@ -24,16 +32,22 @@ __all__ = [
     "LabelledTexts",
     "RemoteFile",
     "TaggedSentences",
+    "TranslationPairs",
     "convert_tags",
     "keras_cache_dir",
     "load_ner",
     "load_sentiment",
+    "load_translation",
     "locate",
     "ner_summary",
+    "number_pair",
     "read_conll",
     "read_imdb",
     "read_pang_lee",
+    "read_sentence_pairs",
     "read_sst2",
+    "sample_pairs",
+    "split_pairs",
     "summary",
     "validate_tags",
 ]

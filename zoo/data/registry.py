@@ -105,6 +105,20 @@ DATASETS: dict[str, DatasetInfo] = {
         homepage="https://blog.salesforceairesearch.com/the-wikitext-long-term-dependency-language-modeling-dataset/",
         license="CC BY-SA 3.0 (Wikipedia text); cite Merity et al. (2016)",
     ),
+    "spa-eng": DatasetInfo(
+        "spa-eng",
+        # ManyThings.org's 2018 English-Spanish Tatoeba pairs as the Keras and TensorFlow translation
+        # tutorials download them; read as the zip it is (spa-eng/spa.txt inside), no extraction.
+        (
+            RemoteFile(
+                "http://storage.googleapis.com/download.tensorflow.org/data/spa-eng.zip",
+                "f80e581ae291aa34dd3aba7bd98b5e9505234da4318e2f3295df70a1520c7f61",
+                "spa-eng.zip",
+            ),
+        ),
+        homepage="http://www.manythings.org/anki/",
+        license="CC BY 2.0 (France); attribution: www.manythings.org/anki and tatoeba.org",
+    ),
 }
 
 
