@@ -16,7 +16,10 @@ returned (for `metrics.json`), and a difference above `tolerance` raises `Export
 
 from __future__ import annotations
 
+import json
 import pathlib
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 
 import keras
@@ -194,3 +197,29 @@ def export_and_verify(
             tflite_expected, run_tflite(tflite_path, tflite_inputs), str(tflite_path), tolerance
         )
     return metrics
+
+
+def run_saved_model_in_subprocess(path: str | pathlib.Path, texts: Sequence[str]) -> list[str]:
+    """Loads a string-in, string-out SavedModel in a fresh Python process and returns its outputs for
+    `texts`: the check that the export needs nothing from the process that wrote it (no Keras objects,
+    no custom layers registered, no Python tokenizer). The one import it does need, as any user's process
+    does, is `tensorflow_text`: it registers the text ops (SentencePiece, WordPiece) the graph calls."""
+    program = (
+        "import json, sys\n"
+        "import tensorflow as tf\n"
+        "import tensorflow_text  # noqa: F401 (registers SentencepieceOp and the other text ops)\n"
+        "texts = json.load(sys.stdin)\n"
+        "model = tf.saved_model.load(sys.argv[1])\n"
+        "output = model.serve(tf.constant(texts, tf.string))\n"
+        "json.dump([text.decode('utf-8') for text in output.numpy()], sys.stdout)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program, str(path)],
+        input=json.dumps(list(texts)),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode:
+        raise ExportMismatchError(f"{path}: reloading in a fresh process failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout)

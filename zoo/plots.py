@@ -1,10 +1,11 @@
-"""Plots every recipe writes: training curves from history.csv."""
+"""Plots the recipes write: training curves from history.csv, attention heatmaps."""
 
 from __future__ import annotations
 
 import pathlib
 
 import matplotlib
+import numpy as np
 
 matplotlib.use("Agg")  # files only: recipes run on servers and in CI without a display
 
@@ -34,6 +35,37 @@ def plot_history(history: list[dict[str, float]], path: str | pathlib.Path, titl
         axis.grid(alpha=0.3)
         axis.legend()
     figure.suptitle(title)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)
+
+
+def attention_heatmap(
+    weights, source_tokens: list[str], target_tokens: list[str], path: str | pathlib.Path, title: str = ""
+) -> pathlib.Path:
+    """An attention matrix as a PNG: one row per output token, one column per input token, darker = more
+    weight. Rows are what the decoder wrote, columns what it read while writing them.
+
+    Args:
+        weights: (len(target_tokens), len(source_tokens)) array, rows summing to 1.
+        source_tokens: column labels (e.g. SentencePiece pieces).
+        target_tokens: row labels.
+        path: where the PNG goes.
+    """
+    weights = np.asarray(weights)
+    if weights.shape != (len(target_tokens), len(source_tokens)):
+        raise ValueError(
+            f"weights have shape {weights.shape}, labels ({len(target_tokens)}, {len(source_tokens)})"
+        )
+    size = (max(3.0, 0.45 * len(source_tokens) + 1.5), max(2.5, 0.4 * len(target_tokens) + 1.2))
+    figure, axis = plt.subplots(figsize=size)
+    axis.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
+    axis.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
+    axis.set_yticks(range(len(target_tokens)), target_tokens)
+    axis.set_xlabel("source")
+    axis.set_ylabel("translation")
+    axis.set_title(title)
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)
