@@ -97,3 +97,28 @@ def test_translator_decodes_and_detokenises(tokenizers, beam):
     assert translator.translate_all(texts, batch_size=2) == texts
     ids = translator.ids(tf.constant(texts)).numpy()
     assert ids.shape == (3, 20) and (ids[2] == PAD_ID).all()  # the end token itself becomes padding
+
+
+class LookupTranslator:
+    """Stands in for a `Translator`: fixed translations, and a record of what it was asked."""
+
+    def __init__(self, translations: dict[str, str]):
+        self.translations, self.calls = translations, []
+
+    def translate_all(self, sources):
+        self.calls.append(list(sources))
+        return [self.translations[source] for source in sources]
+
+
+def test_scores_translate_each_source_once_and_use_all_its_references():
+    # Tatoeba style: one English sentence, two Spanish translations, kept together in one split.
+    go, cold = "Go away from here now.", "I am very cold this morning."
+    pairs = [(go, "Vete de aquí ahora mismo."), (go, "Váyase de aquí ahora mismo."),
+             (cold, "Tengo mucho frío esta mañana.")]  # fmt: skip
+    translator = LookupTranslator({go: "Váyase de aquí ahora mismo.", cold: "Tengo mucho frío esta mañana."})
+    scores, hypotheses = zoo.seq2seq.translation_scores(translator, pairs, "test_")
+    assert translator.calls == [[go, cold]]
+    assert hypotheses == ["Váyase de aquí ahora mismo."] * 2 + ["Tengo mucho frío esta mañana."]
+    assert scores["test_multiref_bleu"] == pytest.approx(100.0)  # each translation is one of its references
+    assert scores["test_bleu"] < 95.0  # "Váyase" is wrong against the pair whose reference says "Vete"
+    assert scores["test_multiref_chrf"] > scores["test_chrf"] and scores["test_seconds"] >= 0.0

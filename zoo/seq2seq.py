@@ -14,14 +14,41 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import Literal, NamedTuple
 
 import keras_hub
 import numpy as np
 import tensorflow as tf
 
+import zoo.train
+from zoo.cli import flag
 from zoo.text.subword import END_ID, PAD_ID, START_ID, train_sentencepiece
+
+
+@dataclasses.dataclass
+class TranslationConfig(zoo.train.RunConfig):
+    """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
+    `Config` subclasses it and adds its model's flags."""
+
+    source: Literal["eng", "spa"] = flag("eng", "language translated from")
+    target: Literal["eng", "spa"] = flag("spa", "language translated into")
+    vocabulary_size: int = flag(8000, "most pieces of the joint SentencePiece model (an upper bound)")
+    max_length: int = flag(40, "longest sentence in pieces; longer training pairs are dropped")
+    beam_size: int = flag(4, "beam width for the test translations (1: greedy only)")
+    length_penalty: float = flag(0.6, "beam search's length normalisation exponent (GNMT's alpha)")
+    bleu_samples: int = flag(300, "validation pairs translated to report val_bleu after each epoch")
+    max_test_samples: int | None = flag(None, "score only the first N test pairs (decoding takes time)")
+    epochs: int = flag(10, "maximum number of epochs (early stopping may end sooner)")
+    batch_size: int = flag(64, "sentence pairs per batch")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.source == self.target:
+            raise ValueError("--source and --target must differ")
+        if self.beam_size < 1 or self.max_length < 2 or self.bleu_samples < 1:
+            raise ValueError("--beam-size and --bleu-samples must be >= 1 and --max-length >= 2")
 
 
 @dataclasses.dataclass
@@ -196,6 +223,8 @@ class TranslationData(NamedTuple):
     tokenizers: Seq2SeqTokenizers
     validation_pairs: list[tuple[str, str]]  # (source, target) strings, in the run's direction
     test_pairs: list[tuple[str, str]]
+    train_batches: int  # batches in one training epoch (for learning-rate schedules)
+    train_target_tokens: int  # target pieces (end tokens included) in one epoch: tokens/s = this / epoch time
 
 
 def load_translation_data(config) -> TranslationData:
@@ -225,32 +254,62 @@ def load_translation_data(config) -> TranslationData:
             pairs, tokenizers, batch_size=config.batch_size, max_length=config.max_length, shuffle_seed=seed
         )
 
+    train = batches(splits["train"], config.seed)
+    # One pass over the training batches also fills the pipeline's cache, so the first epoch does not pay it.
+    train_batches, train_target_tokens = train.reduce(
+        (0, 0),
+        lambda totals, batch: (
+            totals[0] + 1,
+            totals[1] + tf.math.count_nonzero(batch[1] != PAD_ID, dtype=tf.int32),
+        ),
+    )
     return TranslationData(
-        batches(splits["train"], config.seed),
+        train,
         batches(splits["validation"]),
         tokenizers,
         splits["validation"],
         splits["test"],
+        int(train_batches),
+        int(train_target_tokens),
     )
 
 
 def translation_scores(translator: Translator, pairs, prefix: str) -> tuple[dict[str, float], list[str]]:
-    """Corpus BLEU and chrF (sacrebleu's definitions) of `translator` on (source, reference) pairs."""
+    """Corpus BLEU and chrF (sacrebleu's definitions) of `translator` on (source, reference) pairs.
+
+    Tatoeba gives many sentences several translations (`Go.` -> `Ve.`, `Vete.`, `Vaya.`), and the split
+    keeps them together, so each distinct source is translated once and scored two ways:
+    `{prefix}bleu`/`{prefix}chrf` against each pair's own reference (one row per pair, the strict
+    figure), and `{prefix}multiref_bleu`/`{prefix}multiref_chrf` once per distinct source against all of
+    its references (the usual multi-reference BLEU). `{prefix}seconds` is the decoding time.
+
+    Returns the scores and the translations, one per pair."""
     from zoo.metrics.translation import corpus_bleu, corpus_chrf
 
-    sources, references = (list(side) for side in zip(*pairs))
-    hypotheses = translator.translate_all(sources)
+    references_of: dict[str, list[str]] = {}
+    for source, reference in pairs:
+        references_of.setdefault(source, []).append(reference)
+    sources = list(references_of)
+    start = time.perf_counter()
+    translated = dict(zip(sources, translator.translate_all(sources)))
+    seconds = time.perf_counter() - start
+    hypotheses = [translated[source] for source, _ in pairs]
+    references = [reference for _, reference in pairs]
+    distinct, all_references = list(translated.values()), list(references_of.values())
     return {
         f"{prefix}bleu": corpus_bleu(hypotheses, references),
         f"{prefix}chrf": corpus_chrf(hypotheses, references),
+        f"{prefix}multiref_bleu": corpus_bleu(distinct, all_references),
+        f"{prefix}multiref_chrf": corpus_chrf(distinct, all_references),
+        f"{prefix}seconds": seconds,
     }, hypotheses
 
 
 def score_test_split(
     greedy: Translator, beam: Translator | None, pairs, examples: int = 5
 ) -> dict[str, float]:
-    """test_greedy_{bleu,chrf}, test_beam_{bleu,chrf} (if `beam`) and test_{bleu,chrf}: the beam's when
-    there is one. Prints a few translations."""
+    """test_greedy_*, test_beam_* (if `beam`; see `translation_scores`), test_bleu and test_chrf (the
+    beam's when there is one, one reference per pair) and test_pairs. Prints a few translations."""
     metrics, hypotheses = translation_scores(greedy, pairs, "test_greedy_")
     key = "greedy"
     if beam is not None:
@@ -258,6 +317,7 @@ def score_test_split(
         metrics |= beam_metrics
         key = "beam"
     metrics |= {"test_bleu": metrics[f"test_{key}_bleu"], "test_chrf": metrics[f"test_{key}_chrf"]}
+    metrics["test_pairs"] = len(pairs)
     print(f"\nTest translations ({key}; source | reference | ours):")
     for (source, reference), hypothesis in list(zip(pairs, hypotheses))[:examples]:
         print(f"  {source} | {reference} | {hypothesis}")

@@ -57,6 +57,22 @@ def test_padding_in_the_source_is_never_read():
     np.testing.assert_allclose(model({"source": longer, "target_in": target}), expected, atol=1e-5)
 
 
+def test_cached_decoding_steps_give_the_full_decoders_logits():
+    """Feeding one piece at a time through the blocks' caches equals re-reading the whole prefix."""
+    model = small_model(dropout=0.0)
+    rng = np.random.default_rng(2)
+    source = rng.integers(4, 30, size=(2, 7)).astype("int32")
+    source[1, 4:] = 0
+    target = rng.integers(4, 25, size=(2, 6)).astype("int32")
+    source, target = keras.ops.convert_to_tensor(source), keras.ops.convert_to_tensor(target)
+    memory, mask = model.encoder(source), source > 0
+    full = keras.ops.convert_to_numpy(model.decoder([target, memory, mask]))
+    caches = model.empty_caches(2)
+    for position in range(target.shape[1]):
+        logits, caches = model.decode_step(target[:, position : position + 1], position, memory, mask, caches)
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), full[:, position], atol=1e-4)
+
+
 def test_embedded_default_learns_and_exports(tmp_path):
     metrics = transformer.main(
         [
@@ -66,6 +82,8 @@ def test_embedded_default_learns_and_exports(tmp_path):
             "3",
             "--bleu-samples",
             "100",
+            "--max-test-samples",
+            "150",
             "--embedding-dim",
             "64",
             "--intermediate-dim",
