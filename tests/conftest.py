@@ -1,4 +1,9 @@
-"""Shared fixtures. Real datasets come from $ZOO_DATA_DIR (CI sets it to ../shared/data)."""
+"""Shared fixtures. Real datasets come from $ZOO_DATA_DIR (CI sets it to ../shared/data).
+
+The suite runs on pytest-xdist workers (`-n` in setup.cfg) with `--dist loadgroup`: each test goes to
+whichever worker is free, except that the tests of a module that share its `trained` fixture (one short
+training run) stay together on one worker, so that run happens once.
+"""
 
 from __future__ import annotations
 
@@ -29,3 +34,9 @@ def shared_data():
         return path
 
     return get
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "trained" in item.fixturenames:
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
