@@ -119,6 +119,54 @@ DATASETS: dict[str, DatasetInfo] = {
         homepage="http://www.manythings.org/anki/",
         license="CC BY 2.0 (France); attribution: www.manythings.org/anki and tatoeba.org",
     ),
+    "fsdd": DatasetInfo(
+        "fsdd",
+        # GitHub's archive of the commit the shared copy comes from (6 speakers, 3,000 recordings). No
+        # checksum: GitHub builds the archive on request and none is published for this commit (TFDS
+        # publishes one for the older v1.0.9 tag only), so the empty hash downloads unchecked; the reader
+        # checks every file name and WAV header.
+        (
+            RemoteFile(
+                "https://github.com/Jakobovski/free-spoken-digit-dataset/archive/"
+                "26eb9aaf76e81b692f806f9140c2d2777410d7a1.tar.gz",
+                "",
+                "free-spoken-digit-dataset-26eb9aa.tar.gz",
+                extract=True,
+            ),
+        ),
+        homepage="https://github.com/Jakobovski/free-spoken-digit-dataset",
+        license="CC BY-SA 4.0; cite Jackson et al., Free Spoken Digit Dataset",
+    ),
+    "ljspeech": DatasetInfo(
+        "ljspeech",
+        # The official release, 2.6 GB (SHA-256 as in torchaudio's LJSPEECH loader); extracted, since the
+        # reader opens each wav. LJSpeech-1.1/{metadata.csv,wavs/} inside.
+        (
+            RemoteFile(
+                "https://data.keithito.com/data/speech/LJSpeech-1.1.tar.bz2",
+                "be1a30453f28eb8dd26af4101ae40cbf2c50413b1bb21936cbcdc6fae3de8aa5",
+                "LJSpeech-1.1.tar.bz2",
+                extract=True,
+            ),
+        ),
+        homepage="https://keithito.com/LJ-Speech-Dataset/",
+        license="public domain; cite Ito (2017), The LJ Speech Dataset",
+    ),
+    "yesno": DatasetInfo(
+        "yesno",
+        # OpenSLR SLR1 (SHA-256 as in torchaudio's YESNO loader); waves_yesno/*.wav inside.
+        (
+            RemoteFile(
+                "https://www.openslr.org/resources/1/waves_yesno.tar.gz",
+                "30301975fd8c5cac4040c261c0852f57cfa8adbbad2ce78e77e4986957445f27",
+                "waves_yesno.tar.gz",
+                extract=True,
+            ),
+        ),
+        homepage="https://www.openslr.org/1/",
+        license="no licence file; made for the Kaldi project 'to test out the Kaldi scripts for free' "
+        "(its README); cite Kaldi (Povey et al. 2011) and OpenSLR SLR1",
+    ),
 }
 
 
