@@ -17,9 +17,9 @@ def features(tokens, words=("the", "0000", "xxuser", "xxurl", "xxemoji", "apple"
 
 
 def test_words_are_normalised_before_lookup():
-    packed = features([["The", "2019", "@bob", "http://t.co/x", "😀😀", "APPLE", "Zebra"]])
+    packed = features([["The", "2019", "@bob", "http://t.co/x", "😀😀", "APPLE", "#Apple", "#", "Zebra"]])
     # ids: 0 padding, 1 unknown, then the vocabulary from 2
-    assert packed[0, :, 0].tolist() == [2, 3, 4, 5, 6, 7, 1]
+    assert packed[0, :, 0].tolist() == [2, 3, 4, 5, 6, 7, 7, 1, 1]
 
 
 def test_casing_classes():

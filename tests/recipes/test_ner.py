@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -98,6 +99,12 @@ def test_embeddings_file_initialises_word_vectors(tmp_path):
     for word, row in zip(words, rows):
         expected = np.array(row.split()[1:], dtype="float32")
         np.testing.assert_allclose(table[vocabulary.index(word) + 2], expected, atol=1e-6)
+    # Fixed by default: training leaves them as the file has them; --tune-embeddings trains them.
+    model.fit(data.train.take(2), epochs=1, verbose=0)
+    np.testing.assert_array_equal(model.get_layer("word_embedding").get_weights()[0], table)
+    tuned, _ = ner.build_model(dataclasses.replace(config, tune_embeddings=True), data)
+    tuned.fit(data.train.take(2), epochs=1, verbose=0)
+    assert not np.allclose(tuned.get_layer("word_embedding").get_weights()[0], table)
 
 
 def test_bad_embeddings_file_names_the_file(tmp_path):

@@ -28,8 +28,9 @@ class TokenFeatures(keras.layers.Layer):
     TensorFlow string ops so that a SavedModel built on this layer takes tokens as strings:
 
     - **word id**: the token normalised for lookup (lowercased, every digit -> `0` so "2017" and "1999"
-      share a vector, `@user` mentions -> `xxuser`, URLs -> `xxurl`, tokens made only of symbols such as
-      emoji -> `xxemoji`), looked up in `word_vocabulary`; 0 is padding (the empty string), 1 unknown.
+      share a vector, `@user` mentions -> `xxuser`, URLs -> `xxurl`, hashtags lose their `#` so that
+      "#NFL" gets the vector of "nfl", tokens made only of symbols such as emoji -> `xxemoji`), looked up
+      in `word_vocabulary`; 0 is padding (the empty string), 1 unknown.
     - **casing id**: one of `TokenFeatures.CASINGS` (numeric, lower, UPPER, Title, has a digit, ...),
       0 for padding.
     - **character ids**: the first `max_word_length` Unicode code points of the raw token (case, digits and
@@ -89,6 +90,7 @@ class TokenFeatures(keras.layers.Layer):
         words = tf.strings.regex_replace(words, r"[0-9]", "0")
         words = tf.strings.regex_replace(words, r"^@\w+$", "xxuser")
         words = tf.strings.regex_replace(words, r"^(https?://|www\.)\S+$", "xxurl")
+        words = tf.strings.regex_replace(words, r"^#(\w+)$", r"\1")
         return tf.strings.regex_replace(words, r"^[\p{So}\p{Sk}\x{200d}\x{fe0f}]+$", "xxemoji")
 
     @staticmethod
