@@ -135,11 +135,12 @@ def run_tflite(path: str | pathlib.Path, inputs: np.ndarray) -> np.ndarray:
 
 
 def run_saved_model(path: str | pathlib.Path, *inputs) -> np.ndarray:
-    """Load a SavedModel and call its `serving_default` signature (single output)."""
+    """Load a SavedModel written by `export_saved_model` and call its `serve` endpoint with `inputs` in
+    signature order (single output). (`serving_default` takes keyword arguments only, by input name.)"""
     loaded = tf.saved_model.load(str(path))
-    signature = loaded.signatures["serving_default"]
-    names = list(signature.structured_input_signature[1])
-    (output,) = signature(**dict(zip(sorted(names), inputs))).values()
+    output = loaded.serve(*inputs)
+    if isinstance(output, dict):
+        (output,) = output.values()
     return output.numpy()
 
 
@@ -171,17 +172,21 @@ def export_and_verify(
     """
     output_dir = pathlib.Path(output_dir)
     raw_tensors = [tf.constant(value) for value in raw_inputs]
-    expected = keras.ops.convert_to_numpy(serving_model(*raw_tensors))
+
+    def call(model, tensors):  # a Keras model takes several inputs as one list
+        return model(tensors[0] if len(tensors) == 1 else list(tensors))
+
+    expected = keras.ops.convert_to_numpy(call(serving_model, raw_tensors))
     metrics = {}
 
     keras_path = export_keras(serving_model, output_dir / "model.keras")
     reloaded = keras.saving.load_model(keras_path)
     metrics["keras_max_abs_diff"] = max_abs_diff(
-        expected, keras.ops.convert_to_numpy(reloaded(*raw_tensors)), str(keras_path), tolerance
+        expected, keras.ops.convert_to_numpy(call(reloaded, raw_tensors)), str(keras_path), tolerance
     )
 
     saved_model_path = export_saved_model(
-        lambda *inputs: serving_model(*inputs),
+        lambda *inputs: call(serving_model, inputs),
         output_dir / "saved_model",
         serving_signature,
         track=[serving_model],

@@ -32,6 +32,8 @@ from zoo.data.speech import (
     read_yesno,
     resample,
     speech_summary,
+    tone_digits,
+    tone_sample,
 )
 from zoo.data.translation import (
     TranslationPairs,
@@ -79,5 +81,7 @@ __all__ = [
     "speech_summary",
     "split_pairs",
     "summary",
+    "tone_digits",
+    "tone_sample",
     "validate_tags",
 ]

@@ -3,6 +3,7 @@
 from zoo.layers.attention import BahdanauAttention, LuongAttention
 from zoo.layers.characters import CharacterEncoder
 from zoo.layers.crf import CRF
+from zoo.layers.ctc import ConvSubsampling, CTCLogits, CTCTranscriber
 from zoo.layers.naive_bayes import NaiveBayesLinear
 from zoo.layers.ngrams import HashedNgrams
 from zoo.layers.pooling import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
@@ -10,8 +11,11 @@ from zoo.layers.token_features import TokenFeatures
 
 __all__ = [
     "BahdanauAttention",
-    "CharacterEncoder",
     "CRF",
+    "CTCLogits",
+    "CTCTranscriber",
+    "CharacterEncoder",
+    "ConvSubsampling",
     "HashedNgrams",
     "LuongAttention",
     "MaskedGlobalAveragePooling1D",

@@ -8,15 +8,18 @@ from zoo.metrics.entities import (
     entity_scores,
     extract_entities,
 )
+from zoo.metrics.speech import TranscriptionCallback, error_rates
 from zoo.metrics.translation import TranslationScoreCallback, corpus_bleu, corpus_chrf
 
 __all__ = [
     "EntityF1Callback",
     "EntityScores",
+    "TranscriptionCallback",
     "TranslationScoreCallback",
     "TypeScores",
     "corpus_bleu",
     "corpus_chrf",
     "entity_scores",
+    "error_rates",
     "extract_entities",
 ]

@@ -1,0 +1,307 @@
+"""Speech recognition with CTC: a waveform in, its transcript out, letter by letter.
+
+A recording of "three one four" is a few thousand samples; its transcript is fourteen characters, and
+nobody says where in the audio each one is. Connectionist temporal classification (Graves et al. 2006)
+needs no alignment: the model scores every character (and a "blank") at every frame, and the loss sums
+the probabilities of all the frame-by-frame paths that collapse to the transcript (repeats merged, blanks
+dropped). Decoding takes the best path (greedy) or searches several (beam).
+
+The model, all in the graph so the SavedModel takes a float waveform:
+
+    waveform -> zoo.audio.LogMelSpectrogram (25 ms frames every 10 ms, per-utterance normalised)
+             -> zoo.audio.SpecAugment (frequency and time masks, training only)
+             -> zoo.layers.ConvSubsampling (two strided convolutions: 4x fewer frames)
+             -> bidirectional GRU (or LSTM) layers -> zoo.layers.CTCLogits (letters + blank)
+
+The frame mask runs from the waveform lengths to the logits, where `CTCLogits` makes every padded frame a
+certain blank, so `keras.losses.CTC` over the padded batch is exactly the loss of each utterance.
+
+Transcripts are lowercased and kept to letters, digits, the apostrophe and spaces (`normalize_transcript`:
+LJ Speech's punctuation is not heard; `--keep-case` and `--keep-punctuation` change that), both for the
+targets and for the references the test scores against. `test_cer` and `test_wer` in `metrics.json` are
+corpus error rates (`zoo.metrics.error_rates`, as jiwer computes them), greedy and beam.
+
+Data: with no flags, touch-tone digit strings the zoo synthesises (`zoo.data.tone_sample`), a one-minute
+demo. Real runs: `--dataset fsdd-digits` (connected digit strings joined from the Free Spoken Digit
+Dataset, test strings only from its test recordings; `--held-out-speaker theo` adds an unseen-voice test),
+`fsdd` (single digits), `yesno`, `ljspeech`.
+
+    ZOO_DATA_DIR=../shared/data python -m recipes.speech_ctc --preset fsdd-digits
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from typing import ClassVar, Literal, NamedTuple
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import zoo.audio
+import zoo.cli
+import zoo.data
+import zoo.export
+import zoo.layers
+import zoo.metrics
+import zoo.train
+from zoo.cli import flag
+
+
+@dataclasses.dataclass
+class Config(zoo.train.RunConfig):
+    dataset: Literal["fsdd-digits", "fsdd", "yesno", "ljspeech"] | None = flag(
+        None, "fsdd-digits, fsdd, yesno or ljspeech; without it, synthesised touch-tone digit strings"
+    )
+    sample_rate: int = flag(8000, "Hz every waveform is resampled to (FSDD and yes/no are recorded at 8,000)")
+    held_out_speaker: str | None = flag(None, "an FSDD speaker kept out of training, tested on its own")
+    digit_strings: int = flag(2000, "fsdd-digits: training strings (validation and test get 300 each)")
+    keep_case: bool = flag(False, "keep upper case in transcripts (else lowercased)")
+    keep_punctuation: bool = flag(
+        False, "keep punctuation in transcripts (else letters, digits, ' and space)"
+    )
+    num_mel_bins: int = flag(40, "log-mel features per frame")
+    spec_augment: bool = flag(True, "frequency and time masking while training (SpecAugment)")
+    conv_filters: int = flag(64, "channels of the two strided convolutions")
+    units: int = flag(96, "recurrent units per direction")
+    rnn_layers: int = flag(2, "bidirectional recurrent layers")
+    cell: Literal["gru", "lstm"] = flag("gru", "recurrent cell")
+    dropout: float = flag(0.2, "dropout between recurrent layers")
+    learning_rate: float = flag(2e-3, "Adam's learning rate")
+    beam_width: int = flag(16, "beam search width for the test scores (greedy is scored too)")
+    examples: int = flag(3, "validation transcripts printed after each epoch")
+    epochs: int = flag(8, "maximum number of epochs (early stopping on validation CER)")
+    patience: int = flag(3, "epochs without a lower validation CER before stopping")
+    batch_size: int = flag(16, "utterances per batch")
+
+    PRESETS: ClassVar[dict[str, dict]] = {
+        "fsdd-digits": {
+            "dataset": "fsdd-digits",
+            "conv_filters": 128,
+            "units": 128,
+            "epochs": 40,
+            "patience": 6,
+        },
+        "ljspeech": {"dataset": "ljspeech", "sample_rate": 16000, "num_mel_bins": 80, "epochs": 60},
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("--dropout must be in [0, 1)")
+        if min(self.sample_rate, self.num_mel_bins, self.units, self.rnn_layers, self.beam_width) < 1:
+            raise ValueError(
+                "--sample-rate, --num-mel-bins, --units, --rnn-layers and --beam-width must be >= 1"
+            )
+
+
+# ## Data
+
+
+def normalize_transcript(text: str, keep_case: bool = False, keep_punctuation: bool = False) -> str:
+    """The transcript a model learns to write: lowercased unless `keep_case`, only letters, digits,
+    apostrophes and single spaces unless `keep_punctuation` (LJ Speech's commas and quotes are not heard).
+
+    Example:
+
+    >>> normalize_transcript('Printing, in the only sense "with which" we are at present concerned,')
+    'printing in the only sense with which we are at present concerned'
+    """
+    if not keep_case:
+        text = text.lower()
+    if not keep_punctuation:
+        text = re.sub(r"[^\w' ]|_", " ", text)
+    return " ".join(text.split())
+
+
+class SpeechData(NamedTuple):
+    train: tf.data.Dataset  # ((waveforms, lengths), label ids padded with 0) batches
+    validation: tf.data.Dataset
+    test: tf.data.Dataset
+    alphabet: list[str]  # label id - 1 -> character; id 0 is the CTC blank
+    references: dict[str, list[str]]  # normalised transcripts per split, in dataset order
+    splits: zoo.data.SpeechSplits
+
+
+def load_splits(config: Config) -> zoo.data.SpeechSplits:
+    if config.dataset is None and config.data_dir is None:
+        return zoo.data.tone_sample(seed=config.seed)
+    return zoo.data.load_speech(
+        config.dataset or "fsdd-digits",
+        config.data_dir,
+        sample_rate=config.sample_rate,
+        seed=config.seed,
+        held_out_speaker=config.held_out_speaker,
+        digit_strings=(config.digit_strings, 300, 300),
+    )
+
+
+def make_dataset(utterances, references, alphabet, batch_size: int, seed: int, training: bool):
+    """Ragged waveforms and label ids -> padded batches `((waveforms, lengths), labels)`, labels padded
+    with 0 (the blank, which `keras.losses.CTC` reads as padding). Characters outside the alphabet are
+    left out of the targets (the references keep them, so the scores count them as errors)."""
+    ids = {char: i + 1 for i, char in enumerate(alphabet)}
+    labels = [[ids[char] for char in text if char in ids] for text in references]
+    lengths = [len(waveform) for waveform in utterances.waveforms]
+    waveforms = tf.RaggedTensor.from_row_lengths(np.concatenate(utterances.waveforms), lengths)
+    dataset = tf.data.Dataset.from_tensor_slices((waveforms, tf.ragged.constant(labels, dtype=tf.int32)))
+    if training:
+        dataset = dataset.shuffle(len(labels), seed=seed, reshuffle_each_iteration=True)
+    dataset = dataset.ragged_batch(batch_size).map(
+        lambda waves, labels: (
+            (waves.to_tensor(), tf.cast(waves.row_lengths(), tf.int32)),
+            labels.to_tensor(0),
+        ),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def load_data(config: Config) -> SpeechData:
+    splits = load_splits(config)
+    if config.max_train_samples:
+        train = splits.train
+        splits = splits._replace(train=train._replace(**{
+            field: getattr(train, field)[: config.max_train_samples]
+            for field in ("ids", "waveforms", "transcripts", "speakers")
+        }))  # fmt: skip
+    print(zoo.data.speech_summary(splits))
+    normalize = dict(keep_case=config.keep_case, keep_punctuation=config.keep_punctuation)
+    references = {
+        name: [normalize_transcript(text, **normalize) for text in getattr(splits, name).transcripts]
+        for name in ("train", "validation", "test")
+    }
+    if splits.unseen_speaker_test is not None:
+        references["unseen_speaker_test"] = [
+            normalize_transcript(text, **normalize) for text in splits.unseen_speaker_test.transcripts
+        ]
+    alphabet = sorted({char for text in references["train"] for char in text})
+    datasets = {
+        name: make_dataset(
+            getattr(splits, name), references[name], alphabet, config.batch_size, config.seed, name == "train"
+        )
+        for name in ("train", "validation", "test")
+    }
+    return SpeechData(**datasets, alphabet=alphabet, references=references, splits=splits)
+
+
+# ## Model
+
+
+def build_model(config: Config, alphabet: list[str]) -> keras.Model:
+    """(waveforms, lengths) -> per-frame logits over the blank and the alphabet, compiled with CTC."""
+    waveforms = keras.Input((None,), dtype="float32", name="waveforms")
+    lengths = keras.Input((), dtype="int32", name="lengths")
+    x = zoo.audio.LogMelSpectrogram(config.sample_rate, num_mel_bins=config.num_mel_bins, name="log_mel")(
+        [waveforms, lengths]
+    )
+    if config.spec_augment:
+        width = max(1, config.num_mel_bins // 8)
+        x = zoo.audio.SpecAugment(2, width, 2, 10, time_mask_fraction=0.1, seed=config.seed)(x)
+    x = zoo.layers.ConvSubsampling(config.conv_filters, kernel_size=5, strides=2, num_layers=2)(x)
+    cell = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[config.cell]
+    for _ in range(config.rnn_layers):
+        x = keras.layers.Bidirectional(cell(config.units, return_sequences=True))(x)
+        x = keras.layers.Dropout(config.dropout)(x)
+    logits = zoo.layers.CTCLogits(len(alphabet) + 1, name="ctc_logits")(x)
+    model = keras.Model([waveforms, lengths], logits, name=f"speech_ctc_{config.cell}")
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0), loss=keras.losses.CTC()
+    )
+    return model
+
+
+# ## Decoding
+
+
+def transcriber(model: keras.Model, alphabet: list[str], beam_width: int = 0) -> keras.Model:
+    """(waveforms, lengths) -> transcript strings: the CTC model and its greedy (`beam_width` 0) or beam
+    search decoder (`zoo.layers.CTCTranscriber`), as one model (the SavedModel's)."""
+    waveforms = keras.Input((None,), dtype="float32", name="waveforms")
+    lengths = keras.Input((), dtype="int32", name="lengths")
+    text = zoo.layers.CTCTranscriber(alphabet, beam_width, name="ctc_transcriber")(
+        model([waveforms, lengths])
+    )
+    return keras.Model([waveforms, lengths], text, name="transcriber")
+
+
+def compiled(transcribe: keras.Model):
+    """The transcriber as a traced graph for batches of any size and length: called eagerly, the
+    recurrent layers would step through the frames in Python, many times slower."""
+    specs = [tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None], tf.int32)]
+    function = tf.function(
+        lambda waves, lengths: transcribe([waves, lengths], training=False), input_signature=specs
+    )
+    return lambda inputs: function(*inputs).numpy()
+
+
+def transcribe_all(transcribe: keras.Model, dataset: tf.data.Dataset) -> list[str]:
+    decode = compiled(transcribe)
+    return [text.decode("utf-8") for (inputs, _) in dataset for text in decode(inputs)]
+
+
+def export(model, data: SpeechData, config: Config, run: zoo.train.Run) -> dict[str, float]:
+    """model.keras and saved_model/ take (waveforms, lengths) and return transcripts; model.tflite takes one
+    waveform of `seconds` x sample rate samples and returns per-frame log-probabilities (blank first, then
+    alphabet.txt), to decode beside it."""
+    (run.output_dir / "alphabet.txt").write_text("\n".join(data.alphabet) + "\n", encoding="utf-8")
+    (waves, lengths), _ = next(iter(data.test))
+    samples = int(max(lengths.numpy()))
+    waveform = keras.Input((samples,), batch_size=1, dtype="float32", name="waveform")
+    full = keras.ops.full((1,), samples, dtype="int32")
+    device = keras.Model(waveform, keras.ops.log_softmax(model([waveform, full]), axis=-1), name="frames")
+    return zoo.export.export_and_verify(
+        run.output_dir,
+        serving_model=transcriber(model, data.alphabet),
+        serving_signature=[
+            tf.TensorSpec([None, None], tf.float32, name="waveforms"),
+            tf.TensorSpec([None], tf.int32, name="lengths"),
+        ],
+        raw_inputs=[waves.numpy(), lengths.numpy()],
+        tflite_model=device,
+        tflite_signature=[tf.TensorSpec([1, samples], tf.float32)],
+        tflite_inputs=waves.numpy()[:4, :samples],
+    )
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    config = zoo.cli.parse(Config, argv, prog="python -m recipes.speech_ctc")
+    run = zoo.train.Run(config, recipe="speech_ctc")
+    data = load_data(config)
+    with run.strategy.scope():
+        model = build_model(config, data.alphabet)
+    greedy = transcriber(model, data.alphabet)
+    scores = zoo.metrics.TranscriptionCallback(
+        data.validation.map(lambda inputs, labels: inputs),
+        compiled(greedy),
+        data.references["validation"],
+        examples=config.examples,
+    )
+    run.fit(model, data.train, data.validation, monitor="val_cer", mode="min", extra_callbacks=[scores])
+    metrics = {}
+    beam = transcriber(model, data.alphabet, config.beam_width)
+    for name, decoder in (("", greedy), ("beam_", beam)):
+        hypotheses = transcribe_all(decoder, data.test)
+        rates = zoo.metrics.error_rates(data.references["test"], hypotheses)
+        metrics |= {f"test_{name}{key}": value for key, value in rates.items()}
+    print("\nTest transcripts (greedy):")
+    for reference, hypothesis in list(zip(data.references["test"], transcribe_all(greedy, data.test)))[:5]:
+        print(f"  {reference!r} -> {hypothesis!r}")
+    if data.splits.unseen_speaker_test is not None:
+        unseen = make_dataset(
+            data.splits.unseen_speaker_test, data.references["unseen_speaker_test"], data.alphabet,
+            config.batch_size, config.seed, False,
+        )  # fmt: skip
+        rates = zoo.metrics.error_rates(
+            data.references["unseen_speaker_test"], transcribe_all(greedy, unseen)
+        )
+        metrics |= {f"unseen_speaker_test_{key}": value for key, value in rates.items()}
+    if config.export:
+        metrics |= export(model, data, config, run)
+    return run.finish(metrics)
+
+
+if __name__ == "__main__":
+    sys.exit(zoo.cli.run_main(main))

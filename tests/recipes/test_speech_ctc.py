@@ -1,0 +1,89 @@
+"""The CTC speech recipe end to end: it learns on synthesised tones and on real yes/no recordings, and its
+exports transcribe raw waveforms."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import zoo.data
+import zoo.export
+import zoo.metrics
+import zoo.train
+from recipes import speech_ctc
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("speech_ctc")
+    return output_dir, speech_ctc.main(["--epochs", "8", "--output-dir", str(output_dir)])
+
+
+def test_embedded_default_learns(trained):
+    _, metrics = trained
+    # Chance is a CER near 1 (an empty or random transcript); the tones are easy once learned.
+    assert metrics["test_cer"] < 0.25 and metrics["test_beam_cer"] < 0.25
+    assert metrics["test_wer"] < 0.6
+
+
+def test_every_artifact_is_written_and_exports_match(trained):
+    output_dir, metrics = trained
+    for name in ("model.keras", "saved_model", "model.tflite", "alphabet.txt", "metrics.json", "history.csv"):
+        assert (output_dir / name).exists(), name
+    assert metrics["savedmodel_max_abs_diff"] == 0.0  # transcripts compared exactly
+    assert metrics["tflite_max_abs_diff"] <= 1e-4
+    ops = zoo.export.tflite_ops(output_dir / "model.tflite")
+    assert not any("Flex" in op or "CUSTOM" in op for op in ops), ops
+    assert "RFFT2D" in ops  # the log-mel features are inside the file
+
+
+def test_saved_model_transcribes_waveforms_in_a_fresh_process(trained, tmp_path):
+    output_dir, _ = trained
+    strings = zoo.data.tone_digits(4, seed=123)
+    lengths = [len(w) for w in strings.waveforms]
+    waves = np.zeros((4, max(lengths)), np.float32)
+    for row, waveform in enumerate(strings.waveforms):
+        waves[row, : len(waveform)] = waveform
+    np.save(tmp_path / "waves.npy", waves)
+    script = textwrap.dedent(
+        f"""
+        import json, numpy as np, tensorflow as tf
+        model = tf.saved_model.load({str(output_dir / "saved_model")!r})
+        waves = np.load({str(tmp_path / "waves.npy")!r})
+        texts = model.serve(tf.constant(waves), tf.constant({lengths!r}, tf.int32)).numpy()
+        print(json.dumps([t.decode() for t in texts]))
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    texts = json.loads(result.stdout.strip().splitlines()[-1])
+    rates = zoo.metrics.error_rates(strings.transcripts, texts)
+    assert rates["cer"] < 0.3, (strings.transcripts, texts)
+
+
+def test_short_run_on_yes_no_recordings_learns(tmp_path, shared_data):
+    shared_data("yesno")
+    flags = ["--dataset", "yesno", "--epochs", "15", "--patience", "15", "--batch-size", "8", "--no-export"]
+    metrics = speech_ctc.main([*flags, "--output-dir", str(tmp_path)])
+    history = zoo.train.read_history(tmp_path / "history.csv")
+    assert history[-1]["loss"] < history[0]["loss"] / 3
+    assert metrics["test_cer"] < 0.35  # 30 test sequences of 8 words; an empty transcript scores 1.0
+
+
+def test_transcripts_are_normalised_for_targets_and_references():
+    text = 'Printing, in the only sense with which we are at "present" concerned, 1st'
+    assert speech_ctc.normalize_transcript(text) == (
+        "printing in the only sense with which we are at present concerned 1st"
+    )
+    assert speech_ctc.normalize_transcript("Don't  STOP!", keep_case=True) == "Don't STOP"
+    assert speech_ctc.normalize_transcript("a, b.", keep_punctuation=True) == "a, b."
+
+
+def test_unknown_dataset_is_refused():
+    with pytest.raises(SystemExit):
+        speech_ctc.main(["--dataset", "timit"])
