@@ -66,3 +66,4 @@ def test_checksum_mismatch_is_refused(tmp_path, monkeypatch):
     finally:
         server.shutdown()
     assert not list((tmp_path / "home").rglob("*.tar.gz"))  # the bad download is not kept
+    assert not (tmp_path / "home" / "datasets" / "zoo" / "imdb").exists()  # nor taken for a copy next time

@@ -21,7 +21,7 @@ from recipes import speech_ctc
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     output_dir = tmp_path_factory.mktemp("speech_ctc")
-    return output_dir, speech_ctc.main(["--epochs", "8", "--output-dir", str(output_dir)])
+    return output_dir, speech_ctc.main(["--epochs", "6", "--output-dir", str(output_dir)])
 
 
 def test_embedded_default_learns(trained):
@@ -68,7 +68,7 @@ def test_saved_model_transcribes_waveforms_in_a_fresh_process(trained, tmp_path)
 
 def test_short_run_on_yes_no_recordings_learns(tmp_path, shared_data):
     shared_data("yesno")
-    flags = ["--dataset", "yesno", "--epochs", "15", "--patience", "15", "--batch-size", "8", "--no-export"]
+    flags = ["--dataset", "yesno", "--epochs", "10", "--patience", "10", "--batch-size", "8", "--no-export"]
     metrics = speech_ctc.main([*flags, "--output-dir", str(tmp_path)])
     history = zoo.train.read_history(tmp_path / "history.csv")
     assert history[-1]["loss"] < history[0]["loss"] / 3

@@ -1,5 +1,21 @@
 """Readers of the canonical dataset formats, the embedded samples, and where each dataset is found."""
 
+from zoo.data.captioning import (
+    CAPTION_DATASETS,
+    DIGIT_IMAGE_SPLITS,
+    CaptionedImages,
+    CaptionSplits,
+    caption_pairs,
+    caption_split,
+    captions_summary,
+    decode_image,
+    digit_strips,
+    load_captions,
+    read_coco_captions,
+    read_flickr8k,
+    read_flickr8k_captions,
+    read_images,
+)
 from zoo.data.conll import (
     TaggedSentences,
     convert_tags,
@@ -45,7 +61,11 @@ from zoo.data.translation import (
 )
 
 __all__ = [
+    "CAPTION_DATASETS",
+    "CaptionSplits",
+    "CaptionedImages",
     "DATASETS",
+    "DIGIT_IMAGE_SPLITS",
     "DIGIT_WORDS",
     "DatasetInfo",
     "LabelledTexts",
@@ -55,10 +75,16 @@ __all__ = [
     "TaggedSentences",
     "TranslationPairs",
     "Utterances",
+    "caption_pairs",
+    "caption_split",
+    "captions_summary",
     "connected_digits",
     "convert_tags",
+    "decode_image",
+    "digit_strips",
     "keras_cache_dir",
     "ljspeech_split",
+    "load_captions",
     "load_ner",
     "load_sentiment",
     "load_speech",
@@ -66,8 +92,12 @@ __all__ = [
     "locate",
     "ner_summary",
     "number_pair",
+    "read_coco_captions",
     "read_conll",
+    "read_flickr8k",
+    "read_flickr8k_captions",
     "read_fsdd",
+    "read_images",
     "read_imdb",
     "read_ljspeech",
     "read_ljspeech_metadata",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import pathlib
+import shutil
 
 import keras
 
@@ -167,6 +168,38 @@ DATASETS: dict[str, DatasetInfo] = {
         license="no licence file; made for the Kaldi project 'to test out the Kaldi scripts for free' "
         "(its README); cite Kaldi (Povey et al. 2011) and OpenSLR SLR1",
     ),
+    "flickr8k": DatasetInfo(
+        "flickr8k",
+        # Jason Brownlee's mirror of the Illinois release, the URLs the tutorials use (MD5 as in R
+        # torchvision's flickr8k_caption_dataset and in CMake fetch scripts). 1.1 GB; extracted, since the
+        # reader opens each JPEG: Flicker8k_Dataset/ (sic), and Flickr8k.token.txt beside the split lists.
+        (
+            RemoteFile(
+                "https://github.com/jbrownlee/Datasets/releases/download/Flickr8k/Flickr8k_Dataset.zip",
+                "f18a1e2920de5bd84dae7cf08ec78978",
+                "Flickr8k_Dataset.zip",
+                extract=True,
+            ),
+            RemoteFile(
+                "https://github.com/jbrownlee/Datasets/releases/download/Flickr8k/Flickr8k_text.zip",
+                "bf6c1abcb8e4a833b7f922104de18627",
+                "Flickr8k_text.zip",
+                extract=True,
+            ),
+        ),
+        homepage="https://hockenmaier.cs.illinois.edu/8k-pictures.html",
+        license="research use only (University of Illinois request form); the images are Flickr photos "
+        "owned by their uploaders: never redistribute; cite Hodosh et al. (2013)",
+    ),
+    # 19 GB of images: not downloaded for the user. Point --data-dir at a copy with
+    # annotations/captions_{train,val}2017.json and {train,val}2017/ from the homepage.
+    "coco": DatasetInfo(
+        "coco",
+        (),
+        homepage="https://cocodataset.org/#download",
+        license="annotations CC BY 4.0 (COCO Consortium); images under the Flickr Terms of Use; cite Lin "
+        "et al. (2014) and Chen et al. (2015)",
+    ),
 }
 
 
@@ -204,6 +237,9 @@ def locate(name: str, data_dir: str | os.PathLike | None = None) -> pathlib.Path
             f"dataset {name!r} has no public download ({info.license}). Get it from {info.homepage}, "
             f"then pass --data-dir PATH to its folder, or set ZOO_DATA_DIR to a folder containing {name}/."
         )
+    # Keras falls back to /tmp/.keras when the cache folder does not exist yet; make it, so the download
+    # lands where this function returns.
+    cache.mkdir(parents=True, exist_ok=True)
     for remote in info.files:
         try:
             keras.utils.get_file(
@@ -215,6 +251,9 @@ def locate(name: str, data_dir: str | os.PathLike | None = None) -> pathlib.Path
                 extract=remote.extract,
             )
         except (Exception, KeyboardInterrupt) as error:
+            # The folder was empty before this download: remove what it left (a partial or corrupt
+            # file), or the next call would take the folder for a complete copy.
+            shutil.rmtree(cache, ignore_errors=True)
             reason = " ".join(str(error).split()) or type(error).__name__
             raise DatasetNotFoundError(
                 f"dataset {name!r} is not on disk and could not be downloaded from {remote.url} "
