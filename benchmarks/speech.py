@@ -14,6 +14,8 @@ Rows, each trained here by `recipes.speech_ctc` and scored on its test split wit
 Writes `benchmarks/results/speech.json` and `benchmarks/results/speech.md`.
 
     ZOO_DATA_DIR=../shared/data python -m benchmarks.speech [--skip ljspeech]
+
+A skipped task keeps the row it has in an existing results file.
 """
 
 from __future__ import annotations
@@ -72,6 +74,10 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["fsdd-digits", "ljspeech"])
     args = parser.parse_args()
     results: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": {}}
+    previous = RESULTS / "speech.json"
+    if previous.exists():  # rows of skipped tasks keep their last measured values
+        results["rows"] = json.loads(previous.read_text()).get("rows", {})
+        results["baselines"] = json.loads(previous.read_text()).get("baselines", {})
     if "fsdd-digits" not in args.skip:
         flags = ["--preset", "fsdd-digits", "--held-out-speaker", "theo"]
         results["rows"]["FSDD connected digits (5 seen speakers; theo unseen)"] = run("fsdd_digits", flags)

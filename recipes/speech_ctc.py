@@ -89,7 +89,13 @@ class Config(zoo.train.RunConfig):
             "epochs": 12,
             "patience": 4,
         },
-        "ljspeech": {"dataset": "ljspeech", "sample_rate": 16000, "num_mel_bins": 80, "epochs": 60},
+        "ljspeech": {
+            "dataset": "ljspeech",
+            "sample_rate": 16000,
+            "num_mel_bins": 80,
+            "epochs": 40,
+            "patience": 8,
+        },
     }
 
     def __post_init__(self) -> None:
