@@ -1,8 +1,9 @@
 """Shared fixtures. Real datasets come from $ZOO_DATA_DIR (CI sets it to ../shared/data).
 
-The suite runs on pytest-xdist workers (`-n` in setup.cfg) with `--dist loadgroup`: each test goes to
-whichever worker is free, except that the tests of a module that share its `trained` fixture (one short
-training run) stay together on one worker, so that run happens once.
+The suite runs on pytest-xdist workers (`-n` in setup.cfg) with `--dist loadfile`: each test module goes
+whole to one worker, so a module's `trained` fixture (one short training run its tests share) is built
+once. (With `--dist loadgroup` and the sharing tests grouped, a worker still tore the module fixture down
+between them and trained it again, three times for the NER module.)
 """
 
 from __future__ import annotations
@@ -34,9 +35,3 @@ def shared_data():
         return path
 
     return get
-
-
-def pytest_collection_modifyitems(items):
-    for item in items:
-        if "trained" in item.fixturenames:
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
