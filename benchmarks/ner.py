@@ -153,32 +153,60 @@ def markdown(results: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+# Our rows: --skip name, label, recipe flags, whether the row uses the word2vec vectors.
+OURS = [
+    ("ours", "ours (chars + CRF)", [], False),
+    ("no_chars", "ours without characters", ["--chars", "none"], False),
+    ("softmax", "ours with softmax, not CRF", ["--head", "softmax"], False),
+    (
+        "min_count",
+        "ours with every training word (unknown vector untrained)",
+        ["--min-word-count", "1"],
+        False,
+    ),
+    ("word2vec", "ours + word2vec (WikiText-2, IMDB, Tatoeba), fixed", [], True),
+    (
+        "word2vec_tuned",
+        "ours + word2vec (WikiText-2, IMDB, Tatoeba), trained further",
+        ["--tune-embeddings"],
+        True,
+    ),
+    ("lexicon", "ours + word2vec + lexicon features", ["--lexicon"], True),
+    ("dev", "ours + word2vec + half of dev in training", ["--dev-for-training", "0.5"], True),
+    (
+        "full",
+        "ours + word2vec + lexicon + half of dev (the wnut17 preset)",
+        ["--dev-for-training", "0.5", "--lexicon"],
+        True,
+    ),
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    choices = ["ours", "no_chars", "softmax", "min_count", "word2vec", "keras_io"]
+    choices = [name for name, *_ in OURS] + ["keras_io"]
     parser.add_argument("--skip", nargs="*", default=[], choices=choices)
+    parser.add_argument(
+        "--update",
+        action="store_true",
+        help="keep the rows of the existing results/ner.json that this run skips",
+    )
     args = parser.parse_args()
     results: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "wnut17": {}}
+    if args.update and (RESULTS / "ner.json").exists():
+        results["wnut17"] = json.loads((RESULTS / "ner.json").read_text()).get("wnut17", {})
     rows = results["wnut17"]
-    if "ours" not in args.skip:
-        rows["ours (chars + CRF)"] = run_ours("ours", [])
-    if "no_chars" not in args.skip:
-        rows["ours without characters"] = run_ours("no_chars", ["--chars", "none"])
-    if "softmax" not in args.skip:
-        rows["ours with softmax, not CRF"] = run_ours("softmax", ["--head", "softmax"])
-    if "min_count" not in args.skip:
-        rows["ours with every training word (unknown vector untrained)"] = run_ours(
-            "min_count_1", ["--min-word-count", "1"]
-        )
-    if "word2vec" not in args.skip:
-        RUNS.mkdir(parents=True, exist_ok=True)
-        vectors = RUNS / "english_word2vec.txt"
-        seconds = word2vec_vectors(vectors, english_corpus())
-        for name, flags in (("word2vec", []), ("word2vec_tuned", ["--tune-embeddings"])):
-            row = run_ours(name, ["--embeddings", str(vectors), *flags])
+    vectors, seconds = RUNS / "english_word2vec.txt", None
+    for name, label, flags, uses_vectors in OURS:
+        if name in args.skip:
+            continue
+        if uses_vectors and seconds is None:
+            RUNS.mkdir(parents=True, exist_ok=True)
+            seconds = word2vec_vectors(vectors, english_corpus())
+        row = run_ours(name, [*flags, "--embeddings", str(vectors)] if uses_vectors else flags)
+        if uses_vectors:
             row["embedding_seconds"] = seconds
-            label = "fixed" if not flags else "trained further"
-            rows[f"ours + word2vec (WikiText-2, IMDB, Tatoeba), {label}"] = row
+        rows[label] = row
     if "keras_io" not in args.skip:
         rows["keras-io ner_transformers"] = keras_io_transformer(zoo.data.load_ner("wnut17"))
     RESULTS.mkdir(exist_ok=True)

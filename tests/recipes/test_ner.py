@@ -112,3 +112,33 @@ def test_bad_embeddings_file_names_the_file(tmp_path):
     vectors.write_text("not a header\nthe 1 2\n")
     with pytest.raises(zoo.errors.DataFormatError, match="vectors.txt"):
         ner.load_data(ner.Config(embeddings=str(vectors), output_dir=str(tmp_path)))
+
+
+def test_dev_for_training_moves_a_seeded_share_of_validation(tmp_path):
+    def sentences(prefix, count):
+        return ner.zoo.data.TaggedSentences([[f"{prefix}{i}"] for i in range(count)], [["O"]] * count)
+
+    train, validation = ner.move_to_training(sentences("t", 5), sentences("v", 11), 0.5, seed=3)
+    moved = [tokens[0] for tokens in train.tokens[5:]]
+    kept = [tokens[0] for tokens in validation.tokens]
+    assert len(moved) == 6 and len(kept) == 5 and len(train.tags) == 11
+    assert sorted(moved + kept) == sorted(f"v{i}" for i in range(11))  # each once, in one split
+    assert kept == sorted(kept, key=lambda word: int(word[1:]))  # validation keeps its order
+    again, _ = ner.move_to_training(sentences("t", 5), sentences("v", 11), 0.5, seed=3)
+    other, _ = ner.move_to_training(sentences("t", 5), sentences("v", 11), 0.5, seed=4)
+    assert again.tokens == train.tokens and other.tokens != train.tokens
+    with pytest.raises(ValueError, match="dev-for-training"):
+        ner.Config(dev_for_training=1.0, output_dir=str(tmp_path))
+
+
+def test_lexicon_features_train_and_export(tmp_path, monkeypatch):
+    # Small stand-in lexicons: the real ones (tests/text/test_lexicons.py) take half a minute to build.
+    lexicons = ner.zoo.text.Lexicons(
+        ["the", "in", "to", "visited"], {"location": ["Paris", "New York"], "first_name": ["Maria"]}
+    )
+    monkeypatch.setattr(ner.zoo.text, "english_lexicons", lambda: lexicons)
+    metrics = ner.main(["--lexicon", "--epochs", "2", "--output-dir", str(tmp_path)])
+    assert 0.0 <= metrics["test_entity_f1"] <= 1.0
+    # Exports take the wider packed input (3 lexicon columns) and match the Keras model exactly.
+    assert metrics["tflite_max_abs_diff"] == 0.0 and metrics["savedmodel_max_abs_diff"] == 0.0
+    assert not [op for op in zoo.export.tflite_ops(tmp_path / "model.tflite") if op.startswith("Flex")]
