@@ -22,12 +22,6 @@ CASES = {
     "CTCLogits": ({"num_classes": 5}, RNG.normal(size=(2, 4, 3)).astype("float32"), (2, 4, 5), True),
     "CTCTranscriber": ({"alphabet": ["a", "b"]}, RNG.normal(size=(2, 4, 3)).astype("float32"), (2,), False),
     "HashedNgrams": ({"vocabulary_size": 10, "num_buckets": 50}, RNG.integers(0, 10, (2, 4)), (2, 7), False),
-    "LexiconFeatures": (
-        {"frequency_words": ["the", "in"], "gazetteers": {"location": ["New York"], "first_name": ["Ann"]}},
-        np.array([["In", "new", "York", "ann"], ["THE", "", "", ""]], dtype=object),
-        (2, 4, 3),
-        False,
-    ),
     "MaskedGlobalAveragePooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
     "MaskedGlobalMaxPooling1D": ({}, RNG.normal(size=(2, 4, 6)).astype("float32"), (2, 6), True),
     "NaiveBayesLinear": ({"num_features": 10}, RNG.integers(0, 10, (2, 4)), (2, 1), True),

@@ -129,16 +129,3 @@ def test_dev_for_training_moves_a_seeded_share_of_validation(tmp_path):
     assert again.tokens == train.tokens and other.tokens != train.tokens
     with pytest.raises(ValueError, match="dev-for-training"):
         ner.Config(dev_for_training=1.0, output_dir=str(tmp_path))
-
-
-def test_lexicon_features_train_and_export(tmp_path, monkeypatch):
-    # Small stand-in lexicons: the real ones (tests/text/test_lexicons.py) take half a minute to build.
-    lexicons = ner.zoo.text.Lexicons(
-        ["the", "in", "to", "visited"], {"location": ["Paris", "New York"], "first_name": ["Maria"]}
-    )
-    monkeypatch.setattr(ner.zoo.text, "english_lexicons", lambda: lexicons)
-    metrics = ner.main(["--lexicon", "--epochs", "2", "--output-dir", str(tmp_path)])
-    assert 0.0 <= metrics["test_entity_f1"] <= 1.0
-    # Exports take the wider packed input (3 lexicon columns) and match the Keras model exactly.
-    assert metrics["tflite_max_abs_diff"] == 0.0 and metrics["savedmodel_max_abs_diff"] == 0.0
-    assert not [op for op in zoo.export.tflite_ops(tmp_path / "model.tflite") if op.startswith("Flex")]

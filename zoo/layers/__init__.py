@@ -4,7 +4,6 @@ from zoo.layers.attention import BahdanauAttention, LuongAttention
 from zoo.layers.characters import CharacterEncoder
 from zoo.layers.crf import CRF
 from zoo.layers.ctc import ConvSubsampling, CTCLogits, CTCTranscriber
-from zoo.layers.lexicon import LexiconFeatures
 from zoo.layers.naive_bayes import NaiveBayesLinear
 from zoo.layers.ngrams import HashedNgrams
 from zoo.layers.pooling import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPooling1D
@@ -18,7 +17,6 @@ __all__ = [
     "CharacterEncoder",
     "ConvSubsampling",
     "HashedNgrams",
-    "LexiconFeatures",
     "LuongAttention",
     "MaskedGlobalAveragePooling1D",
     "MaskedGlobalMaxPooling1D",

@@ -4,7 +4,6 @@ vocabulary, pretrained word vectors, and `standardize`, the same preprocessing i
 from zoo.text.cleaning import clean
 from zoo.text.graph import standardize
 from zoo.text.lemmatization import lemmatize
-from zoo.text.lexicons import Lexicons, english_lexicons
 from zoo.text.normalization import normalize
 from zoo.text.stemming import stem
 from zoo.text.stop_words import ENGLISH_STOP_WORDS, NEGATIONS, remove_stop_words
@@ -14,12 +13,10 @@ from zoo.text.vocabulary import Vocabulary
 
 __all__ = [
     "ENGLISH_STOP_WORDS",
-    "Lexicons",
     "NEGATIONS",
     "Vocabulary",
     "clean",
     "embedding_matrix",
-    "english_lexicons",
     "lemmatize",
     "load_word_vectors",
     "normalize",
