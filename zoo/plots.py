@@ -70,3 +70,42 @@ def attention_heatmap(
     figure.savefig(path, dpi=100)
     plt.close(figure)
     return pathlib.Path(path)
+
+
+def image_attention(
+    image, weights, words: list[str], path: str | pathlib.Path, title: str = "", columns: int = 4
+) -> pathlib.Path:
+    """Where a captioner looked for each word, as a PNG: the image, then one panel per word with the
+    word's attention over the feature grid stretched over the image (brighter = more weight).
+
+    Args:
+        image: float `(height, width, 3)` (or `(height, width)`) in [0, 1].
+        weights: `(len(words), grid_height, grid_width)`, each word's weights over the grid cells.
+        words: the caption's words (the end token included, if it was scored), one panel each.
+        path: where the PNG goes.
+        title: above the figure, e.g. the caption and its references.
+        columns: panels per row.
+    """
+    image, weights = np.asarray(image, dtype=np.float32), np.asarray(weights, dtype=np.float32)
+    if weights.ndim != 3 or len(weights) != len(words):
+        raise ValueError(f"weights must be (len(words), grid_height, grid_width), got shape {weights.shape}")
+    height, width = image.shape[:2]
+    rows = -(-(len(words) + 1) // columns)
+    panel_width = 2.2 * min(width / height, 1.6)  # a wide strip gets a wider panel, but not 5x wider
+    panel_height = panel_width * height / width + 0.4  # + the word above it
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(columns * panel_width, rows * panel_height + 0.6), squeeze=False
+    )
+    for axis in axes.flat:
+        axis.axis("off")
+    axes.flat[0].imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+    for axis, word, grid in zip(axes.flat[1:], words, weights):
+        axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0, vmax=1)
+        # Each grid cell covers a block of pixels: stretch the weights over the whole image, smoothly.
+        axis.imshow(grid, cmap="inferno", alpha=0.6, extent=(0, width, height, 0), interpolation="bilinear")
+        axis.set_title(word, fontsize=10)
+    figure.suptitle(title, fontsize=9)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)

@@ -11,6 +11,13 @@ RNG = np.random.default_rng(0)
 
 # name -> (init kwargs, inputs, expected output shape, whether a fit step applies)
 CASES = {
+    "BackbonePreprocessing": (
+        {"backbone": "MobileNetV2"},
+        # Its own generator: the draws of RNG below stay as they were.
+        np.random.default_rng(1).uniform(size=(2, 4, 6, 3)).astype("float32"),
+        (2, 4, 6, 3),
+        True,
+    ),
     "CharacterEncoder": (
         {"vocabulary_size": 9, "filters": 6},
         RNG.integers(0, 9, (2, 4, 5)),
@@ -38,6 +45,7 @@ CASES = {
 # expected output shapes). Query and value widths differ where the layer allows it.
 QUERY, VALUE = RNG.normal(size=(2, 4, 6)).astype("float32"), RNG.normal(size=(2, 5, 3)).astype("float32")
 TWO_INPUT_CASES = {
+    "AttentionLSTM": ({"units": 7}, (QUERY, VALUE), ((2, 4, 10), (2, 4, 5))),
     "BahdanauAttention": ({"units": 7}, (QUERY, VALUE), ((2, 4, 3), (2, 4, 5))),
     "LuongAttention": ({"score": "general"}, (QUERY, VALUE), ((2, 4, 3), (2, 4, 5))),
 }

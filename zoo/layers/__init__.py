@@ -1,6 +1,8 @@
 """Keras layers of the zoo. Each is registered under the package "zoo", so `.keras` files load them."""
 
 from zoo.layers.attention import BahdanauAttention, LuongAttention
+from zoo.layers.attention_lstm import AttentionLSTM
+from zoo.layers.backbone_preprocessing import BackbonePreprocessing
 from zoo.layers.characters import CharacterEncoder
 from zoo.layers.crf import CRF
 from zoo.layers.ctc import ConvSubsampling, CTCLogits, CTCTranscriber
@@ -10,6 +12,8 @@ from zoo.layers.pooling import MaskedGlobalAveragePooling1D, MaskedGlobalMaxPool
 from zoo.layers.token_features import TokenFeatures
 
 __all__ = [
+    "AttentionLSTM",
+    "BackbonePreprocessing",
     "BahdanauAttention",
     "CRF",
     "CTCLogits",

@@ -1,6 +1,7 @@
 """Metrics of the zoo: scores computed outside the graph and the callbacks that decode and score on
 validation data, writing their results into the epoch's logs like compiled Keras metrics."""
 
+from zoo.metrics.captioning import CaptionScoreCallback, bleu_n, caption_scores, exact_match_rate
 from zoo.metrics.entities import (
     EntityF1Callback,
     EntityScores,
@@ -12,14 +13,18 @@ from zoo.metrics.speech import TranscriptionCallback, error_rates
 from zoo.metrics.translation import TranslationScoreCallback, corpus_bleu, corpus_chrf
 
 __all__ = [
+    "CaptionScoreCallback",
     "EntityF1Callback",
     "EntityScores",
     "TranscriptionCallback",
     "TranslationScoreCallback",
     "TypeScores",
+    "bleu_n",
+    "caption_scores",
     "corpus_bleu",
     "corpus_chrf",
     "entity_scores",
     "error_rates",
+    "exact_match_rate",
     "extract_entities",
 ]

@@ -1,0 +1,129 @@
+"""Captioning benchmark: Show, Attend and Tell on the digit strips and on the Flickr8k images present.
+
+Rows, each trained here by `recipes.captioning` and scored on its test split with `zoo.metrics.caption_scores`
+(corpus BLEU-1..4 against every reference of an image, 0-100, and the exact-caption rate):
+
+- digits: the embedded default, strips of 2-5 of scikit-learn's handwritten digits (`--strips 8000
+  --epochs 6`; test strips drawn from digit images never seen in training). Goal: exact-caption rate
+  >= 95%.
+- flickr8k: the shared 800-image subset (`--preset flickr8k`: 605 training images, 102 test images with
+  five captions each), trained from scratch in about 15 minutes.
+
+Beside each, the nearest-neighbour baseline (Devlin et al. 2015): the caption of the training image whose
+encoder features (the trained model's annotations, averaged over the grid) are closest by cosine, taking of
+that image's captions the one agreeing most with its others (BLEU-4 against them; the only one for a
+strip). On a small set it says how much the decoder adds to retrieving a caption already written.
+
+Writes `benchmarks/results/captioning.json` and `benchmarks/results/captioning.md`.
+
+    ZOO_DATA_DIR=../shared/data python -m benchmarks.captioning [--skip digits|flickr8k]
+
+A skipped task keeps the rows it has in an existing results file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pathlib
+import platform
+
+import keras
+import numpy as np
+
+import zoo.cli
+import zoo.metrics
+from recipes import captioning
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+RUNS = pathlib.Path(__file__).parent / "runs"
+SCORES = ("bleu1", "bleu2", "bleu3", "bleu4", "exact")
+TASKS = {
+    "digits": ("digit strips (8,000 train / 300 test)", ["--strips", "8000", "--epochs", "6"]),
+    "flickr8k": ("Flickr8k present subset (605 train / 102 test images)", ["--preset", "flickr8k"]),
+}
+
+
+def consensus_caption(captions: list[str]) -> str:
+    """The caption with the highest BLEU-4 against the image's other captions (the only one if alone)."""
+    if len(captions) == 1:
+        return captions[0]
+    scores = [zoo.metrics.bleu_n([c], [captions[:i] + captions[i + 1 :]], 4) for i, c in enumerate(captions)]
+    return captions[int(np.argmax(scores))]
+
+
+def nearest_neighbour(output_dir: pathlib.Path, flags: list[str]) -> dict[str, float]:
+    """Scores of the nearest-neighbour baseline on the test split, with the run's trained encoder."""
+    config = zoo.cli.parse(captioning.Config, flags)
+    data = captioning.load_data(config)
+    trained = keras.saving.load_model(output_dir / "model.keras")
+    annotations = keras.Model(trained.input["images"], trained.get_layer("annotations").output)
+
+    def features(name):
+        vectors = np.concatenate(
+            [annotations(batch, training=False).numpy().mean(axis=1) for batch in data.images[name]]
+        )
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+    nearest = np.argmax(features("test") @ features("train").T, axis=1)
+    candidates = [consensus_caption(captions) for captions in data.references["train"]]
+    captions = [candidates[index] for index in nearest]
+    return zoo.metrics.caption_scores(captions, data.references["test"])
+
+
+def run(name: str) -> dict:
+    flags = [*TASKS[name][1], "--output-dir", str(RUNS / f"captioning_{name}")]
+    metrics = captioning.main(flags)
+    keep = [f"test_{d}_{s}" for d in ("greedy", "beam") for s in SCORES] + ["train_seconds", "epochs"]
+    return {
+        "ours": {key: metrics[key] for key in keep if key in metrics},
+        "nearest_neighbour": nearest_neighbour(RUNS / f"captioning_{name}", flags[:-2]),
+    }
+
+
+def markdown(results: dict) -> str:
+    lines = [
+        "| task (test split) | model | BLEU-1 | BLEU-2 | BLEU-3 | BLEU-4 | exact | train s | epochs |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rows in results["rows"].items():
+        ours = rows["ours"]
+        for decoder in ("beam", "greedy"):
+            if f"test_{decoder}_bleu1" not in ours:
+                continue
+            scores = " | ".join(
+                f"{ours[f'test_{decoder}_{s}']:.1f}"
+                if s != "exact"
+                else f"{ours[f'test_{decoder}_exact']:.3f}"
+                for s in SCORES
+            )
+            lines.append(
+                f"| {name} | ours, {decoder} | {scores} | {ours['train_seconds']:.0f} | {ours['epochs']} |"
+            )
+        baseline = rows["nearest_neighbour"]
+        scores = " | ".join(f"{baseline[s]:.1f}" if s != "exact" else f"{baseline[s]:.3f}" for s in SCORES)
+        lines.append(f"| {name} | nearest neighbour (our encoder) | {scores} | | |")
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--skip", nargs="*", default=[], choices=list(TASKS))
+    args = parser.parse_args()
+    results: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": {}}
+    previous = RESULTS / "captioning.json"
+    if previous.exists():  # rows of skipped tasks keep their last measured values
+        results["rows"] = json.loads(previous.read_text()).get("rows", {})
+    for name, (title, _) in TASKS.items():
+        if name not in args.skip:
+            results["rows"][title] = run(name)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "captioning.json").write_text(json.dumps(results, indent=2) + "\n")
+    table = markdown(results)
+    (RESULTS / "captioning.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()

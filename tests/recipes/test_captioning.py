@@ -1,0 +1,119 @@
+"""The captioning recipe end to end: it learns to read digit strips, its SavedModel captions image bytes and
+float images, a short Flickr8k run learns, and a keras.applications encoder loads a weights file."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo.data
+import zoo.metrics
+import zoo.train
+from recipes import captioning
+
+BACKBONE = "VGG16"  # few layers: the quickest keras.applications model to build and trace
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("captioning")
+    flags = ["--strips", "2000", "--epochs", "3", "--batch-size", "16", "--validation-samples", "100"]
+    flags += ["--heatmaps", "2"]
+    return output_dir, captioning.main([*flags, "--output-dir", str(output_dir)])
+
+
+def test_digit_strips_are_learned(trained):
+    output_dir, metrics = trained
+    history = zoo.train.read_history(output_dir / "history.csv")
+    assert history[-1]["loss"] < history[0]["loss"] / 3
+    # Chance is about 0 (2-5 digits, 10 names each); three short epochs read a third of the strips exactly.
+    assert metrics["test_exact"] > 0.3 and metrics["test_greedy_exact"] > 0.3
+    assert metrics["test_bleu1"] > 60 and metrics["test_bleu4"] > 30
+    assert history[-1]["val_bleu4"] > 0
+
+
+def test_every_artifact_is_written_and_exports_match(trained):
+    output_dir, metrics = trained
+    for name in ("model.keras", "saved_model", "vocabulary.txt", "metrics.json", "history.csv"):
+        assert (output_dir / name).exists(), name
+    assert (output_dir / "attention_0.png").stat().st_size > 5000 and (
+        output_dir / "attention_1.png"
+    ).exists()
+    assert metrics["keras_max_abs_diff"] <= 1e-4 and metrics["savedmodel_differing_captions"] == 0
+    words = (output_dir / "vocabulary.txt").read_text().split("\n")
+    assert words[:4] == ["", "[UNK]", "<s>", "</s>"] and set(words[4:-1]) == set(zoo.data.DIGIT_WORDS)
+
+
+def test_saved_model_captions_png_bytes_and_float_images(trained):
+    output_dir, _ = trained
+    strips = zoo.data.digit_strips(24, seed=123, split="test")
+    files = [tf.io.encode_png(np.round(image * 255).astype(np.uint8)).numpy() for image in strips.images]
+    model = tf.saved_model.load(str(output_dir / "saved_model"))
+    from_bytes = [text.decode() for text in model.serve(tf.constant(files)).numpy()]
+    from_pixels = [text.decode() for text in model.serve_images(tf.constant(strips.images)).numpy()]
+    references = [captions[0] for captions in strips.captions]
+    assert zoo.metrics.exact_match_rate(from_bytes, references) > 0.3
+    # PNG rounds the pixels to 1/255: the same captions, but for a rare near tie.
+    assert sum(a == b for a, b in zip(from_bytes, from_pixels)) >= 22
+    # A photo of another size is resized by the graph.
+    photo = tf.io.encode_jpeg(np.zeros((50, 70, 3), np.uint8)).numpy()
+    assert model.serve(tf.constant([photo])).shape == (1,)
+
+
+def test_short_flickr8k_run_learns(tmp_path, shared_data):
+    shared_data("flickr8k")
+    flags = ["--dataset", "flickr8k", "--max-train-samples", "48", "--image-size", "48", "--epochs", "3"]
+    flags += ["--batch-size", "8"]
+    flags += ["--conv-filters", "8", "16", "32", "--units", "32", "--embedding-dim", "32", "--beam-size", "1"]
+    flags += ["--validation-samples", "16", "--heatmaps", "1", "--no-export", "--output-dir", str(tmp_path)]
+    metrics = captioning.main(flags)
+    history = zoo.train.read_history(tmp_path / "history.csv")
+    assert history[-1]["loss"] < history[0]["loss"] - 0.25  # from uniform over the words to their frequencies
+    assert 0 <= metrics["test_bleu1"] <= 100 and (tmp_path / "attention_0.png").exists()
+
+
+def test_keras_applications_encoder_loads_a_weights_file(tmp_path):
+    base = dict(strips=8, encoder=BACKBONE, image_size=32)
+    backbone = getattr(keras.applications, BACKBONE)(include_top=False, weights=None, input_shape=(32, 32, 3))
+    path = tmp_path / "notop.weights.h5"
+    backbone.save_weights(path)
+    model = captioning.build_model(
+        captioning.Config(**base, encoder_weights=str(path)), 14, (32, 32), 1, 6, 1
+    )
+    (frozen,) = [
+        layer for layer in model.trainer.get_layer(BACKBONE.lower()).layers if isinstance(layer, keras.Model)
+    ]
+    assert frozen.trainable_weights == [] and len(frozen.weights) == len(backbone.weights)
+    for loaded, saved in zip(frozen.weights, backbone.weights):
+        np.testing.assert_array_equal(loaded.numpy(), saved.numpy())
+    inputs = {"images": np.zeros((2, 32, 32, 3), "float32"), "tokens": np.ones((2, 1, 6), "int32")}
+    assert np.isfinite(model.trainer.train_on_batch(inputs, np.ones((2, 1, 6), "int32")))
+    tuned = captioning.build_cnn(captioning.Config(**base, fine_tune_encoder=True), (32, 32))
+    assert len(tuned.trainable_weights) == len(backbone.weights)  # fine-tuned: all of them train
+
+
+def test_captions_are_normalised():
+    assert captioning.normalize_caption("A dog shakes its head near the shore , a red ball next to it .") == (
+        "a dog shakes its head near the shore a red ball next to it"
+    )
+    assert captioning.normalize_caption('Young boy with a black " ADHD " t-shirt') == (
+        "young boy with a black adhd t-shirt"
+    )
+    assert captioning.normalize_caption("A man 's hat - red !") == "a man 's hat red"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--dataset", "flickr30k"],
+        ["--encoder", "ResNet51"],
+        ["--encoder-weights", "weights.h5"],
+        ["--encoder", "ResNet50", "--encoder-weights", "/nonexistent/weights.h5"],
+        ["--dropout", "1.5"],
+    ],
+)
+def test_bad_flags_are_refused(flags):
+    with pytest.raises(SystemExit):
+        captioning.main(flags)

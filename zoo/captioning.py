@@ -1,0 +1,156 @@
+"""What an image-captioning recipe needs besides its model: images in, captions out in one graph, and a
+SavedModel that takes image files or pixels and is checked in a fresh process.
+
+- `Captioner`: float images or encoded image files -> caption strings, in one TensorFlow graph: encode the
+  images once, write the words one at a time with keras-hub's greedy sampler or `zoo.decoding.BeamSearch`
+  (the `next(prompt, cache, index)` interface of `zoo.decoding`), look them up in the vocabulary. The same
+  graph is used for validation scores, test scores and the SavedModel.
+- `export_captioner`: that graph as a SavedModel with two signatures, reloaded in a fresh Python process and
+  compared caption for caption with the captioner in memory.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from zoo.data.captioning import decode_image
+from zoo.decoding import pad_after_end
+from zoo.errors import ExportMismatchError
+from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID
+
+
+class Captioner:
+    """Images in, captions out, in one graph.
+
+    Args:
+        encoder: `images (B, H, W, 3) -> [memory, *states]`: what the decoder attends to (e.g. annotation
+            vectors) and its initial recurrent state(s).
+        decoder: one step, `[token (B, 1), memory, *states] -> [logits (B, vocabulary), *states, ...]`
+            (outputs after the states, such as attention weights, are ignored).
+        words: the vocabulary, id -> word, in the zoo's layout: 0 padding, 1 `[UNK]`, 2 `<s>`, 3 `</s>`,
+            then words. The decoder never writes padding, `[UNK]` or `<s>`.
+        image_shape: `(height, width)` the encoder takes; `caption_bytes` resizes every image to it.
+        max_length: most tokens written per caption, `</s>` included.
+        sampler: `keras_hub.samplers.GreedySampler()` or `zoo.decoding.BeamSearch(...)`.
+
+    `caption_images(images)` takes float32 `(B, H, W, 3)` in [0, 1], `caption_bytes(contents)` a 1-D
+    string tensor of JPEG/PNG/GIF/BMP files (decoded by `zoo.data.decode_image`); both return a 1-D string
+    tensor. `ids(images)` returns the token ids `(B, max_length)`, 0 after `</s>`. `caption_all(dataset)`
+    captions a dataset of image batches into a list of str.
+    """
+
+    def __init__(
+        self,
+        encoder: keras.Model,
+        decoder: keras.Model,
+        words: Sequence[str],
+        image_shape: tuple[int, int],
+        max_length: int,
+        sampler,
+    ):
+        self.encoder, self.decoder, self.sampler = encoder, decoder, sampler
+        self.words = tf.constant(list(words))
+        self.banned = tf.constant([i in (PAD_ID, UNK_ID, START_ID) for i in range(len(words))])
+        self.image_shape, self.max_length = tuple(image_shape), max_length
+        images = tf.TensorSpec([None, *self.image_shape, 3], tf.float32, name="images")
+        self.ids = tf.function(self._ids, input_signature=[images])
+        self.caption_images = tf.function(self._caption_images, input_signature=[images])
+        contents = tf.TensorSpec([None], tf.string, name="image_bytes")
+        self.caption_bytes = tf.function(self._caption_bytes, input_signature=[contents])
+
+    def _next(self, prompt, cache, index):
+        token = keras.ops.slice(prompt, [0, index - 1], [keras.ops.shape(prompt)[0], 1])
+        logits, *rest = self.decoder([token, cache["memory"], *cache["states"]], training=False)
+        # Never write padding, `<s>` or `[UNK]`: a model trained with rare words as `[UNK]` learns to
+        # write it often (a Flickr8k model wrote "a man in a [UNK] [UNK] [UNK] on a [UNK]"), and a caption
+        # is better served by its next best word.
+        logits = keras.ops.where(self.banned, -1e9, logits)
+        return logits, None, {**cache, "states": rest[: len(cache["states"])]}
+
+    def _ids(self, images):
+        memory, *states = self.encoder(images, training=False)
+        batch = tf.shape(images)[0]
+        prompt = tf.concat([tf.fill([batch, 1], START_ID), tf.zeros([batch, self.max_length], tf.int32)], 1)
+        cache = {"memory": memory, "states": states}
+        output = self.sampler(self._next, prompt, cache=cache, index=1, stop_token_ids=[END_ID])
+        return pad_after_end(tf.cast(output[:, 1:], tf.int32), END_ID)
+
+    def _caption_images(self, images):
+        ids = self._ids(images)
+        words = tf.ragged.boolean_mask(tf.gather(self.words, ids), ids > END_ID)
+        return tf.strings.reduce_join(words, axis=1, separator=" ")
+
+    def _caption_bytes(self, contents):
+        def decode(content):
+            return decode_image(content, self.image_shape)
+
+        spec = tf.TensorSpec([*self.image_shape, 3], tf.float32)
+        return self._caption_images(tf.map_fn(decode, contents, fn_output_signature=spec))
+
+    def caption_all(self, images: tf.data.Dataset) -> list[str]:
+        return [text.decode("utf-8") for batch in images for text in self.caption_images(batch).numpy()]
+
+
+_RELOAD = """
+import json, sys
+import numpy as np, tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+files = np.load(sys.argv[2] + "/files.npy", allow_pickle=True).tolist()
+images = np.load(sys.argv[2] + "/images.npy")
+outputs = [model.serve(tf.constant(files)), model.serve_images(tf.constant(images))]
+print(json.dumps([[text.decode("utf-8") for text in output.numpy()] for output in outputs]))
+"""
+
+
+def export_captioner(
+    captioner: Captioner, path: str | pathlib.Path, images: np.ndarray, files: Sequence[bytes], track=()
+) -> dict[str, int]:
+    """Write `captioner` as a SavedModel with two signatures and check it in a fresh Python process.
+
+    `serve` takes encoded image files (a 1-D string tensor) and `serve_images` float32 images
+    `(B, H, W, 3)` in [0, 1]; both return captions. The reloaded model must caption `files` and `images`
+    exactly as `captioner` does, or `ExportMismatchError` is raised.
+
+    Args:
+        captioner: the captioner to export.
+        path: the SavedModel folder.
+        images: real float images to compare on.
+        files: real image files (bytes) to compare on.
+        track: the Keras models whose variables the captioner uses.
+
+    Returns:
+        `{"savedmodel_differing_captions": 0}`.
+    """
+    archive = keras.export.ExportArchive()
+    for resource in track:
+        archive.track(resource)
+    archive.add_endpoint("serve", captioner.caption_bytes)
+    archive.add_endpoint("serve_images", captioner.caption_images)
+    archive.write_out(str(path), verbose=False)
+    expected = [captioner.caption_bytes(list(files)).numpy(), captioner.caption_images(images).numpy()]
+    with tempfile.TemporaryDirectory() as folder:
+        np.save(f"{folder}/images.npy", images)
+        np.save(f"{folder}/files.npy", np.array(list(files), dtype=object), allow_pickle=True)
+        command = [sys.executable, "-c", _RELOAD, str(path), folder]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode:
+        raise ExportMismatchError(f"{path}: reloading in a fresh process failed:\n{result.stderr[-2000:]}")
+    actual = json.loads(result.stdout.strip().splitlines()[-1])
+    pairs = [
+        (a, b.decode("utf-8")) for outputs, texts in zip(actual, expected) for a, b in zip(outputs, texts)
+    ]
+    differing = sum(a != b for a, b in pairs) + abs(len(pairs) - len(files) - len(images))
+    if differing:
+        raise ExportMismatchError(
+            f"{path}: {differing} of {len(pairs)} captions differ from the Keras model's"
+        )
+    return {"savedmodel_differing_captions": differing}
