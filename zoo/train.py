@@ -110,11 +110,15 @@ class StopOnNaN(keras.callbacks.Callback):
 
 
 def read_history(path: pathlib.Path) -> list[dict[str, float]]:
-    """Rows of a CSVLogger file as dicts of floats (empty list when the file does not exist)."""
+    """Rows of a CSVLogger file as dicts of floats (empty list when the file does not exist). Keras writes
+    "NA" in the val_ columns of a run without validation data; those read as NaN."""
     if not path.exists():
         return []
     with path.open(newline="") as handle:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+        return [
+            {key: math.nan if value == "NA" else float(value) for key, value in row.items()}
+            for row in csv.DictReader(handle)
+        ]
 
 
 def _write_history(path: pathlib.Path, rows: list[dict[str, float]]) -> None:

@@ -1,0 +1,93 @@
+"""The word2vec recipe end to end on gensim's Lee corpus: its vectors beat random ones on WordSim353, gensim
+reads them back, and every artifact is written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import zoo.embeddings
+from recipes import word2vec
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    output_dir = tmp_path_factory.mktemp("word2vec")
+    # Lee's 60k words need many passes before the vectors spread out (gensim's too: after 5 epochs its
+    # nearest neighbours all have cosine 0.99); 25 passes of 1,024-token steps take about 20 s.
+    flags = ["--dataset", "lee", "--epochs", "25", "--batch-size", "1024"]
+    flags += ["--neighbours", "police", "fire", "nosuchword"]
+    return output_dir, word2vec.main([*flags, "--output-dir", str(output_dir)])
+
+
+def test_short_run_beats_random_vectors_on_wordsim353(trained):
+    output_dir, metrics = trained
+    from gensim.models import KeyedVectors
+    from gensim.test.utils import datapath
+
+    vectors = KeyedVectors.load_word2vec_format(str(output_dir / "vectors.txt"), binary=False)
+    # Only about 60 WordSim353 pairs have both words in Lee's vocabulary, so random vectors scatter widely
+    # (Spearman about -0.2..0.4, sd 0.13): the trained ones must beat most random draws, and their nearest
+    # neighbours, which random vectors would not give, must make sense.
+    random_scores = []
+    for seed in range(20):
+        noise = np.random.default_rng(seed).normal(size=vectors.vectors.shape).astype("float32")
+        random = zoo.embeddings.keyed_vectors(vectors.index_to_key, noise)
+        random_scores.append(random.evaluate_word_pairs(datapath("wordsim353.tsv"))[1].statistic)
+    beaten = sum(metrics["wordsim353_spearman"] > score for score in random_scores)
+    assert metrics["wordsim353_spearman"] > 0.1 and beaten >= 14, (metrics, sorted(random_scores))
+    fire = {word for word, _ in vectors.most_similar("fire", topn=10)}
+    police = {word for word, _ in vectors.most_similar("police", topn=10)}
+    assert fire & {"fires", "flames", "firefighters", "crews", "blaze", "bushfires", "blazes"}, fire
+    assert police & {"officers", "officer", "arrested", "detectives", "investigators", "authorities"}, police
+    for key in (
+        "analogy_accuracy",
+        "wordsim353_spearman",
+        "simlex999_spearman",
+        "words_per_second",
+        "train_seconds",
+    ):
+        assert np.isfinite(metrics[key]), key
+    assert metrics["words_per_second"] > 0
+
+
+def test_vectors_round_trip_through_gensim(trained):
+    output_dir, metrics = trained
+    from gensim.models import KeyedVectors
+
+    vectors = KeyedVectors.load_word2vec_format(str(output_dir / "vectors.txt"), binary=False)
+    assert len(vectors) == metrics["vocabulary_size"]
+    assert vectors.index_to_key[0] == "the"
+    # The file's vectors are the model's: the scores gensim computes from them are those reported.
+    assert zoo.embeddings.evaluate_vectors(vectors)["wordsim353_spearman"] == pytest.approx(
+        metrics["wordsim353_spearman"], abs=1e-3
+    )
+
+
+def test_every_artifact_is_written_and_exports_match(trained):
+    output_dir, metrics = trained
+    for name in ("vectors.txt", "word_map.png", "metrics.json", "history.csv", "model.keras", "saved_model",
+                 "model.tflite", "vocabulary.txt", "logs/projector/projector_config.pbtxt",
+                 "logs/projector/metadata.tsv", "logs/projector/vectors.tsv"):  # fmt: skip
+        assert (output_dir / name).exists(), name
+    written = json.loads((output_dir / "metrics.json").read_text())
+    assert written["analogy_accuracy"] == metrics["analogy_accuracy"]
+    assert metrics["savedmodel_max_abs_diff"] <= 1e-6 and metrics["tflite_max_abs_diff"] <= 1e-6
+
+
+def test_vectors_start_the_sentiment_embedding(trained):
+    import zoo.text
+
+    output_dir, _ = trained
+    vectors = zoo.text.load_word_vectors(output_dir / "vectors.txt")
+    matrix, found = zoo.text.embedding_matrix(["", "[UNK]", "police", "fire", "zzzz"], vectors)
+    assert found == 2 and np.allclose(matrix[2], vectors["police"])
+
+
+def test_bad_flags_are_refused():
+    with pytest.raises(SystemExit):
+        word2vec.main(["--batch-size", "1001", "--workers", "2"])
+    with pytest.raises(SystemExit):
+        word2vec.main(["--model", "glove"])

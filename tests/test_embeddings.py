@@ -1,0 +1,127 @@
+"""zoo.embeddings: the training pairs, subsampling and noise distribution against hand-worked cases and
+gensim's own numbers, the blocks' hand-written gradient, and the corpus readers."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo.data.corpora
+import zoo.embeddings
+from zoo.errors import DataFormatError
+
+# Word ids 10..15; the first four are one sentence, the last two another.
+TOKENS = [10, 11, 12, 13, 14, 15]
+SENTENCES = [0, 0, 0, 0, 1, 1]
+
+
+@pytest.mark.parametrize("block", [1, 3, 8])
+def test_skipgram_pairs_match_a_hand_worked_example(block):
+    pairs = zoo.embeddings.skipgram_pairs(TOKENS, SENTENCES, windows=[2] * 6, window=2, block=block)
+    expected = [
+        (10, 11), (10, 12),
+        (11, 10), (11, 12), (11, 13),
+        (12, 10), (12, 11), (12, 13),
+        (13, 11), (13, 12),  # 14 is two away but in the next sentence
+        (14, 15),
+        (15, 14),
+    ]  # fmt: skip
+    assert [tuple(pair) for pair in pairs] == expected
+
+
+def test_each_centre_uses_its_own_window():
+    pairs = zoo.embeddings.skipgram_pairs(TOKENS, SENTENCES, windows=[1, 2, 1, 1, 2, 1], window=2, block=2)
+    expected = [(10, 11), (11, 10), (11, 12), (11, 13), (12, 11), (12, 13), (13, 12), (14, 15), (15, 14)]
+    assert [tuple(pair) for pair in pairs] == expected
+
+
+def test_subsampling_off_keeps_every_token_and_drops_padding():
+    keep = zoo.embeddings.keep_probabilities(np.array([1000, 10, 1]), sample=0)
+    np.testing.assert_array_equal(keep, [1.0, 1.0, 1.0])
+    tokens, sentences = zoo.embeddings.subsample(
+        tf.constant([0, 1, 2, 0]), tf.constant([0, 0, 1, -1]), tf.constant(keep), tf.constant([0.99] * 4)
+    )
+    assert tokens.numpy().tolist() == [0, 1, 2] and sentences.numpy().tolist() == [0, 0, 1]
+
+
+@pytest.fixture(scope="module")
+def gensim_model():
+    from gensim.models import Word2Vec
+
+    sentences = [zoo.data.corpora.words(text) for text in zoo.data.corpora.load_text_corpus("lee")]
+    model = Word2Vec(vector_size=8, min_count=5, sample=1e-3, seed=0)
+    model.build_vocab(sentences)
+    return sentences, model
+
+
+def test_vocabulary_and_subsampling_match_gensim(gensim_model):
+    sentences, model = gensim_model
+    corpus = zoo.embeddings.build_corpus(sentences, min_count=5)
+    assert corpus.words == model.wv.index_to_key  # same words, same order (count, then first seen)
+    assert corpus.raw_words == sum(map(len, sentences))
+    keep = zoo.embeddings.keep_probabilities(corpus.counts, 1e-3)
+    gensim_keep = np.array([model.wv.get_vecattr(word, "sample_int") / 2**32 for word in corpus.words])
+    np.testing.assert_allclose(keep, gensim_keep, atol=1e-6)
+    assert keep[0] < 0.2 and keep[-1] == 1.0  # "the" mostly dropped, rare words always kept
+
+
+def test_noise_words_follow_unigram_counts_to_the_three_quarters(gensim_model):
+    _, model = gensim_model
+    counts = np.array([model.wv.get_vecattr(word, "count") for word in model.wv.index_to_key])
+    cumulative = zoo.embeddings.negative_distribution(counts)
+    np.testing.assert_allclose(cumulative, model.cum_table / model.cum_table[-1], atol=1e-6)
+    small = zoo.embeddings.negative_distribution(np.array([100, 10, 1, 50]))
+    draws = zoo.embeddings.sample_negatives(
+        tf.constant(small), tf.random.stateless_uniform([200_000], [1, 2])
+    )
+    frequencies = np.bincount(draws.numpy(), minlength=4) / 200_000
+    expected = np.array([100, 10, 1, 50]) ** 0.75 / np.sum(np.array([100, 10, 1, 50]) ** 0.75)
+    np.testing.assert_allclose(frequencies, expected, atol=0.005)
+
+
+def test_overlapping_blocks_gradient_equals_autodiff():
+    rows = tf.constant(np.random.default_rng(0).normal(size=(24, 3)).astype("float32"))  # (4 + 3 - 1) * 4
+    weights = tf.constant(np.random.default_rng(1).normal(size=(4, 9, 3)).astype("float32"))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(rows)
+        ours = zoo.embeddings.overlapping_blocks(rows, tf.constant(4), 4, 9)
+        reference = tf.stack([rows[k * 4 : k * 4 + 9] for k in range(4)])
+        loss_ours, loss_reference = tf.reduce_sum(ours * weights), tf.reduce_sum(reference * weights)
+    np.testing.assert_array_equal(ours.numpy(), reference.numpy())
+    np.testing.assert_allclose(tape.gradient(loss_ours, rows), tape.gradient(loss_reference, rows), atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "architecture, tie_weights", [("skipgram", False), ("cbow", False), ("skipgram", True)]
+)
+def test_training_lowers_the_loss(architecture, tie_weights):
+    sentences = [["a", "b", "c", "d"] * 5, ["e", "f", "g", "h"] * 5] * 20
+    corpus = zoo.embeddings.build_corpus(sentences, min_count=1)
+    model = zoo.embeddings.Word2Vec(
+        corpus.counts, dimension=8, window=2, negative=3, sample=0, architecture=architecture,
+        tie_weights=tie_weights, shared_negatives=4, seed=1,
+    )  # fmt: skip
+    # Each of the 8 words is in every step many times and a step sums its updates: a small rate.
+    model.compile(optimizer=keras.optimizers.SGD(0.01), jit_compile=False)
+    history = model.fit(
+        zoo.embeddings.token_dataset(corpus, 64, workers=2), epochs=6, verbose=0, shuffle=False
+    )
+    # One matrix cannot score a word high beside its neighbours without scoring it high beside itself:
+    # tied weights learn, but their loss stays higher.
+    assert history.history["loss"][-1] < (0.95 if tie_weights else 0.8) * history.history["loss"][0]
+    assert len(model.trainable_variables) == (1 if tie_weights else 2)
+    keyed = zoo.embeddings.keyed_vectors(corpus.words, model.vectors())
+    # Words of the same sentence keep the same company: "a"'s nearest word is from its own sentence.
+    assert keyed.most_similar("a", topn=1)[0][0] in {"b", "c", "d"}
+
+
+def test_text_corpus_reader_names_a_bad_file(tmp_path):
+    (tmp_path / "a.txt").write_text("One sentence here.\n\nAnother, with <b>HTML</b>!\n", encoding="utf-8")
+    (tmp_path / "skip.csv").write_text("not read\n")
+    assert zoo.data.corpora.read_lines(tmp_path) == ["One sentence here.", "Another, with <b>HTML</b>!"]
+    assert zoo.data.corpora.words("Another, with <b>HTML</b>!") == ["another", "with", "html"]
+    (tmp_path / "b.txt").write_bytes(b"fine\ncaf\xe9\n")
+    with pytest.raises(DataFormatError, match=r"b\.txt:2"):
+        zoo.data.corpora.read_lines(tmp_path)

@@ -1,0 +1,91 @@
+"""Unlabelled text for word vectors: plain-text files (one sentence or document per line), WikiText, the IMDB
+reviews, and the embedded default, two corpora gensim ships for its own tests.
+
+Every reader returns texts as written; `words` turns a text into the tokens word2vec learns from, the
+same for every model that is compared on them.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+import zoo.text
+from zoo.data.registry import locate
+from zoo.data.sentiment import decode_utf8, read_imdb
+from zoo.errors import DataFormatError
+
+# Files a folder given as --data-dir is read from (in name order); anything else is ignored.
+TEXT_SUFFIXES = (".txt", ".tokens", ".cor", ".text")
+
+# gensim/test/test_data: Lee's news background corpus (300 documents, 60k words) and the first 500
+# Wikipedia articles of text8's source, stemmed, one per line (331k words).
+EMBEDDED = ("lee_background.cor", "head500.noblanks.cor")
+
+
+def words(text: str) -> list[str]:
+    """The tokens word2vec learns from: `zoo.text.preprocess` (HTML and Unicode cleaned, lowercased, URLs
+    as xxurl, punctuation split off), keeping only tokens with a letter or digit.
+
+    Example:
+
+    >>> words("A <b>GREAT</b> film, 10/10!")
+    ['a', 'great', 'film', '10', '10']
+    """
+    return [token for token in zoo.text.preprocess(text) if any(char.isalnum() for char in token)]
+
+
+def read_lines(path: str | os.PathLike) -> list[str]:
+    """The non-blank lines of a UTF-8 text file, or of every `*.txt`, `*.tokens`, `*.cor`, `*.text` file
+    under a folder (in name order). Each line is one sentence or document: windows never cross lines.
+
+    Raises:
+        DataFormatError: a file that is not UTF-8 (file and line named), or no text at all.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        files = sorted(file for file in path.rglob("*") if file.is_file() and file.suffix in TEXT_SUFFIXES)
+    elif path.exists():
+        files = [path]
+    else:
+        raise DataFormatError(path, None, "no such file or folder")
+    lines = []
+    for file in files:
+        lines += [line for line in decode_utf8(file.read_bytes(), str(file)).splitlines() if line.strip()]
+    if not lines:
+        raise DataFormatError(path, None, f"no text (looked for files ending in {', '.join(TEXT_SUFFIXES)})")
+    return lines
+
+
+def read_wikitext(path: str | os.PathLike, split: str = "train") -> list[str]:
+    """The paragraphs of WikiText (`wiki.<split>.tokens` in `path` or below it), section titles
+    (` = Title = `) left out. The text is already tokenised; rare words are `<unk>`."""
+    path = pathlib.Path(path)
+    files = [path] if path.is_file() else sorted(path.rglob(f"wiki.{split}.tokens"))
+    if not files:
+        raise DataFormatError(path, None, f"no wiki.{split}.tokens (WikiText-2 or -103) here")
+    text = decode_utf8(files[0].read_bytes(), str(files[0]))
+    return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("= ")]
+
+
+def load_text_corpus(name: str | None = None, data_dir: str | os.PathLike | None = None) -> list[str]:
+    """The texts of a corpus by name: None (the embedded default: gensim's `lee_background.cor` and
+    `head500.noblanks.cor`), "lee", "head500", "imdb" (the 50,000 labelled reviews, train and test),
+    "wikitext2" (its training split), or "text" (the plain-text files at `data_dir`). With `data_dir` and
+    no name, plain text is read from `data_dir`."""
+    if name in (None, "lee", "head500") and data_dir is None:
+        from gensim.test.utils import datapath
+
+        files = {"lee": EMBEDDED[:1], "head500": EMBEDDED[1:], None: EMBEDDED}[name]
+        return [line for file in files for line in read_lines(datapath(file))]
+    if name == "imdb":
+        return [text for split in read_imdb(locate("imdb", data_dir)).values() for text in split.texts]
+    if name == "wikitext2":
+        return read_wikitext(locate("wikitext2", data_dir))
+    if name in (None, "text", "lee", "head500"):
+        if data_dir is None:
+            raise DataFormatError(
+                "--data-dir", None, "the text corpus needs --data-dir PATH (a file or folder)"
+            )
+        return read_lines(data_dir)
+    raise ValueError(f"unknown corpus {name!r}; expected lee, head500, imdb, wikitext2 or text")
