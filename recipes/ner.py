@@ -131,7 +131,8 @@ def vocabularies(train: zoo.data.TaggedSentences, config: Config) -> tuple[list[
 def move_to_training(train, validation, fraction: float, seed: int):
     """(train + `fraction` of validation's sentences, the rest of validation), chosen by `seed`."""
     order = np.random.default_rng(seed).permutation(len(validation.tokens))
-    moved, kept = order[: round(fraction * len(order))], np.sort(order[round(fraction * len(order)) :])
+    cut = round(fraction * len(order))
+    moved, kept = order[:cut], np.sort(order[cut:])
     extra = [validation.tokens[i] for i in moved], [validation.tags[i] for i in moved]
     return (
         train._replace(tokens=train.tokens + extra[0], tags=train.tags + extra[1]),
