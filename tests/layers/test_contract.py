@@ -82,9 +82,48 @@ def run_two_input_layer_test(layer_cls, init_kwargs, inputs, expected_output_sha
         )
 
 
+# RNN cells take one step, `cell(x[t], states) -> (output, new_states)`, and keras.layers.RNN runs them over
+# a sequence, so they cannot be called on a (batch, T, d) input the way run_layer_test does. Each goes
+# through the same contract inside keras.layers.RNN: name -> (init kwargs, inputs, expected output shape).
+CELL_INPUTS = np.random.default_rng(2).normal(size=(2, 4, 6)).astype("float32")  # its own generator, as above
+CELL_CASES = {
+    "GRUCell": ({"units": 5, "reset_after": False}, CELL_INPUTS, (2, 4, 5)),
+    "LSTMCell": ({"units": 5}, CELL_INPUTS, (2, 4, 5)),
+    "SimpleRNNCell": ({"units": 5}, CELL_INPUTS, (2, 4, 5)),
+}
+
+
+def run_cell_test(cell_cls, init_kwargs, inputs, expected_output_shape, tmp_path) -> None:
+    """`run_layer_test` for an RNN cell: the cell's config round trip, then in `keras.layers.RNN` an eager
+    and a symbolic call, one `fit` step, and a `.keras` round trip giving back the cell and equal outputs."""
+    cell = cell_cls(**init_kwargs)
+    config = cell.get_config()
+    assert cell_cls.from_config(config).get_config() == config, "get_config/from_config is not a round trip"
+
+    def rnn():
+        return keras.layers.RNN(cell_cls(**init_kwargs), return_sequences=True)
+
+    assert tuple(rnn()(keras.ops.convert_to_tensor(inputs)).shape) == tuple(expected_output_shape)
+    symbolic = rnn()(keras.Input(shape=inputs.shape[1:], batch_size=inputs.shape[0]))
+    assert tuple(symbolic.shape) == tuple(expected_output_shape)
+
+    model_in = keras.Input(shape=inputs.shape[1:])
+    model = keras.Model(model_in, rnn()(keras.layers.Dense(inputs.shape[-1])(model_in)))
+    model.compile(optimizer="sgd", loss="mse")
+    assert np.isfinite(model.train_on_batch(inputs, np.zeros(expected_output_shape, dtype="float32")))
+
+    path = tmp_path / f"{cell_cls.__name__}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)
+    assert type(restored.layers[-1].cell) is cell_cls
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(restored(inputs)), keras.ops.convert_to_numpy(model(inputs)), atol=1e-6
+    )
+
+
 def test_every_exported_layer_has_a_case():
-    assert not set(CASES) & set(TWO_INPUT_CASES)
-    assert sorted([*CASES, *TWO_INPUT_CASES]) == sorted(zoo.layers.__all__)
+    assert not set(CASES) & set(TWO_INPUT_CASES) and not set(CELL_CASES) & {*CASES, *TWO_INPUT_CASES}
+    assert sorted([*CASES, *TWO_INPUT_CASES, *CELL_CASES]) == sorted(zoo.layers.__all__)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
@@ -98,3 +137,9 @@ def test_layer_contract(name, tmp_path):
 def test_two_input_layer_contract(name, tmp_path):
     init_kwargs, inputs, expected_shapes = TWO_INPUT_CASES[name]
     run_two_input_layer_test(getattr(zoo.layers, name), init_kwargs, inputs, expected_shapes, tmp_path)
+
+
+@pytest.mark.parametrize("name", sorted(CELL_CASES))
+def test_cell_contract(name, tmp_path):
+    init_kwargs, inputs, expected_shape = CELL_CASES[name]
+    run_cell_test(getattr(zoo.layers, name), init_kwargs, inputs, expected_shape, tmp_path)

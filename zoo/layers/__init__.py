@@ -3,6 +3,7 @@
 from zoo.layers.attention import BahdanauAttention, LuongAttention
 from zoo.layers.attention_lstm import AttentionLSTM
 from zoo.layers.backbone_preprocessing import BackbonePreprocessing
+from zoo.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 from zoo.layers.characters import CharacterEncoder
 from zoo.layers.crf import CRF
 from zoo.layers.ctc import ConvSubsampling, CTCLogits, CTCTranscriber
@@ -20,10 +21,13 @@ __all__ = [
     "CTCTranscriber",
     "CharacterEncoder",
     "ConvSubsampling",
+    "GRUCell",
     "HashedNgrams",
+    "LSTMCell",
     "LuongAttention",
     "MaskedGlobalAveragePooling1D",
     "MaskedGlobalMaxPooling1D",
     "NaiveBayesLinear",
+    "SimpleRNNCell",
     "TokenFeatures",
 ]
