@@ -30,6 +30,7 @@ import keras_hub
 
 import zoo.cli
 import zoo.decoding
+import zoo.losses
 import zoo.metrics
 import zoo.seq2seq
 import zoo.train
@@ -184,7 +185,9 @@ def build_model(
     )
     trainer.compile(
         optimizer=keras.optimizers.AdamW(schedule, weight_decay=0.01, clipnorm=1.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+        loss=zoo.losses.SparseCategoricalCrossentropy(
+            from_logits=True, label_smoothing=config.label_smoothing, ignore_class=0
+        ),
     )
     return Transformer(trainer, encoder, decoder, decode_step, empty_caches)
 

@@ -41,6 +41,7 @@ import zoo.data
 import zoo.decoding
 import zoo.export
 import zoo.layers
+import zoo.losses
 import zoo.metrics
 import zoo.plots
 import zoo.seq2seq
@@ -59,7 +60,8 @@ class Config(zoo.seq2seq.TranslationConfig):
     embedding_dim: int = flag(128, "size of the piece embeddings")
     units: int = flag(128, "recurrent units (per direction in the encoder)")
     dropout: float = flag(0.2, "dropout on embeddings and before the output layer")
-    learning_rate: float = flag(2e-3, "Adam's learning rate")
+    learning_rate: float = flag(2e-3, "Adam's learning rate (the peak, with --cosine-decay)")
+    cosine_decay: bool = flag(False, "decay the learning rate to 0 along a cosine over --epochs")
     heatmaps: int = flag(4, "test sentences whose attention heatmaps are drawn")
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -103,7 +105,9 @@ class Seq2Seq(NamedTuple):
     attention: keras.Model  # {"source", "target_in"} -> attention weights (B, T, S)
 
 
-def build_model(config: Config, source_vocabulary: int, target_vocabulary: int) -> Seq2Seq:
+def build_model(
+    config: Config, source_vocabulary: int, target_vocabulary: int, train_steps: int = 1
+) -> Seq2Seq:
     """Encoder: embedding -> bidirectional RNN -> one vector per source piece, and the decoder's first
     state (a dense layer over both directions' last states). Decoder: embedding -> RNN -> attention over
     the encoder vectors -> [RNN output; context] -> tanh layer -> logits (Luong et al. 2015's "attentional
@@ -166,9 +170,14 @@ def build_model(config: Config, source_vocabulary: int, target_vocabulary: int) 
     decoder = keras.Model(
         [token, *state_inputs, memory, memory_mask], [step_logits[:, 0], *step_states], name="decoder_step"
     )
+    learning_rate = config.learning_rate
+    if config.cosine_decay:
+        learning_rate = keras.optimizers.schedules.CosineDecay(config.learning_rate, max(1, train_steps))
     trainer.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=0),
+        optimizer=keras.optimizers.Adam(learning_rate, clipnorm=5.0),
+        loss=zoo.losses.SparseCategoricalCrossentropy(
+            from_logits=True, label_smoothing=config.label_smoothing, ignore_class=0
+        ),
     )
     return Seq2Seq(trainer, encoder, decoder, attention_model)
 
@@ -225,7 +234,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     data = load_data(config)
     with run.strategy.scope():
         model = build_model(
-            config, data.tokenizers.source.vocabulary_size(), data.tokenizers.target.vocabulary_size()
+            config,
+            data.tokenizers.source.vocabulary_size(),
+            data.tokenizers.target.vocabulary_size(),
+            train_steps=config.epochs * max(1, data.train_batches),
         )
     greedy = translator(model, data.tokenizers, config)
     sample = data.validation_pairs[: config.bleu_samples]

@@ -42,6 +42,7 @@ class TranslationConfig(zoo.train.RunConfig):
     max_test_samples: int | None = flag(None, "score only the first N test pairs (decoding takes time)")
     epochs: int = flag(10, "maximum number of epochs (early stopping may end sooner)")
     batch_size: int = flag(64, "sentence pairs per batch")
+    label_smoothing: float = flag(0.0, "share of each target's probability spread over all pieces")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -49,6 +50,8 @@ class TranslationConfig(zoo.train.RunConfig):
             raise ValueError("--source and --target must differ")
         if self.beam_size < 1 or self.max_length < 2 or self.bleu_samples < 1:
             raise ValueError("--beam-size and --bleu-samples must be >= 1 and --max-length >= 2")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError("--label-smoothing must be in [0, 1)")
 
 
 @dataclasses.dataclass

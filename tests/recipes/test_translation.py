@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import keras
 import numpy as np
 import pytest
 
@@ -60,3 +61,14 @@ def test_attention_model_rows_sum_to_one_over_the_source():
 def test_same_languages_are_refused():
     with pytest.raises(SystemExit):
         translation.main(["--source", "spa", "--target", "spa"])
+
+
+def test_label_smoothing_and_cosine_decay_reach_the_optimiser_and_loss():
+    config = translation.Config(units=8, embedding_dim=8, label_smoothing=0.1, cosine_decay=True)
+    model = translation.build_model(config, source_vocabulary=20, target_vocabulary=15, train_steps=100)
+    assert model.trainer.loss.label_smoothing == 0.1
+    schedule = keras.optimizers.schedules.deserialize(model.trainer.optimizer.get_config()["learning_rate"])
+    assert float(schedule(0)) == pytest.approx(config.learning_rate)
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(SystemExit):
+        translation.main(["--label-smoothing", "1.0"])
