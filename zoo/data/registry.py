@@ -191,6 +191,20 @@ DATASETS: dict[str, DatasetInfo] = {
         license="research use only (University of Illinois request form); the images are Flickr photos "
         "owned by their uploaders: never redistribute; cite Hodosh et al. (2013)",
     ),
+    "tinyshakespeare": DatasetInfo(
+        "tinyshakespeare",
+        # Karpathy's char-rnn file (1,115,394 characters of Shakespeare, the one nanoGPT's shakespeare_char
+        # and TensorFlow's text-generation tutorial use); SHA-256 of the file at char-rnn commit 6f9487a.
+        (
+            RemoteFile(
+                "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+                "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                "input.txt",
+            ),
+        ),
+        homepage="https://github.com/karpathy/char-rnn",
+        license="the text is public domain (Shakespeare); the char-rnn repository is MIT-licensed",
+    ),
     # 19 GB of images: not downloaded for the user. Point --data-dir at a copy with
     # annotations/captions_{train,val}2017.json and {train,val}2017/ from the homepage.
     "coco": DatasetInfo(

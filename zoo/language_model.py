@@ -1,0 +1,333 @@
+"""What a character language model needs beyond its layers: stateful training, sampling and scoring.
+
+- `ResetStates`: a stateful RNN carries its state from one batch to the next through an epoch (truncated
+  backpropagation through time); this callback zeroes it at every epoch start and around every validation
+  pass, so validation reads its own streams from a blank state and training does not start from the end
+  of validation.
+- `TimeBudget`: stops training after a number of minutes; the epoch in progress is still validated and
+  checkpointed.
+- `recurrent_step`: one character through a stateless RNN language model and its state, using the
+  model's own layers (the RNN layers' cells), so generation needs nothing but the saved `.keras` file.
+- `make_sampler` and `generate`: keras-hub's samplers (greedy, random, top-k, top-p, with temperature and
+  seed) driving either kind of model through the `next(prompt, cache, index)` function they expect.
+- `log_probabilities` and `score`: how likely the model finds a text, character by character.
+- `export_scorer` and `load_scorer`: the model, its vocabulary and a SavedModel that scores strings.
+
+Every text is read as if it followed a line break: generation and scoring start from the state (or the
+window) after `"\\n"`, the natural start of a line, document or speech in the corpora we train on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pathlib
+import time
+from collections.abc import Callable, Sequence
+
+import keras
+import keras_hub
+import numpy as np
+import tensorflow as tf
+from keras import ops
+
+import zoo.export
+from zoo.data.characters import character_lookup, decode, encode
+from zoo.errors import ZooError
+
+START = "\n"  # the context every generated or scored text follows
+
+
+# ## Training callbacks
+
+
+def stateful_layers(model: keras.Model) -> list[keras.layers.RNN]:
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.RNN) and layer.stateful]
+
+
+def reset_states(model: keras.Model) -> None:
+    """Zero the state of every stateful RNN layer of `model` (Keras 3's `layer.reset_state()`)."""
+    for layer in stateful_layers(model):
+        layer.reset_state()
+
+
+class ResetStates(keras.callbacks.Callback):
+    """Blank RNN states at each epoch start and before and after each validation pass."""
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        reset_states(self.model)
+
+    def on_test_begin(self, logs: dict | None = None) -> None:
+        reset_states(self.model)
+
+    def on_test_end(self, logs: dict | None = None) -> None:
+        reset_states(self.model)
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the first batch that ends more than `minutes` after training began (wall time,
+    validation included). Keras then validates the interrupted epoch and calls `on_epoch_end`, so the
+    checkpoint and history see it like any other epoch. A run resumed from its backup starts a new budget.
+
+    Args:
+        minutes: the budget; None never stops.
+    """
+
+    def __init__(self, minutes: float | None):
+        super().__init__()
+        self.minutes = minutes
+        self.stopped_at: tuple[int, int] | None = None
+        self._epoch = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.minutes is not None and time.perf_counter() - self._start > 60.0 * self.minutes:
+            self.model.stop_training = True
+            self.stopped_at = self.stopped_at or (self._epoch, batch)
+
+
+# ## One step at a time
+
+
+def context_length(model: keras.Model) -> int | None:
+    """The longest input of a transformer (its position embedding's length); None for an RNN."""
+    for layer in model.layers:
+        if isinstance(layer, keras_hub.layers.PositionEmbedding):
+            return int(layer.sequence_length)
+    return None
+
+
+def recurrent_step(model: keras.Model) -> tuple[Callable, Callable]:
+    """One character through a stateless RNN language model, reusing its layers.
+
+    The model must be a chain of layers, ids -> `Embedding` -> (RNN layers with `return_sequences=True`,
+    `Dropout`, ...) -> `Dense` logits. Each RNN layer's cell is called directly on one time step, which
+    is what the layer's own loop does on CPU, so a text fed step by step gets the logits the whole-sequence
+    call gives (dropout is off: this is inference).
+
+    Returns:
+        step: `(ids (batch,), states) -> (logits (batch, vocabulary), states)`.
+        initial_states: `batch_size -> states`, zeros: one list per RNN layer (`[h, c]` for an LSTM,
+            `[h]` for a GRU or SimpleRNN).
+    """
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    recurrent = [layer for layer in layers if isinstance(layer, keras.layers.RNN)]
+    if not recurrent:
+        raise ValueError(f"{model.name} has no RNN layer to step through")
+
+    def initial_states(batch_size: int) -> list[list]:
+        return [list(layer.cell.get_initial_state(batch_size)) for layer in recurrent]
+
+    def step(ids, states):
+        x, updated = ids, []
+        for layer in layers:
+            if isinstance(layer, keras.layers.RNN):
+                x, state = layer.cell(x, states[len(updated)], training=False)
+                updated.append(list(state) if isinstance(state, (list, tuple)) else [state])
+            elif not isinstance(layer, keras.layers.Dropout):
+                x = layer(x, training=False)
+        return x, updated
+
+    return tf.function(step, reduce_retracing=True), initial_states
+
+
+def next_function(model: keras.Model, batch_size: int) -> tuple[Callable, object]:
+    """keras-hub's sampler protocol for either kind of model: `next(prompt, cache, index)` returns the
+    logits of the character at `index`, and the initial cache.
+
+    An RNN's cache is its state: the step reads the character at `index - 1` and advances the state, so
+    the sampler feeds the prompt through the network one character at a time, like its own samples. A
+    transformer recomputes its window, the last `context` characters before `index` (no key/value cache:
+    a window of a few hundred characters through a small model costs milliseconds, and the window can
+    slide past the context length, which a fixed-size cache cannot).
+    """
+    context = context_length(model)
+    if context is None:
+        step, initial_states = recurrent_step(model)
+
+        def next_recurrent(prompt, cache, index):
+            logits, cache = step(prompt[:, index - 1], cache)
+            return logits, None, cache
+
+        return next_recurrent, initial_states(batch_size)
+
+    def next_window(prompt, cache, index):
+        start = ops.maximum(index - context, 0)
+        window = ops.slice(prompt, [0, start], [ops.shape(prompt)[0], index - start])
+        return model(window, training=False)[:, -1], None, cache
+
+    return next_window, None
+
+
+# ## Sampling
+
+
+def make_sampler(
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+    vocabulary_size: int | None = None,
+) -> keras_hub.samplers.Sampler:
+    """The keras-hub sampler for these settings: temperature 0 -> `GreedySampler`; `top_p < 1` ->
+    `TopPSampler` (nucleus, restricted to the `top_k` best first when `top_k > 0`); else `top_k > 0` ->
+    `TopKSampler`; else `RandomSampler` (the full distribution). Logits are divided by `temperature`
+    first. A new sampler per text: the same seed then gives the same text."""
+    if temperature < 0 or top_k < 0 or not 0.0 < top_p <= 1.0:
+        raise ValueError("need temperature >= 0, top_k >= 0 and 0 < top_p <= 1")
+    if vocabulary_size is not None:
+        top_k = min(top_k, vocabulary_size)
+    if temperature == 0:
+        return keras_hub.samplers.GreedySampler()
+    if top_p < 1.0:
+        return keras_hub.samplers.TopPSampler(p=top_p, k=top_k or None, seed=seed, temperature=temperature)
+    if top_k:
+        return keras_hub.samplers.TopKSampler(k=top_k, seed=seed, temperature=temperature)
+    return keras_hub.samplers.RandomSampler(seed=seed, temperature=temperature)
+
+
+def generate(
+    model: keras.Model,
+    characters: Sequence[str],
+    prompt: str,
+    length: int,
+    sampler: keras_hub.samplers.Sampler,
+) -> str:
+    """`length` characters that follow `prompt` (returned without it).
+
+    The sampler's buffer holds `"\\n" + prompt` and `length` empty slots; the prompt's slots are masked,
+    so the sampler steps through them keeping the prompt's characters and then writes its own."""
+    ids = encode(START + prompt, characters)
+    buffer = np.zeros((1, len(ids) + length), np.int32)
+    buffer[0, : len(ids)] = ids
+    mask = np.zeros(buffer.shape, bool)
+    mask[0, : len(ids)] = True
+    next_logits, cache = next_function(model, batch_size=1)
+
+    def next_character(prompt, cache, index):  # never padding (id 0) or "unknown" (id 1)
+        logits, hidden, cache = next_logits(prompt, cache, index)
+        real = ops.arange(ops.shape(logits)[-1]) >= 2
+        return ops.where(real, logits, ops.full_like(logits, -1e9)), hidden, cache
+
+    @tf.function  # the sampler's while loop as one graph, not one Python iteration per character
+    def run(buffer, mask, cache):
+        return sampler(next_character, buffer, cache=cache, index=1, mask=mask)
+
+    output = run(ops.convert_to_tensor(buffer), ops.convert_to_tensor(mask), cache)
+    return decode(ops.convert_to_numpy(output)[0, len(ids) :], characters)
+
+
+# ## Scoring
+
+
+def log_probabilities(model: keras.Model, ids):
+    """`log p(ids[:, t] | ids[:, :t])` for t >= 1: int `(batch, time)` -> float `(batch, time - 1)`.
+
+    Padding (id 0) at the end of shorter rows does not change earlier positions (both kinds of model are
+    causal); the caller masks its positions."""
+    logits = model(ids[:, :-1], training=False)
+    log_probs = ops.log_softmax(ops.cast(logits, "float32"), axis=-1)
+    return ops.take_along_axis(log_probs, ops.cast(ids[:, 1:, None], "int32"), axis=-1)[..., 0]
+
+
+def score(model: keras.Model, characters: Sequence[str], text: str) -> dict[str, float]:
+    """How likely `model` finds `text` (after a line break): its total log-probability in nats and bits,
+    the cross-entropy per character and the perplexity per character.
+
+    Raises:
+        ValueError: the text is empty, or longer than a transformer's context.
+    """
+    if not text:
+        raise ValueError("cannot score an empty text")
+    context = context_length(model)
+    if context is not None and len(text) > context:
+        raise ValueError(f"the transformer reads at most {context} characters; this text has {len(text)}")
+    ids = encode(START + text, characters)[None, :]
+    total = float(ops.sum(log_probabilities(model, ops.convert_to_tensor(ids))))
+    nats = -total / len(text)
+    return {
+        "characters": len(text),
+        "log_probability_nats": total,
+        "log_probability_bits": total / math.log(2),
+        "cross_entropy_nats": nats,
+        "bits_per_character": nats / math.log(2),
+        "perplexity": math.exp(nats),
+    }
+
+
+def scramble(text: str, seed: int = 0) -> str:
+    """The same characters in a random order (the same for a seed): same unigram counts, no structure."""
+    characters = list(text)
+    np.random.default_rng(seed).shuffle(characters)
+    return "".join(characters)
+
+
+def scores_table(scores: dict[str, dict[str, float]]) -> str:
+    """A Markdown table of `score` results, one row per name."""
+    lines = [
+        "| | log-probability (nats) | (bits) | nats/char | bits/char | perplexity |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, s in scores.items():
+        lines.append(
+            f"| {name} | {s['log_probability_nats']:.1f} | {s['log_probability_bits']:.1f} | "
+            f"{s['cross_entropy_nats']:.3f} | {s['bits_per_character']:.3f} | {s['perplexity']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+# ## Export
+
+
+def export_scorer(
+    model: keras.Model, characters: Sequence[str], output_dir: str | pathlib.Path, samples: Sequence[str]
+) -> dict[str, float]:
+    """Write `model.keras` (ids -> logits), `vocabulary.json` and `saved_model/`, whose `serve` signature
+    takes strings and returns the log-probability of each character after the ones before it (after a
+    line break; 0 at padding; a transformer reads the first `context` characters), so a text's score is
+    its row's sum. The character lookup runs in the graph (`zoo.data.characters.character_lookup`).
+
+    Both files are reloaded and their outputs on `samples` compared with the model in memory
+    (`zoo.export.max_abs_diff`, which raises `ExportMismatchError` beyond its tolerance).
+    """
+    output_dir = pathlib.Path(output_dir)
+    (output_dir / "vocabulary.json").write_text(json.dumps(list(characters), ensure_ascii=False) + "\n")
+    lookup = character_lookup(characters)
+    context = context_length(model)
+
+    def serve(texts):
+        ids = tf.cast(lookup(START + texts), tf.int32)
+        ids = ids[:, : context + 1] if context else ids
+        return tf.where(ids[:, 1:] > 0, log_probabilities(model, ids), 0.0)
+
+    texts = tf.constant(list(samples))
+    ids = tf.cast(lookup(START + texts), tf.int32)
+    tolerance = zoo.export.DEFAULT_TOLERANCE
+    keras_path = zoo.export.export_keras(model, output_dir / "model.keras")
+    reloaded = keras.saving.load_model(keras_path)
+    metrics = {
+        "keras_max_abs_diff": zoo.export.max_abs_diff(
+            ops.convert_to_numpy(model(ids)), ops.convert_to_numpy(reloaded(ids)), str(keras_path), tolerance
+        )
+    }
+    path = zoo.export.export_saved_model(
+        serve, output_dir / "saved_model", [tf.TensorSpec([None], tf.string, name="texts")], [model, lookup]
+    )
+    metrics["savedmodel_max_abs_diff"] = zoo.export.max_abs_diff(
+        serve(texts).numpy(), zoo.export.run_saved_model(path, texts), str(path), tolerance
+    )
+    return metrics
+
+
+def load_scorer(output_dir: str | pathlib.Path) -> tuple[keras.Model, list[str]]:
+    """The `model.keras` and vocabulary `export_scorer` wrote."""
+    folder = pathlib.Path(output_dir)
+    if not (folder / "model.keras").exists() or not (folder / "vocabulary.json").exists():
+        raise ZooError(f"no trained model in {folder} (model.keras and vocabulary.json): train one first")
+    characters = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+    return keras.saving.load_model(folder / "model.keras"), characters
