@@ -54,10 +54,11 @@ Expected (seed 0, a 2-core CPU shared with other jobs): the defaults train nine 
 takes 90 s with the data and the gradients; 52 s of CPU time). Adding problem at length 20: always-1.0
 MSE 0.169, simple RNN 0.166 (it learns nothing), LSTM 0.0017 (65% within 0.04), GRU 0.0005 (91%).
 Digits by rows: RNN 0.918, LSTM 0.884, GRU 0.940 test accuracy; by pixels (5 epochs, far from
-converged): 0.567, 0.478, 0.607. With the full preset's settings at length 100 (8 epochs), LSTM
-reaches MSE 0.0002 (99.4% within 0.04) and GRU 0.0001 (100%), about 20 s an epoch each. `--preset
-full` (lengths 50, 100, 200, 10,000 sequences, 10 epochs) should take 30-40 minutes on such a CPU (an
-estimate from those epoch times; not yet timed end to end). Commands:
+converged): 0.567, 0.478, 0.607. `--preset full` (lengths 50, 100, 200, 10,000 sequences, 10 epochs)
+took 38 minutes at the lowest priority on a CPU busy with other jobs: at every length the simple RNN stays
+at the always-1.0 MSE (0.167, 0.169, 0.157) while LSTM (0.0001, 0.0002, 0.0004) and GRU (below 0.0001)
+solve the task; 14-23% of the gradient reaches step 1 of a trained LSTM or GRU at length 50 (3.5% and 41%
+at length 200), 1e-23 of a trained simple RNN; digits by pixels 0.689 / 0.716 / 0.762. Commands:
 
     python -m recipes.cells
     python -m recipes.cells --preset full
