@@ -13,6 +13,19 @@ import keras
 from keras import ops
 
 
+def check_sequence_shapes(owner: str, *inputs: tuple[str, str, tuple]) -> None:
+    """Raise a `ValueError` naming `owner` unless every input is 3-D with its last dimension known.
+
+    Each input is `(name, expected layout, shape)`, e.g. `("query", "(batch, Tq, dq)", (2, 4, 6))`."""
+    names = " and ".join(name for name, _, _ in inputs)
+    shapes = " and ".join(str(tuple(shape)) for _, _, shape in inputs)
+    if any(len(shape) != 3 for _, _, shape in inputs):
+        layouts = " and ".join(f"{name} {layout}" for name, layout, _ in inputs)
+        raise ValueError(f"{owner} needs {layouts}, got shapes {shapes}")
+    if any(shape[-1] is None for _, _, shape in inputs):
+        raise ValueError(f"{owner} needs the last dimension of {names} known, got shapes {shapes}")
+
+
 class _EncoderDecoderAttention(keras.layers.Layer):
     """What both attentions share: masks, the call into the Keras layer, the padding guarantees, shapes.
 
@@ -27,16 +40,8 @@ class _EncoderDecoderAttention(keras.layers.Layer):
         self.supports_masking = True
 
     def _check_shapes(self, query_shape, value_shape):
-        if len(query_shape) != 3 or len(value_shape) != 3:
-            raise ValueError(
-                f"{type(self).__name__} needs query (batch, Tq, dq) and value (batch, Tv, dv), got shapes "
-                f"{tuple(query_shape)} and {tuple(value_shape)}"
-            )
-        if query_shape[-1] is None or value_shape[-1] is None:
-            raise ValueError(
-                f"{type(self).__name__} needs the last dimension of query and value known, got shapes "
-                f"{tuple(query_shape)} and {tuple(value_shape)}"
-            )
+        check_sequence_shapes(type(self).__name__, ("query", "(batch, Tq, dq)", query_shape),
+                              ("value", "(batch, Tv, dv)", value_shape))  # fmt: skip
 
     def _project(self, query, value):
         raise NotImplementedError

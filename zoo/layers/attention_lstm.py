@@ -5,7 +5,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from zoo.layers.attention import BahdanauAttention
+from zoo.layers.attention import BahdanauAttention, check_sequence_shapes
 
 
 @keras.saving.register_keras_serializable(package="zoo")
@@ -97,16 +97,8 @@ class AttentionLSTM(keras.layers.Layer):
         )
 
     def build(self, inputs_shape, annotations_shape):
-        if len(inputs_shape) != 3 or len(annotations_shape) != 3:
-            raise ValueError(
-                f"AttentionLSTM needs inputs (batch, T, d) and annotations (batch, L, D), got shapes "
-                f"{tuple(inputs_shape)} and {tuple(annotations_shape)}"
-            )
-        if inputs_shape[-1] is None or annotations_shape[-1] is None:
-            raise ValueError(
-                "AttentionLSTM needs the last dimension of inputs and annotations known, got shapes "
-                f"{tuple(inputs_shape)} and {tuple(annotations_shape)}"
-            )
+        check_sequence_shapes("AttentionLSTM", ("inputs", "(batch, T, d)", inputs_shape),
+                              ("annotations", "(batch, L, D)", annotations_shape))  # fmt: skip
         batch = inputs_shape[0]
         self.attention.build((batch, 1, self.units), annotations_shape)
         if self.gate_layer is not None:
