@@ -8,13 +8,16 @@ falling linearly to 0.0001, on the 2 CPU cores):
   with `--shared-negatives` as configured (`--ours-flags` adds flags, e.g. `--tie-weights`).
 
 Both models' vectors are scored by gensim's own functions (analogy accuracy on questions-words.txt,
-Spearman on WordSim353 and SimLex-999), and the ratios ours / gensim are printed. `--profile` instead
-traces a few hundred of our training steps and prints where the time goes, op by op.
+Spearman on WordSim353 and SimLex-999), and the ratios ours / gensim are printed. `--repeats N` trains
+each model N times, alternating them (gensim, ours, gensim, ours, ...) with seeds 0..N-1, and reports the
+mean scores and the median training time (on this shared 2-core machine one gensim run took 195 s and
+another 268 s); every run is kept under `runs` in the JSON. `--profile` instead traces a few hundred of
+our training steps and prints where the time goes, op by op.
 
-Writes `benchmarks/results/word2vec.json` and `benchmarks/results/word2vec.md` (the rows of other corpora
-are kept).
+Writes `benchmarks/results/word2vec.json` and `benchmarks/results/word2vec.md` (rows this run does not
+train are kept, but a wall-time ratio is only given against the gensim row of the same run).
 
-    ZOO_DATA_DIR=../shared/data python -m benchmarks.word2vec --corpus imdb
+    ZOO_DATA_DIR=../shared/data python -m benchmarks.word2vec --corpus imdb --repeats 3
     ZOO_DATA_DIR=../shared/data python -m benchmarks.word2vec --corpus wikitext2 --profile
 """
 
@@ -28,6 +31,8 @@ import logging
 import os
 import pathlib
 import platform
+import shutil
+import statistics
 import time
 
 import zoo.embeddings
@@ -72,10 +77,22 @@ def flags(corpus: str, extra: list[str]) -> list[str]:
     return [*choice, "--model", "skipgram", "--no-export", *settings, *extra]
 
 
-def ours_row(corpus: str, sentences: list[list[str]], extra: list[str]) -> dict[str, float]:
-    output_dir = RUNS / f"word2vec_{corpus}"
-    metrics = word2vec.main([*flags(corpus, extra), "--output-dir", str(output_dir)], sentences=sentences)
+def ours_row(corpus: str, sentences: list[list[str]], extra: list[str], seed: int = 0) -> dict[str, float]:
+    output_dir = RUNS / f"word2vec_{corpus}_seed{seed}"
+    shutil.rmtree(output_dir, ignore_errors=True)  # a fresh run, never a resumed one
+    argv = [*flags(corpus, extra), "--seed", str(seed), "--output-dir", str(output_dir)]
+    metrics = word2vec.main(argv, sentences=sentences)
     return {key: value for key, value in metrics.items() if not key.startswith(("best_", "epochs"))}
+
+
+def summary(runs: list[dict[str, float]]) -> dict:
+    """One row from repeated runs: mean scores, median training time (words/s from it), every run kept."""
+    row = {key: statistics.fmean(run[key] for run in runs) for key in runs[0] if key != "train_seconds"}
+    row["train_seconds"] = statistics.median(run["train_seconds"] for run in runs)
+    row["words_per_second"] = statistics.median(run["words_per_second"] for run in runs)
+    if len(runs) > 1:
+        row["runs"] = runs
+    return row
 
 
 def profile(corpus: str, sentences: list[list[str]], extra: list[str], steps: int = 300) -> list[str]:
@@ -119,19 +136,22 @@ def profile(corpus: str, sentences: list[list[str]], extra: list[str], steps: in
 
 def markdown(results: dict) -> str:
     lines = [
-        "| corpus | model | analogy | WordSim353 | SimLex-999 | train s | words/s | wall ratio |",
-        "|---|---|---|---|---|---|---|---|",
+        "| corpus | model | runs | analogy | WordSim353 | SimLex-999 | train s (median) | words/s | wall ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for corpus, rows in results["corpora"].items():
-        reference = rows.get("gensim Word2Vec(sg=1)", {}).get("train_seconds")
+        gensim = rows.get("gensim Word2Vec(sg=1)", {})
         for name, row in rows.items():
-            ratio = f"{row['train_seconds'] / reference:.2f}" if reference else ""
+            # Times compare only within one run of this script (the machine's speed drifts between runs).
+            same_run = gensim and row.get("run") == gensim.get("run")
+            ratio = f"{row['train_seconds'] / gensim['train_seconds']:.2f}" if same_run else "(other run)"
             scores = (
                 f"{100 * row['analogy_accuracy']:.1f}% | {row['wordsim353_spearman']:.3f} | "
                 f"{row['simlex999_spearman']:.3f}"
             )
             speed = f"{row['train_seconds']:.0f} | {row['words_per_second']:,.0f}"
-            lines.append(f"| {corpus} | {name} | {scores} | {speed} | {ratio} |")
+            repeats = len(row.get("runs", [])) or 1
+            lines.append(f"| {corpus} | {name} | {repeats} | {scores} | {speed} | {ratio} |")
     return "\n".join(lines) + "\n"
 
 
@@ -141,6 +161,7 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["gensim", "ours"])
     parser.add_argument("--ours-flags", default="", help="extra flags for recipes.word2vec, one string")
     parser.add_argument("--profile", action="store_true", help="profile our training steps, nothing else")
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each model (mean scores, median time)")
     args = parser.parse_args()
     extra = args.ours_flags.split()
     start = time.perf_counter()
@@ -155,16 +176,24 @@ def main() -> None:
     results = json.loads(path.read_text()) if path.exists() else {"corpora": {}}
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
     rows = results["corpora"].setdefault(args.corpus, {})
-    if "gensim" not in args.skip:
-        rows["gensim Word2Vec(sg=1)"] = gensim_row(sentences)
-        print(f"gensim: {rows['gensim Word2Vec(sg=1)']}; load average {os.getloadavg()[0]:.2f}")
-    if "ours" not in args.skip:
-        name = "ours: recipes.word2vec" + (f" {args.ours_flags}" if args.ours_flags else "")
-        rows[name] = ours_row(args.corpus, sentences, extra)
-        print(f"ours: {rows[name]}; load average {os.getloadavg()[0]:.2f}")
+    name = "ours: recipes.word2vec" + (f" {args.ours_flags}" if args.ours_flags else "")
+    runs: dict[str, list] = {"gensim Word2Vec(sg=1)": [], name: []}
+    for seed in range(args.repeats):  # alternating, so a slow spell of the machine falls on both
+        if "gensim" not in args.skip:
+            runs["gensim Word2Vec(sg=1)"].append(gensim_row(sentences, seed))
+            print(f"gensim, seed {seed}: {runs['gensim Word2Vec(sg=1)'][-1]}; load {os.getloadavg()[0]:.2f}")
+        if "ours" not in args.skip:
+            runs[name].append(ours_row(args.corpus, sentences, extra, seed))
+            print(f"ours, seed {seed}: {runs[name][-1]}; load average {os.getloadavg()[0]:.2f}")
+    stamp = time.strftime("%Y-%m-%d %H:%M")
+    for row_name, row_runs in runs.items():
+        if row_runs:
+            rows[row_name] = {**summary(row_runs), "run": stamp}
     reference = rows.get("gensim Word2Vec(sg=1)")
     if reference:
         for name, row in rows.items():
+            if row.get("run") != reference.get("run"):
+                continue
             print(
                 f"{name}: analogy {row['analogy_accuracy'] - reference['analogy_accuracy']:+.4f}, WordSim353 "
                 f"{row['wordsim353_spearman'] - reference['wordsim353_spearman']:+.3f}, SimLex-999 "
