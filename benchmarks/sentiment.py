@@ -27,6 +27,7 @@ import json
 import os
 import pathlib
 import platform
+import shutil
 import time
 
 import keras
@@ -50,30 +51,29 @@ def run_ours(dataset: str, extra: list[str], name: str = "") -> dict[str, float]
     return metrics
 
 
-def word2vec_vectors(train: zoo.data.LabelledTexts, path: pathlib.Path, kind: str = "ours") -> float:
-    """Word vectors learnt from the training reviews, tokenised as the model tokenises, written to `path`
-    in word2vec text format: by `recipes.word2vec` (`kind="ours"`) or gensim's CBOW. Returns the
-    seconds."""
-    import gensim
-
+def word2vec_vectors(train: zoo.data.LabelledTexts, kind: str = "ours") -> tuple[pathlib.Path, float]:
+    """Word vectors learnt from the training reviews, tokenised as the model tokenises, in word2vec text
+    format: by `recipes.word2vec` (`kind="ours"`) or gensim's CBOW. Returns the file and the seconds."""
     start = time.perf_counter()
     sentences = [zoo.text.preprocess(text) for text in train.texts]
     if kind == "ours":
         from recipes import word2vec
 
         output_dir = RUNS / "sentiment_imdb_word2vec_vectors"
+        shutil.rmtree(output_dir, ignore_errors=True)  # a fresh run, never a resumed one
         flags = ["--dimension", "128", "--min-count", "2", "--epochs", "5", "--no-export"]
         word2vec.main([*flags, "--output-dir", str(output_dir), "--neighbours", "good", "boring"], sentences)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes((output_dir / "vectors.txt").read_bytes())
-        return time.perf_counter() - start
+        return output_dir / "vectors.txt", time.perf_counter() - start
+    import gensim
+
     model = gensim.models.Word2Vec(
         sentences, vector_size=128, window=5, min_count=2, sg=0, negative=5, sample=1e-3, workers=2,
         epochs=5, seed=0,
     )  # fmt: skip
+    path = RUNS / "imdb_word2vec_gensim.txt"
     path.parent.mkdir(parents=True, exist_ok=True)
     model.wv.save_word2vec_format(str(path), binary=False)
-    return time.perf_counter() - start
+    return path, time.perf_counter() - start
 
 
 def tfidf_logistic_regression(train: zoo.data.LabelledTexts, test: zoo.data.LabelledTexts) -> dict:
@@ -202,8 +202,7 @@ def main() -> None:
         )
         results["imdb"]["ours"] = {k: ours[k] for k in keep if k in ours}
     if "word2vec" not in args.skip:
-        vectors = RUNS / f"imdb_word2vec_{args.vectors}.txt"
-        pretrain_seconds = word2vec_vectors(train, vectors, args.vectors)
+        vectors, pretrain_seconds = word2vec_vectors(train, args.vectors)
         flags = ["--embeddings", str(vectors), *args.ours_flags.split()]
         ours = run_ours("imdb", flags, name="_word2vec")
         name = "ours_word2vec" if args.vectors == "ours" else "ours_gensim_word2vec"

@@ -136,7 +136,8 @@ def profile(corpus: str, sentences: list[list[str]], extra: list[str], steps: in
 
 def markdown(results: dict) -> str:
     lines = [
-        "| corpus | model | runs | analogy | WordSim353 | SimLex-999 | train s (median) | words/s | wall ratio |",
+        "| corpus | model | runs | analogy | WordSim353 | SimLex-999 | train s (median) | words/s "
+        "| wall ratio |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for corpus, rows in results["corpora"].items():
@@ -161,7 +162,9 @@ def main() -> None:
     parser.add_argument("--skip", nargs="*", default=[], choices=["gensim", "ours"])
     parser.add_argument("--ours-flags", default="", help="extra flags for recipes.word2vec, one string")
     parser.add_argument("--profile", action="store_true", help="profile our training steps, nothing else")
-    parser.add_argument("--repeats", type=int, default=1, help="runs of each model (mean scores, median time)")
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs of each model (mean scores, median time)"
+    )
     args = parser.parse_args()
     extra = args.ours_flags.split()
     start = time.perf_counter()
