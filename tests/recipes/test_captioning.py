@@ -112,6 +112,7 @@ def test_captions_are_normalised():
         ["--encoder-weights", "weights.h5"],
         ["--encoder", "ResNet50", "--encoder-weights", "/nonexistent/weights.h5"],
         ["--dropout", "1.5"],
+        ["--convs-per-block", "0"],
     ],
 )
 def test_bad_flags_are_refused(flags):
