@@ -81,7 +81,8 @@ class Config(zoo.train.RunConfig):
     batch_size: int = flag(
         1024,
         "tokens per training step, before subsampling; a step sums the updates of its pairs, so larger "
-        "steps are faster but learn worse (2048: 0.6 analogy points lower on WikiText-2)",
+        "steps are faster but learn worse (2048: 0.6 analogy points lower on WikiText-2; IMDB's "
+        "SimLex-999 is 0.303 at 256, 0.291 at 1024 in about a third of the time)",
     )
     patience: int = flag(100, "epochs without a lower training loss before stopping (the rate decays anyway)")
     backup_every_steps: int = flag(5000, "steps between resumable backups (each writes both matrices)")
