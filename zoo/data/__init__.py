@@ -33,6 +33,7 @@ from zoo.data.conll import (
     read_conll,
     validate_tags,
 )
+from zoo.data.corpora import load_text_corpus, read_lines, read_wikitext
 from zoo.data.registry import DATASETS, DatasetInfo, RemoteFile, keras_cache_dir, locate
 from zoo.data.sentiment import (
     LabelledTexts,
@@ -102,6 +103,7 @@ __all__ = [
     "load_ner",
     "load_sentiment",
     "load_speech",
+    "load_text_corpus",
     "load_translation",
     "locate",
     "ner_summary",
@@ -115,11 +117,13 @@ __all__ = [
     "read_imdb",
     "read_ljspeech",
     "read_ljspeech_metadata",
+    "read_lines",
     "read_pang_lee",
     "read_sentence_pairs",
     "read_sst2",
     "read_text",
     "read_wav",
+    "read_wikitext",
     "read_yesno",
     "resample",
     "sample_pairs",
