@@ -6,6 +6,7 @@ import json
 
 import keras
 import numpy as np
+import pytest
 
 from recipes import transformer
 
@@ -73,9 +74,12 @@ def test_cached_decoding_steps_give_the_full_decoders_logits():
         np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), full[:, position], atol=1e-4)
 
 
-def test_embedded_default_learns_and_exports(tmp_path):
+# --ema: the moving average of the weights is what is validated, checkpointed, tested and exported.
+@pytest.mark.parametrize("ema", [[], ["--ema", "0.9"]], ids=["last-weights", "ema"])
+def test_embedded_default_learns_and_exports(tmp_path, ema):
     metrics = transformer.main(
         [
+            *ema,
             "--epochs",
             "5",
             "--beam-size",
@@ -98,3 +102,9 @@ def test_embedded_default_learns_and_exports(tmp_path):
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     for name in ("model.keras", "tokenizer.spm", "saved_model/saved_model.pb", "history.csv"):
         assert (tmp_path / name).exists(), name
+
+
+@pytest.mark.parametrize("flags", [["--ema", "1.0"], ["--ema", "-0.5"], ["--embedding-dim", "30"]])
+def test_bad_flags_are_refused(flags):
+    with pytest.raises(SystemExit):
+        transformer.main(flags)
