@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.cli
 import zoo.data
 import zoo.metrics
 import zoo.train
@@ -32,6 +33,17 @@ def test_digit_strips_are_learned(trained):
     assert metrics["test_exact"] > 0.3 and metrics["test_greedy_exact"] > 0.3
     assert metrics["test_bleu1"] > 60 and metrics["test_bleu4"] > 30
     assert history[-1]["val_bleu4"] > 0
+    # The strips keep the checkpoint of the lowest validation loss (their BLEU-4 saturates at 100).
+    assert "best_val_loss" in metrics and "best_val_bleu4" not in metrics
+
+
+def test_convs_per_block_deepens_the_small_cnn():
+    for convs in (1, 2):
+        config = zoo.cli.parse(captioning.Config, ["--convs-per-block", str(convs)])
+        cnn = captioning.build_cnn(config, (16, 80))
+        conv_layers = [layer for layer in cnn.layers if isinstance(layer, keras.layers.Conv2D)]
+        assert len(conv_layers) == 3 * convs
+        assert cnn.output_shape == (None, 2, 10, 128)  # one 2x2 pool per block, whatever its depth
 
 
 def test_every_artifact_is_written_and_exports_match(trained):

@@ -74,7 +74,8 @@ def test_cached_decoding_steps_give_the_full_decoders_logits():
         np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), full[:, position], atol=1e-4)
 
 
-# --ema: the moving average of the weights is what is validated, checkpointed, tested and exported.
+# --ema: a run that validates, tests and exports the moving average of the weights still learns, and its
+# export translates as the model in memory does (the swap itself is Keras's SwapEMAWeights).
 @pytest.mark.parametrize("ema", [[], ["--ema", "0.9"]], ids=["last-weights", "ema"])
 def test_embedded_default_learns_and_exports(tmp_path, ema):
     metrics = transformer.main(
