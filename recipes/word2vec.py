@@ -30,10 +30,12 @@ words to vectors.
 Expected (benchmarks/word2vec.py, which runs this recipe and gensim's `Word2Vec(sg=1)` on the same tokens
 with the same settings, 2-core CPU shared with other jobs): on WikiText-2, analogy accuracy 4.8%,
 WordSim353 0.375, SimLex-999 0.205 in 69 s of training, where gensim made 5.1%, 0.361, 0.183 in 91 s.
-On the IMDB reviews (idle machine), 20.2% / 0.496 / 0.291 in 316 s, where gensim made 19.9% / 0.490 /
-0.312 in 195 s. Command:
+On the IMDB reviews (`--preset imdb`; idle machine, three seeds each, mean scores and median time),
+20.4% / 0.492 / 0.298 in 219 s, where gensim made 19.8% / 0.503 / 0.301 in 161 s (1.35x its time).
+Commands:
 
     ZOO_DATA_DIR=../shared/data python -m recipes.word2vec --preset wikitext2
+    ZOO_DATA_DIR=../shared/data python -m benchmarks.word2vec --corpus imdb --repeats 3
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class Config(zoo.train.RunConfig):
         1024,
         "tokens per training step, before subsampling; a step sums the updates of its pairs, so larger "
         "steps are faster but learn worse (2048: 0.6 analogy points lower on WikiText-2; IMDB's "
-        "SimLex-999 is 0.303 at 256, 0.291 at 1024 in about a third of the time)",
+        "SimLex-999 is 0.303 at 256, 0.291 at 1024 in about a third of the time, one run each)",
     )
     patience: int = flag(100, "epochs without a lower training loss before stopping (the rate decays anyway)")
     backup_every_steps: int = flag(5000, "steps between resumable backups (each writes both matrices)")

@@ -267,11 +267,12 @@ class Word2Vec(keras.Model):
     For speed the centres are scored in blocks of `shared_negatives` consecutive words whose noise words
     are pooled (after Ji et al. 2016): the block draws `negative * shared_negatives` of them and every
     pair of the block meets all of them, each weighing `1 / shared_negatives`, which has the expected
-    gradient of `negative` noise words per pair. All scores of a block are then two matrix products
-    instead of many small dot products. (Letting a block share only `negative` noise words was faster
-    still, but a context word then met 5 different noise words instead of about 30, and on WikiText-2
-    the analogy accuracy fell from 4% to 0.2%.) `shared_negatives=1` draws `negative` noise words for
-    each centre, shared by its context words.
+    gradient of `negative` noise words per pair. All scores of a block (skip-gram) are then one matrix
+    product, its centres and noise words against its context words, instead of many small dot products.
+    (Letting a block share only `negative` noise words was faster still, but a context word then met 5
+    different noise words instead of about 30, and on WikiText-2 the analogy accuracy fell from 4% to
+    0.2%.) `shared_negatives=1` draws `negative` noise words for each centre, shared by its context
+    words.
 
     Args:
         counts: int `(vocabulary_size,)`, each word's count in the corpus (for subsampling and noise).
@@ -384,17 +385,17 @@ class Word2Vec(keras.Model):
         contexts = overlapping_blocks(
             tf.pad(rows, [[self.window, after], [0, 0]]), blocks, block, block + 2 * self.window
         )  # [blocks, block + 2w, dimension]
-        centre_vectors = tf.gather(self.output_vectors.value, centres)  # [blocks, block, dimension]
-        noise_vectors = tf.gather(self.output_vectors.value, noise)  # [blocks, negative * block, dimension]
+        # The centres and the noise words of a block are read in one gather and scored in one matrix
+        # product (one sparse update of W' and half the kernels of two of each).
+        targets = tf.gather(self.output_vectors.value, tf.concat([centres, noise], 1))
         if self.architecture == "skipgram":
-            positive = tf.matmul(centre_vectors, contexts, transpose_b=True)
-            negative = tf.matmul(noise_vectors, contexts, transpose_b=True)
+            scores = tf.matmul(targets, contexts, transpose_b=True)  # [blocks, block + noise, block + 2w]
             # A noise score stands for every pair of the block its context word is in.
-            noise_weight = tf.matmul(not_centre, mask)
-            loss = tf.reduce_sum(mask * tf.nn.softplus(-positive)) + tf.reduce_sum(
-                noise_weight * tf.nn.softplus(negative)
-            )
-            return loss, tf.reduce_sum(mask)
+            weights = tf.concat([mask, tf.matmul(not_centre, mask)], 1)
+            # True pairs are pushed up (-log sigmoid(s) = softplus(-s)), noise down (softplus(s)).
+            signs = tf.constant([-1.0] * block + [1.0] * (self.negative * block))[:, None]
+            return tf.reduce_sum(weights * tf.nn.softplus(signs * scores)), tf.reduce_sum(mask)
+        centre_vectors, noise_vectors = targets[:, :block], targets[:, block:]
         count = tf.reduce_sum(mask, -1)  # context words of each centre
         hidden = tf.matmul(mask / tf.maximum(count, 1.0)[..., None], contexts)  # mean context vector
         has_context = tf.cast(count > 0, tf.float32)
