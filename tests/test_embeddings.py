@@ -46,6 +46,47 @@ def test_subsampling_off_keeps_every_token_and_drops_padding():
     assert tokens.numpy().tolist() == [0, 1, 2] and sentences.numpy().tolist() == [0, 0, 1]
 
 
+@pytest.mark.parametrize("architecture", ["skipgram", "cbow"])
+def test_block_loss_equals_word2vec_loss_pair_by_pair(architecture):
+    """The blocked, matrix-product loss of a slice is word2vec's, written out pair by pair: each true
+    pair (context word's W row, centre word's W' row) scores softplus(-s), and each of its block's pooled
+    noise words other than the centre softplus(s) / block (for CBOW the mean of the context rows stands in
+    for the context word). Same draws: subsampling off, the windows and noise of the model's own seed."""
+    rng = np.random.default_rng(0)
+    vocabulary, dimension, window, negative, block = 16, 4, 2, 2, 3
+    model = zoo.embeddings.Word2Vec(
+        rng.integers(1, 50, vocabulary), dimension=dimension, window=window, negative=negative, sample=0,
+        architecture=architecture, shared_negatives=block, workers=1,
+    )  # fmt: skip
+    model.input_vectors.assign(rng.normal(size=(vocabulary, dimension)).astype("float32"))
+    model.output_vectors.assign(rng.normal(size=(vocabulary, dimension)).astype("float32"))
+    tokens = np.array([3, 7, 7, 1, 12, 5, 0, 9, 3, 15, 2], np.int32)
+    sentences = np.array([0, 0, 0, 0, 0, 1, 1, 1, 2, 2, 2], np.int32)
+    seed = tf.constant([5, 0])
+    loss, count = model._slice_loss(tf.constant(tokens), tf.constant(sentences), seed)
+
+    n = len(tokens)
+    draws = tf.random.stateless_uniform([2 * n], seed).numpy()
+    windows = 1 + (draws[n:] * window).astype(int)
+    blocks = -(-n // block)
+    uniform = tf.random.stateless_uniform([blocks, negative * block], seed + 1)
+    noise = zoo.embeddings.sample_negatives(model._cumulative, uniform).numpy()
+    inputs, outputs = model.input_vectors.numpy(), model.output_vectors.numpy()
+    softplus = lambda x: np.logaddexp(0.0, x)  # noqa: E731
+    expected, units = 0.0, 0
+    for i, centre in enumerate(tokens):
+        near = [j for j in range(n) if 0 < abs(j - i) <= windows[i] and sentences[j] == sentences[i]]
+        readers = [inputs[tokens[j]] for j in near]
+        if architecture == "cbow":
+            readers = [np.mean(readers, axis=0)] if near else []
+        for reader in readers:
+            expected += softplus(-reader @ outputs[centre])
+            expected += sum(softplus(reader @ outputs[m]) / block for m in noise[i // block] if m != centre)
+            units += 1
+    assert int(count) == units > 0
+    np.testing.assert_allclose(float(loss), expected, rtol=1e-5)
+
+
 @pytest.fixture(scope="module")
 def gensim_model():
     from gensim.models import Word2Vec
