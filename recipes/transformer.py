@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from collections.abc import Callable
-from typing import ClassVar, NamedTuple
+from typing import ClassVar, Literal, NamedTuple
 
 import keras
 import keras_hub
@@ -49,6 +49,12 @@ class Config(zoo.seq2seq.TranslationConfig):
     dropout: float = flag(0.1, "dropout in every block")
     learning_rate: float = flag(1e-3, "peak learning rate, after a linear warm-up, then cosine decay")
     warmup_epochs: float = flag(0.5, "epochs of linear warm-up: attention is unstable at a high rate early")
+    precision: Literal["float32", "mixed_bfloat16", "auto"] = flag(
+        "float32",
+        "mixed_bfloat16: matrix products in bfloat16, weights, softmax and loss in float32 (1.4x faster "
+        "training on a CPU with AVX512-BF16 or AMX, far slower without); auto: mixed_bfloat16 where the "
+        "CPU computes it natively, else float32",
+    )
     ema: float = flag(
         0.0,
         "momentum of an exponential moving average of the weights (e.g. 0.999), which is validated, "
@@ -109,24 +115,37 @@ def build_model(
     Padding (id 0) is masked explicitly everywhere: in the encoder's self-attention, in the decoder's
     self-attention and in cross-attention (a padded source position must never be read)."""
 
+    # Under --precision mixed_bfloat16 every layer computes in bfloat16 and keeps float32 weights; the
+    # logits are cast back to float32, so the softmax, the loss and beam search's sums of log-probabilities
+    # keep float32's precision.
+    policy = zoo.train.dtype_policy(config.precision)
+    compute_dtype = keras.DTypePolicy(policy).compute_dtype
+
     def blocks(kind):
         return [
             kind(
-                config.intermediate_dim, config.num_heads, dropout=config.dropout, name=f"{kind.__name__}_{i}"
+                config.intermediate_dim,
+                config.num_heads,
+                dropout=config.dropout,
+                dtype=policy,
+                name=f"{kind.__name__}_{i}",
             )
             for i in range(config.layers)
         ]
 
     source_embedding = keras_hub.layers.TokenAndPositionEmbedding(
-        source_vocabulary, config.max_length, config.embedding_dim, name="source_embedding"
+        source_vocabulary, config.max_length, config.embedding_dim, dtype=policy, name="source_embedding"
     )
     # The decoder reads <s> plus up to max_length pieces while translating.
     target_embedding = keras_hub.layers.TokenAndPositionEmbedding(
-        target_vocabulary, config.max_length + 1, config.embedding_dim, name="target_embedding"
+        target_vocabulary, config.max_length + 1, config.embedding_dim, dtype=policy, name="target_embedding"
     )
     encoder_blocks = blocks(keras_hub.layers.TransformerEncoder)
     decoder_blocks = blocks(keras_hub.layers.TransformerDecoder)
-    to_logits = keras.layers.Dense(target_vocabulary, name="logits")
+    dense_logits = keras.layers.Dense(target_vocabulary, dtype=policy, name="logits")
+
+    def to_logits(x):
+        return keras.ops.cast(dense_logits(x), "float32")
 
     def encode(source_ids):
         x, mask = source_embedding(source_ids), source_ids > 0
@@ -168,12 +187,13 @@ def build_model(
 
     def empty_caches(batch_size):
         shape = (batch_size, 2, config.max_length + 1, config.num_heads, head_size)
-        return [keras.ops.zeros(shape) for _ in decoder_blocks]
+        return [keras.ops.zeros(shape, dtype=compute_dtype) for _ in decoder_blocks]
 
     def decode_step(piece, position, memory, source_mask, caches):
         x = target_embedding(piece, start_index=position)
         cross_cache = keras.ops.zeros(
-            (keras.ops.shape(memory)[0], 2, keras.ops.shape(memory)[1], config.num_heads, head_size)
+            (keras.ops.shape(memory)[0], 2, keras.ops.shape(memory)[1], config.num_heads, head_size),
+            dtype=compute_dtype,
         )
         updated = []
         for block, cache in zip(decoder_blocks, caches):

@@ -74,3 +74,28 @@ def test_format_table():
 def test_config_refuses_nonsense():
     with pytest.raises(ValueError, match="--batch-size must be at least 1"):
         zoo.train.RunConfig(batch_size=0)
+
+
+@pytest.mark.parametrize(
+    "flags, gpus, expected",
+    [
+        ({"fpu", "avx512f", "avx512_bf16"}, [], "mixed_bfloat16"),
+        ({"fpu", "amx_bf16", "amx_tile"}, [], "mixed_bfloat16"),
+        ({"fpu", "avx512f", "avx2"}, [], "float32"),  # bfloat16 would be emulated: slower
+        (set(), [], "float32"),  # no /proc/cpuinfo (macOS, Windows)
+        ({"avx512_bf16"}, ["GPU:0"], "float32"),
+    ],
+)
+def test_auto_precision_picks_bfloat16_only_where_the_cpu_computes_it(monkeypatch, flags, gpus, expected):
+    monkeypatch.setattr(zoo.train, "_cpu_flags", lambda: flags)
+    monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: gpus if kind == "GPU" else [])
+    assert zoo.train.dtype_policy("auto") == expected
+    assert zoo.train.dtype_policy("float32") == "float32"
+    assert zoo.train.dtype_policy("mixed_bfloat16") == "mixed_bfloat16"
+
+
+def test_cpu_flags_are_read_from_proc_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512_bf16\nbugs\t\t: spectre_v1\n")
+    assert zoo.train._cpu_flags(str(cpuinfo)) == {"fpu", "sse2", "avx512_bf16"}
+    assert zoo.train._cpu_flags(str(tmp_path / "absent")) == set()

@@ -11,9 +11,15 @@ import pytest
 from recipes import transformer
 
 
-def small_model(dropout: float = 0.3) -> transformer.Transformer:
+def small_model(dropout: float = 0.3, precision: str = "float32") -> transformer.Transformer:
     config = transformer.Config(
-        layers=2, embedding_dim=16, intermediate_dim=32, num_heads=2, dropout=dropout, max_length=12
+        layers=2,
+        embedding_dim=16,
+        intermediate_dim=32,
+        num_heads=2,
+        dropout=dropout,
+        max_length=12,
+        precision=precision,
     )
     return transformer.build_model(config, source_vocabulary=30, target_vocabulary=25, train_steps=10)
 
@@ -58,29 +64,40 @@ def test_padding_in_the_source_is_never_read():
     np.testing.assert_allclose(model({"source": longer, "target_in": target}), expected, atol=1e-5)
 
 
-def test_cached_decoding_steps_give_the_full_decoders_logits():
-    """Feeding one piece at a time through the blocks' caches equals re-reading the whole prefix."""
-    model = small_model(dropout=0.0)
+@pytest.mark.parametrize("precision, atol", [("float32", 1e-4), ("mixed_bfloat16", 2e-2)])
+def test_cached_decoding_steps_give_the_full_decoders_logits(precision, atol):
+    """Feeding one piece at a time through the blocks' caches equals re-reading the whole prefix, in
+    bfloat16 too (its caches hold bfloat16 keys and values; the logits come out in float32)."""
+    model = small_model(dropout=0.0, precision=precision)
     rng = np.random.default_rng(2)
     source = rng.integers(4, 30, size=(2, 7)).astype("int32")
     source[1, 4:] = 0
     target = rng.integers(4, 25, size=(2, 6)).astype("int32")
     source, target = keras.ops.convert_to_tensor(source), keras.ops.convert_to_tensor(target)
     memory, mask = model.encoder(source), source > 0
+    assert memory.dtype == ("bfloat16" if precision == "mixed_bfloat16" else "float32")
+    assert all(weight.dtype == "float32" for weight in model.trainer.weights)
     full = keras.ops.convert_to_numpy(model.decoder([target, memory, mask]))
+    assert full.dtype == "float32"
     caches = model.empty_caches(2)
     for position in range(target.shape[1]):
         logits, caches = model.decode_step(target[:, position : position + 1], position, memory, mask, caches)
-        np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), full[:, position], atol=1e-4)
+        assert logits.dtype == "float32"
+        np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), full[:, position], atol=atol)
 
 
 # --ema: a run that validates, tests and exports the moving average of the weights still learns, and its
-# export translates as the model in memory does (the swap itself is Keras's SwapEMAWeights).
-@pytest.mark.parametrize("ema", [[], ["--ema", "0.9"]], ids=["last-weights", "ema"])
-def test_embedded_default_learns_and_exports(tmp_path, ema):
+# export translates as the model in memory does (the swap itself is Keras's SwapEMAWeights). The same holds
+# for a run computing in bfloat16.
+@pytest.mark.parametrize(
+    "flags",
+    [[], ["--ema", "0.9"], ["--precision", "mixed_bfloat16"]],
+    ids=["last-weights", "ema", "bfloat16"],
+)
+def test_embedded_default_learns_and_exports(tmp_path, flags):
     metrics = transformer.main(
         [
-            *ema,
+            *flags,
             "--epochs",
             "5",
             "--beam-size",
@@ -105,7 +122,9 @@ def test_embedded_default_learns_and_exports(tmp_path, ema):
         assert (tmp_path / name).exists(), name
 
 
-@pytest.mark.parametrize("flags", [["--ema", "1.0"], ["--ema", "-0.5"], ["--embedding-dim", "30"]])
+@pytest.mark.parametrize(
+    "flags", [["--ema", "1.0"], ["--ema", "-0.5"], ["--embedding-dim", "30"], ["--precision", "float16"]]
+)
 def test_bad_flags_are_refused(flags):
     with pytest.raises(SystemExit):
         transformer.main(flags)
