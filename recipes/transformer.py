@@ -52,9 +52,9 @@ class Config(zoo.seq2seq.TranslationConfig):
     warmup_epochs: float = flag(0.5, "epochs of linear warm-up: attention is unstable at a high rate early")
     precision: Literal["float32", "mixed_bfloat16", "auto"] = flag(
         "float32",
-        "mixed_bfloat16: matrix products in bfloat16, weights, softmax and loss in float32 (1.4x faster "
-        "training on a CPU with AVX512-BF16 or AMX, far slower without); auto: mixed_bfloat16 where the "
-        "CPU computes it natively, else float32",
+        "mixed_bfloat16: layers compute in bfloat16, weights, softmax and loss stay float32 (1.3-1.5x "
+        "faster training on this CPU with AVX512-BF16; elsewhere bfloat16 is emulated, not measured "
+        "here); auto: mixed_bfloat16 where the CPU computes it natively, else float32",
     )
     ema: float = flag(
         0.0,
@@ -69,7 +69,7 @@ class Config(zoo.seq2seq.TranslationConfig):
         # 3 epochs: test BLEU 35.1 (beam) in 19 minutes; 4 epochs (the cosine decay stretched over them):
         # 36.4; with label smoothing 0.1, 37.6 in 22.4 minutes on an idle machine. Computing in bfloat16
         # (this CPU has AVX512-BF16) makes an epoch about 1.4x faster, so 7 fit the 30 minutes: 41.3 in
-        # 29.1 minutes (6: 39.8 in 23 minutes). On a CPU without bfloat16, 7 float32 epochs take ~40 minutes.
+        # 29.1 minutes (6: 39.8 in 23 minutes). Without bfloat16, 7 float32 epochs would take ~39 minutes.
         "spa-eng": {
             "dataset": "spa-eng",
             "epochs": 7,

@@ -83,8 +83,9 @@ def dtype_policy(precision: str) -> str:
     """A `--precision` flag -> a Keras dtype policy name, for the `dtype=` of the layers a recipe builds
     (per layer, not `keras.mixed_precision.set_global_policy`: nothing global changes for other models in
     the process). `auto` picks `mixed_bfloat16` on a machine without a GPU whose CPU computes bfloat16
-    natively (AVX512-BF16 or AMX: a bfloat16 matrix product runs about twice as fast as a float32 one
-    there), `float32` elsewhere (without those instructions bfloat16 is emulated, and slower)."""
+    natively (AVX512-BF16 or AMX: on this project's AVX512-BF16 CPU a bfloat16 matrix product ran about
+    twice as fast as a float32 one), `float32` elsewhere (without those instructions bfloat16 is emulated,
+    which we expect, but have not measured, to be slower)."""
     if precision != "auto":
         return precision
     if tf.config.list_physical_devices("GPU"):

@@ -80,9 +80,12 @@ def test_cached_decoding_steps_give_the_full_decoders_logits(precision, atol):
     full = keras.ops.convert_to_numpy(model.decoder([target, memory, mask]))
     assert full.dtype == "float32"
     caches = model.empty_caches(2)
+    # A step gives back caches of the dtype it was given, as the samplers' graph loops require.
+    dtypes = [cache.dtype for cache in caches]
+    assert dtypes == [memory.dtype] * len(caches)
     for position in range(target.shape[1]):
         logits, caches = model.decode_step(target[:, position : position + 1], position, memory, mask, caches)
-        assert logits.dtype == "float32"
+        assert logits.dtype == "float32" and [cache.dtype for cache in caches] == dtypes
         np.testing.assert_allclose(keras.ops.convert_to_numpy(logits), full[:, position], atol=atol)
 
 
