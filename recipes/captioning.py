@@ -40,6 +40,7 @@ shared 800-image subset (`--preset flickr8k`, 9 minutes from scratch) BLEU-1 48.
 from __future__ import annotations
 
 import dataclasses
+import json
 import pathlib
 import re
 import sys
@@ -103,6 +104,11 @@ class Config(zoo.train.RunConfig):
         2, "epochs without a better validation score (BLEU-4; the loss for the digit strips) before stopping"
     )
     batch_size: int = flag(32, "images per batch, each with all its captions")
+    ensemble: int = flag(
+        1,
+        "captioners trained (seeds --seed, --seed + 1, ...; same data) and decoded together, each step "
+        "taking the mean of their log-probabilities; each trains in member_<i>/ of the output folder",
+    )
 
     PRESETS: ClassVar[dict[str, dict]] = {
         # 605 training images, from scratch: a fourth conv block makes 96x96 photos a 6x6 grid; words seen
@@ -133,9 +139,9 @@ class Config(zoo.train.RunConfig):
             raise ValueError("--dropout must be in [0, 1)")
         sizes = (self.strips, self.image_size, self.feature_dim, self.embedding_dim, self.units)
         sizes += (self.attention_units, self.max_length, self.captions_per_image, self.beam_size)
-        sizes += (self.convs_per_block,)
+        sizes += (self.convs_per_block, self.ensemble)
         if min(sizes) < 1 or min(self.conv_filters) < 1 or self.min_word_count < 1:
-            raise ValueError("sizes, lengths, counts and --beam-size must be >= 1")
+            raise ValueError("sizes, lengths, counts, --beam-size and --ensemble must be >= 1")
         if self.encoder is not None:
             zoo.layers.backbone_preprocessing.backbone_module(self.encoder)  # a clear error for a bad name
         elif self.encoder_weights is not None or self.fine_tune_encoder:
@@ -358,21 +364,27 @@ def build_model(
 # ## Decoding
 
 
-def captioner(model: CaptionModel, data: CaptionData, config: Config, beam_size: int = 1):
+def captioner(models: list[CaptionModel], data: CaptionData, config: Config, beam_size: int = 1):
     """Images in, captions out, one graph (`zoo.captioning.Captioner`): greedy (keras-hub's sampler) or a
-    length-normalised beam search (`zoo.decoding.BeamSearch`)."""
+    length-normalised beam search (`zoo.decoding.BeamSearch`); with several models, their ensemble."""
     if beam_size > 1:
         sampler = zoo.decoding.BeamSearch(beam_size, config.length_penalty)
     else:
         sampler = keras_hub.samplers.GreedySampler()
     return zoo.captioning.Captioner(
-        model.encoder, model.decoder, data.vocabulary.tokens, data.image_shape, config.max_length + 1, sampler
+        [model.encoder for model in models],
+        [model.decoder for model in models],
+        data.vocabulary.tokens,
+        data.image_shape,
+        config.max_length + 1,
+        sampler,
     )
 
 
 def draw_attention(model: CaptionModel, data: CaptionData, greedy, run, count: int) -> None:
     """Where the model looked for each word of its greedy captions of the first `count` test images: the
-    decoder run with teacher forcing on its own output repeats the decoding steps exactly."""
+    decoder run with teacher forcing on its own output repeats the decoding steps exactly. (For an
+    ensemble: where its first member looked for each word of the ensemble's captions.)"""
     images = next(iter(data.images["test"].unbatch().batch(count))).numpy() if count else []
     if not len(images):
         return
@@ -392,47 +404,47 @@ def draw_attention(model: CaptionModel, data: CaptionData, greedy, run, count: i
 # ## Export
 
 
-def export(model: CaptionModel, greedy, data: CaptionData, run) -> dict[str, float]:
-    """model.keras (the teacher-forcing model), vocabulary.txt, and saved_model/ with two signatures:
-    `serve` takes encoded image files (B,) and `serve_images` float images (B, H, W, 3) in [0, 1]; both
-    return captions. The SavedModel is reloaded in a fresh Python process and must caption real test
-    images exactly as the model in memory does, from their bytes and from their pixels."""
+def export(models: list[CaptionModel], greedy, data: CaptionData, run) -> dict[str, float]:
+    """model.keras (the teacher-forcing model; member_<i>/model.keras for each member of an ensemble),
+    vocabulary.txt, and saved_model/ with two signatures: `serve` takes encoded image files (B,) and
+    `serve_images` float images (B, H, W, 3) in [0, 1]; both return captions. Each model.keras is reloaded
+    and compared; the SavedModel is reloaded in a fresh Python process and must caption real test images
+    exactly as the models in memory do, from their bytes and from their pixels."""
     output_dir = run.output_dir
     (output_dir / "vocabulary.txt").write_text("\n".join(data.vocabulary.tokens) + "\n", encoding="utf-8")
-    model.trainer.save(output_dir / "model.keras")
-    (inputs, _), reloaded = next(iter(data.validation)), keras.saving.load_model(output_dir / "model.keras")
-    keras_diff = zoo.export.max_abs_diff(
-        model.trainer(inputs, training=False),
-        reloaded(inputs, training=False),
-        str(output_dir / "model.keras"),
-        zoo.export.DEFAULT_TOLERANCE,
-    )
+    (inputs, _), keras_diff = next(iter(data.validation)), 0.0
+    for index, model in enumerate(models):
+        path = output_dir / ("model.keras" if len(models) == 1 else f"member_{index}/model.keras")
+        model.trainer.save(path)
+        keras_diff = max(keras_diff, zoo.export.max_abs_diff(
+            model.trainer(inputs, training=False),
+            keras.saving.load_model(path)(inputs, training=False),
+            str(path),
+            zoo.export.DEFAULT_TOLERANCE,
+        ))  # fmt: skip
     images = next(iter(data.images["test"].unbatch().batch(16))).numpy()
     if isinstance(data.splits.test.images, np.ndarray):  # the strips as PNG files, as a user would send them
         files = [tf.io.encode_png(np.round(image * 255).astype(np.uint8)).numpy() for image in images]
     else:
         files = [pathlib.Path(path).read_bytes() for path in data.splits.test.images[: len(images)]]
-    exported = zoo.captioning.export_captioner(
-        greedy, output_dir / "saved_model", images, files, track=[model.encoder, model.decoder]
-    )
+    exported = zoo.captioning.export_captioner(greedy, output_dir / "saved_model", images, files)
     return {"keras_max_abs_diff": keras_diff, **exported}
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
-    config = zoo.cli.parse(Config, argv, prog="python -m recipes.captioning")
-    run = zoo.train.Run(config, recipe="captioning")
-    data = load_data(config)
+# ## Training
+
+
+def new_model(config: Config, data: CaptionData, run: zoo.train.Run) -> CaptionModel:
     _, per_image, steps = data.train.element_spec[0]["tokens"].shape
+    train_batches = -(-len(data.splits.train.ids) // config.batch_size)
     with run.strategy.scope():
-        model = build_model(
-            config,
-            len(data.vocabulary),
-            data.image_shape,
-            per_image,
-            steps,
-            -(-len(data.splits.train.ids) // config.batch_size),
-        )
-    greedy = captioner(model, data, config)
+        return build_model(config, len(data.vocabulary), data.image_shape, per_image, steps, train_batches)
+
+
+def train_model(config: Config, data: CaptionData, run: zoo.train.Run) -> CaptionModel:
+    """One captioner, trained by `run` (checkpoints, resume, early stopping) with `config.seed`'s weights."""
+    model = new_model(config, data, run)
+    greedy = captioner([model], data, config)
     sample = data.images["validation"].unbatch().take(config.validation_samples).batch(64).cache()
     validation_scores = zoo.metrics.CaptionScoreCallback(
         lambda: greedy.caption_all(sample), data.references["validation"][: config.validation_samples]
@@ -445,10 +457,52 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         model.trainer, data.train, data.validation, monitor=monitor, mode=mode,
         extra_callbacks=[validation_scores],
     )  # fmt: skip
-    metrics = {"vocabulary_size": len(data.vocabulary)}
+    return model
+
+
+def train_ensemble(config: Config, data: CaptionData, run: zoo.train.Run) -> tuple[list[CaptionModel], dict]:
+    """`config.ensemble` captioners, member i with seed `config.seed + i` in `member_<i>/` (its own
+    checkpoints, history and metrics.json). A member whose metrics.json exists finished in an earlier
+    run (killed later): its best weights are loaded, not trained again. Returns the models and the
+    metrics of the whole: training seconds and epochs summed, and each member's own greedy test scores."""
+    models, seconds, epochs, metrics = [], 0.0, 0, {}
+    for index in range(config.ensemble):
+        member = dataclasses.replace(
+            config, seed=config.seed + index, output_dir=str(run.output_dir / f"member_{index}")
+        )
+        member_run = zoo.train.Run(member, recipe=f"captioning member {index}")
+        finished = member_run.output_dir / "metrics.json"
+        if finished.exists() and member_run.best_weights_path.exists():
+            print(f"member {index}: trained in an earlier run ({finished}); loading its best weights")
+            model = new_model(member, data, member_run)
+            model.trainer.load_weights(str(member_run.best_weights_path))
+            member_metrics = json.loads(finished.read_text())
+        else:
+            model = train_model(member, data, member_run)
+            captions = captioner([model], data, member).caption_all(data.images["test"])
+            scores = zoo.metrics.caption_scores(captions, data.references["test"])
+            member_metrics = member_run.finish({f"test_greedy_{key}": value for key, value in scores.items()})
+        models.append(model)
+        seconds += member_metrics["train_seconds"]
+        epochs += member_metrics["epochs"]
+        for key in ("bleu4", "exact"):
+            metrics[f"member_{index}_test_greedy_{key}"] = member_metrics[f"test_greedy_{key}"]
+    return models, {"train_seconds": round(seconds, 2), "epochs": epochs, **metrics}
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    config = zoo.cli.parse(Config, argv, prog="python -m recipes.captioning")
+    run = zoo.train.Run(config, recipe="captioning")
+    data = load_data(config)
+    if config.ensemble == 1:
+        models, metrics = [train_model(config, data, run)], {}
+    else:
+        models, metrics = train_ensemble(config, data, run)
+    greedy = captioner(models, data, config)
+    metrics["vocabulary_size"] = len(data.vocabulary)
     decoders = {"greedy": greedy}
     if config.beam_size > 1:
-        decoders["beam"] = captioner(model, data, config, config.beam_size)
+        decoders["beam"] = captioner(models, data, config, config.beam_size)
     for name, decoder in decoders.items():
         captions = decoder.caption_all(data.images["test"])
         scores = zoo.metrics.caption_scores(captions, data.references["test"])
@@ -457,9 +511,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(f"\nTest captions ({name} | first reference):")
     for caption, references in list(zip(captions, data.references["test"]))[:5]:
         print(f"  {caption} | {references[0]}")
-    draw_attention(model, data, greedy, run, config.heatmaps)
+    draw_attention(models[0], data, greedy, run, config.heatmaps)
     if config.export:
-        metrics |= export(model, greedy, data, run)
+        metrics |= export(models, greedy, data, run)
     return run.finish(metrics)
 
 

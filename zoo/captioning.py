@@ -4,7 +4,8 @@ SavedModel that takes image files or pixels and is checked in a fresh process.
 - `Captioner`: float images or encoded image files -> caption strings, in one TensorFlow graph: encode the
   images once, write the words one at a time with keras-hub's greedy sampler or `zoo.decoding.BeamSearch`
   (the `next(prompt, cache, index)` interface of `zoo.decoding`), look them up in the vocabulary. The same
-  graph is used for validation scores, test scores and the SavedModel.
+  graph is used for validation scores, test scores and the SavedModel. Given several encoder-decoder
+  pairs, it decodes with an ensemble: every step takes the mean of the members' log-probabilities.
 - `export_captioner`: that graph as a SavedModel with two signatures, reloaded in a fresh Python process and
   compared caption for caption with the captioner in memory.
 """
@@ -33,14 +34,19 @@ class Captioner:
 
     Args:
         encoder: `images (B, H, W, 3) -> [memory, *states]`: what the decoder attends to (e.g. annotation
-            vectors) and its initial recurrent state(s).
+            vectors) and its initial recurrent state(s); or a list of encoders, one per ensemble member.
         decoder: one step, `[token (B, 1), memory, *states] -> [logits (B, vocabulary), *states, ...]`
-            (outputs after the states, such as attention weights, are ignored).
+            (outputs after the states, such as attention weights, are ignored); or a list, one per member.
         words: the vocabulary, id -> word, in the zoo's layout: 0 padding, 1 `[UNK]`, 2 `<s>`, 3 `</s>`,
             then words. The decoder never writes padding, `[UNK]` or `<s>`.
         image_shape: `(height, width)` the encoder takes; `caption_bytes` resizes every image to it.
         max_length: most tokens written per caption, `</s>` included.
         sampler: `keras_hub.samplers.GreedySampler()` or `zoo.decoding.BeamSearch(...)`.
+
+    With lists, member i is `encoder[i]` with `decoder[i]` (each member encodes the images itself), and
+    each step's scores are the mean of the members' log-softmaxes: a product of experts, so a word wins
+    where the members agree, and one member's confident slip is outvoted (Show and Tell and Show, Attend
+    and Tell report their best scores with ensembles). With one member the captions are its own.
 
     `caption_images(images)` takes float32 `(B, H, W, 3)` in [0, 1], `caption_bytes(contents)` a 1-D
     string tensor of JPEG/PNG/GIF/BMP files (decoded by `zoo.data.decode_image`); both return a 1-D string
@@ -50,14 +56,21 @@ class Captioner:
 
     def __init__(
         self,
-        encoder: keras.Model,
-        decoder: keras.Model,
+        encoder: keras.Model | Sequence[keras.Model],
+        decoder: keras.Model | Sequence[keras.Model],
         words: Sequence[str],
         image_shape: tuple[int, int],
         max_length: int,
         sampler,
     ):
-        self.encoder, self.decoder, self.sampler = encoder, decoder, sampler
+        encoders = list(encoder) if isinstance(encoder, Sequence) else [encoder]
+        decoders = list(decoder) if isinstance(decoder, Sequence) else [decoder]
+        if not encoders or len(encoders) != len(decoders):
+            raise ValueError(
+                f"one decoder per encoder: got {len(encoders)} encoders, {len(decoders)} decoders"
+            )
+        self.members = list(zip(encoders, decoders))
+        self.sampler = sampler
         self.words = tf.constant(list(words))
         self.banned = tf.constant([i in (PAD_ID, UNK_ID, START_ID) for i in range(len(words))])
         self.image_shape, self.max_length = tuple(image_shape), max_length
@@ -67,20 +80,32 @@ class Captioner:
         contents = tf.TensorSpec([None], tf.string, name="image_bytes")
         self.caption_bytes = tf.function(self._caption_bytes, input_signature=[contents])
 
+    @property
+    def models(self) -> list[keras.Model]:
+        """Every encoder and decoder, for an export to track."""
+        return [model for member in self.members for model in member]
+
     def _next(self, prompt, cache, index):
         token = keras.ops.slice(prompt, [0, index - 1], [keras.ops.shape(prompt)[0], 1])
-        logits, *rest = self.decoder([token, cache["memory"], *cache["states"]], training=False)
+        log_probs, caches = [], []
+        for (_, decoder), member in zip(self.members, cache):
+            logits, *rest = decoder([token, member["memory"], *member["states"]], training=False)
+            log_probs.append(keras.ops.log_softmax(logits, axis=-1))
+            caches.append({**member, "states": rest[: len(member["states"])]})
+        scores = log_probs[0] if len(log_probs) == 1 else keras.ops.mean(keras.ops.stack(log_probs), axis=0)
         # Never write padding, `<s>` or `[UNK]`: a model trained with rare words as `[UNK]` learns to
         # write it often (a Flickr8k model wrote "a man in a [UNK] [UNK] [UNK] on a [UNK]"), and a caption
         # is better served by its next best word.
-        logits = keras.ops.where(self.banned, -1e9, logits)
-        return logits, None, {**cache, "states": rest[: len(cache["states"])]}
+        scores = keras.ops.where(self.banned, -1e9, scores)
+        return scores, None, caches
 
     def _ids(self, images):
-        memory, *states = self.encoder(images, training=False)
+        cache = []
+        for encoder, _ in self.members:
+            memory, *states = encoder(images, training=False)
+            cache.append({"memory": memory, "states": states})
         batch = tf.shape(images)[0]
         prompt = tf.concat([tf.fill([batch, 1], START_ID), tf.zeros([batch, self.max_length], tf.int32)], 1)
-        cache = {"memory": memory, "states": states}
         output = self.sampler(self._next, prompt, cache=cache, index=1, stop_token_ids=[END_ID])
         return pad_after_end(tf.cast(output[:, 1:], tf.int32), END_ID)
 
@@ -125,13 +150,13 @@ def export_captioner(
         path: the SavedModel folder.
         images: real float images to compare on.
         files: real image files (bytes) to compare on.
-        track: the Keras models whose variables the captioner uses.
+        track: the Keras models whose variables the captioner uses (`captioner.models` by default).
 
     Returns:
         `{"savedmodel_differing_captions": 0}`.
     """
     archive = keras.export.ExportArchive()
-    for resource in track:
+    for resource in track or captioner.models:
         archive.track(resource)
     archive.add_endpoint("serve", captioner.caption_bytes)
     archive.add_endpoint("serve_images", captioner.caption_images)

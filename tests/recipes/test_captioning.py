@@ -3,6 +3,8 @@ float images, a short Flickr8k run learns, and a keras.applications encoder load
 
 from __future__ import annotations
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -72,6 +74,35 @@ def test_saved_model_captions_png_bytes_and_float_images(trained):
     # A photo of another size is resized by the graph.
     photo = tf.io.encode_jpeg(np.zeros((50, 70, 3), np.uint8)).numpy()
     assert model.serve(tf.constant([photo])).shape == (1,)
+
+
+def test_an_ensemble_trains_its_members_exports_and_resumes(tmp_path, capsys):
+    flags = ["--strips", "600", "--epochs", "2", "--batch-size", "16", "--validation-samples", "50"]
+    flags += ["--heatmaps", "1", "--beam-size", "2", "--ensemble", "2", "--output-dir", str(tmp_path)]
+    metrics = captioning.main(flags)
+    members = [json.loads((tmp_path / f"member_{i}" / "metrics.json").read_text()) for i in (0, 1)]
+    for index, scores in enumerate(members):
+        folder = tmp_path / f"member_{index}"
+        assert (folder / "best.weights.h5").exists() and (folder / "model.keras").exists()
+        assert len(zoo.train.read_history(folder / "history.csv")) == 2
+        assert metrics[f"member_{index}_test_greedy_exact"] == scores["test_greedy_exact"]
+    # Seeds --seed and --seed + 1: two models, not one trained twice.
+    kernels = [
+        keras.saving.load_model(tmp_path / f"member_{i}" / "model.keras").get_layer("logits").kernel.numpy()
+        for i in (0, 1)
+    ]
+    assert not np.allclose(*kernels)
+    assert metrics["train_seconds"] == pytest.approx(
+        members[0]["train_seconds"] + members[1]["train_seconds"]
+    )
+    assert metrics["epochs"] == 4 and metrics["savedmodel_differing_captions"] == 0
+    assert (tmp_path / "saved_model").exists() and (tmp_path / "attention_0.png").exists()
+    # Run again (as after a kill during export): the trained members are loaded, not trained again.
+    capsys.readouterr()
+    again = captioning.main([*flags, "--no-export"])
+    assert capsys.readouterr().out.count("trained in an earlier run") == 2
+    assert again["test_greedy_exact"] == metrics["test_greedy_exact"]
+    assert len(zoo.train.read_history(tmp_path / "member_0" / "history.csv")) == 2
 
 
 def test_short_flickr8k_run_learns(tmp_path, shared_data):

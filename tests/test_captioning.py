@@ -1,0 +1,68 @@
+"""`zoo.captioning.Captioner` with constructed models: one member captions as its decoder says, an ensemble
+follows the mean of its members' log-probabilities (greedy and beam search alike)."""
+
+from __future__ import annotations
+
+import keras
+import keras_hub
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo.decoding
+from zoo.captioning import Captioner
+
+WORDS = ["", "[UNK]", "<s>", "</s>", "a", "b", "c"]
+
+
+def member(first_word_probabilities: dict[str, float]):
+    """A constructed captioner: its first word has the given probabilities, then it writes `</s>`."""
+    images = keras.Input((4, 4, 3))
+    memory = keras.layers.Reshape((1, 1))(keras.layers.GlobalAveragePooling2D()(images)[:, :1])
+    encoder = keras.Model(images, [memory, keras.ops.zeros_like(memory[:, 0])])
+    first = np.full(len(WORDS), 1e-6, "float32")
+    for word, probability in first_word_probabilities.items():
+        first[WORDS.index(word)] = probability
+    end = np.full(len(WORDS), 1e-6, "float32")
+    end[WORDS.index("</s>")] = 1.0
+    token, memory_in, steps = keras.Input((1,), dtype="int32"), keras.Input((1, 1)), keras.Input((1,))
+    logits = keras.ops.where(steps >= 1, np.log(end), np.log(first))
+    decoder = keras.Model([token, memory_in, steps], [logits, steps + 1.0])
+    return encoder, decoder
+
+
+def caption(members, sampler) -> str:
+    encoders, decoders = zip(*members)
+    captioner = Captioner(list(encoders), list(decoders), WORDS, (4, 4), 4, sampler)
+    return captioner.caption_images(tf.zeros((2, 4, 4, 3))).numpy()[0].decode()
+
+
+SAMPLERS = ("greedy", "beam")
+
+
+def sampler_of(name):
+    return keras_hub.samplers.GreedySampler() if name == "greedy" else zoo.decoding.BeamSearch(3, 0.6)
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_one_member_writes_its_best_word(name):
+    assert caption([member({"a": 0.6, "b": 0.4})], sampler_of(name)) == "a"
+    assert caption([member({"a": 0.3, "b": 0.7})], sampler_of(name)) == "b"
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_an_ensemble_takes_the_mean_of_log_probabilities(name):
+    first = member({"a": 0.7, "b": 0.2, "c": 0.1})
+    second = member({"a": 0.05, "b": 0.4, "c": 0.55})
+    assert caption([first], sampler_of(name)) == "a" and caption([second], sampler_of(name)) == "c"
+    # Products (means of logs): a 0.035, b 0.08, c 0.055, so b, neither member's favourite; the mean of
+    # the probabilities would pick a (0.375 against 0.3 and 0.325).
+    assert caption([first, second], sampler_of(name)) == "b"
+    assert caption([second, first], sampler_of(name)) == "b"  # the order of members does not matter
+    assert caption([first, first], sampler_of(name)) == "a"  # two copies of a member caption as it does
+
+
+def test_each_encoder_needs_its_decoder():
+    encoder, decoder = member({"a": 1.0})
+    with pytest.raises(ValueError, match="one decoder per encoder"):
+        Captioner([encoder, encoder], [decoder], WORDS, (4, 4), 4, zoo.decoding.BeamSearch(2, 0.6))
