@@ -45,8 +45,8 @@ class Captioner:
 
     With lists, member i is `encoder[i]` with `decoder[i]` (each member encodes the images itself), and
     each step's scores are the mean of the members' log-softmaxes: a product of experts, so a word wins
-    where the members agree, and one member's confident slip is outvoted (Show and Tell and Show, Attend
-    and Tell report their best scores with ensembles). With one member the captions are its own.
+    where the members agree, and a word that any member finds very unlikely is held back (the mean of
+    the probabilities would let one confident member decide). With one member the captions are its own.
 
     `caption_images(images)` takes float32 `(B, H, W, 3)` in [0, 1], `caption_bytes(contents)` a 1-D
     string tensor of JPEG/PNG/GIF/BMP files (decoded by `zoo.data.decode_image`); both return a 1-D string
