@@ -86,6 +86,11 @@ class Config(zoo.train.RunConfig):
     epochs: int = flag(15, "maximum number of epochs (early stopping on validation entity F1)")
     patience: int = flag(4, "epochs without a better validation entity F1 before stopping")
     batch_size: int = flag(16, "sentences per batch")
+    ensemble: int = flag(
+        1,
+        "taggers trained side by side in one model, each from its own initial weights (word features to "
+        "tag scores; the fixed --embeddings and the CRF transitions shared), decoded with their mean scores",
+    )
 
     PRESETS: ClassVar[dict[str, dict]] = {
         # Half of dev trains (dev and test come from the same sites): WNUT-17 test F1 0.356 vs 0.311 with
@@ -100,8 +105,10 @@ class Config(zoo.train.RunConfig):
             raise ValueError("--dev-for-training must be in [0, 1): some validation sentences must remain")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("--dropout must be in [0, 1)")
-        if min(self.min_word_count, self.max_word_length, self.word_dim, self.units) < 1:
-            raise ValueError("--min-word-count, --max-word-length, --word-dim and --units must be >= 1")
+        if min(self.min_word_count, self.max_word_length, self.word_dim, self.units, self.ensemble) < 1:
+            raise ValueError(
+                "--min-word-count, --max-word-length, --word-dim, --units and --ensemble must be >= 1"
+            )
 
 
 # ## Data
@@ -201,57 +208,102 @@ def load_data(config: Config) -> NERData:
 # ## Model
 
 
-def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model]:
-    """Packed token features -> per-token tag scores (the trained model) and -> tag ids (the tagger).
+def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model, list[keras.Model]]:
+    """Packed token features -> per-token tag scores (the trained model) and -> tag ids (the tagger), and
+    for an ensemble each member's own tagger.
 
-    The two models share every layer: training fits the scores with the CRF's negative log-likelihood
-    (or softmax cross-entropy), and the tagger decodes them, with Viterbi for the CRF head.
+    The models share every layer: training fits the scores with the CRF's negative log-likelihood
+    (or softmax cross-entropy), and the tagger decodes them, with Viterbi for the CRF head. With
+    `--ensemble N` the trained model has N outputs, one per member: each member is a whole tower from word
+    features to tag scores with its own initial weights and dropout masks, trained by its own loss (the
+    gradients of one member's loss reach no other member's weights, except the CRF's). The members share
+    the inputs, the fixed `--embeddings` vectors and the CRF's transition scores, and the tagger decodes
+    the mean of their tag scores: a CRF path's score is a sum of emission and transition scores, so
+    Viterbi over the mean emissions finds the path whose mean score over the members is highest.
     """
     features = data.features
     embedding_matrix = data.embedding_matrix
     word_dim = config.word_dim if embedding_matrix is None else embedding_matrix.shape[1]
     packed = keras.Input(shape=(None, 2 + config.max_word_length), dtype="int32", name="token_features")
     word_ids, casing_ids, char_ids = packed[..., 0], packed[..., 1], packed[..., 2:]
-    # mask_zero on the word ids: padding steps are skipped by the LSTM and by the CRF.
-    words = keras.layers.Embedding(
-        len(features.word_vocabulary) + 2,
-        word_dim,
-        mask_zero=True,
-        embeddings_initializer="uniform" if embedding_matrix is None else "zeros",
-        trainable=embedding_matrix is None or config.tune_embeddings,
-        name="word_embedding",
-    )
-    parts = [
-        words(word_ids),
-        keras.layers.Embedding(len(zoo.layers.TokenFeatures.CASINGS), 8, name="casing")(casing_ids),
-    ]
-    if config.chars != "none":
-        # Ma and Hovy 2016 (cnn) or Lample et al. 2016 (lstm); see zoo.layers.CharacterEncoder.
-        chars = zoo.layers.CharacterEncoder(
-            len(features.char_vocabulary) + 2, config.char_dim, config.char_filters, kind=config.chars
-        )
-        parts.append(chars(char_ids))
-    x = keras.layers.Concatenate()(parts)
-    x = keras.layers.Dropout(config.dropout)(x)
-    x = keras.layers.Bidirectional(keras.layers.LSTM(config.units, return_sequences=True))(x)
-    x = keras.layers.Dropout(config.dropout)(x)
     num_tags = len(data.tag_names)
+
+    def word_embedding(name: str) -> keras.layers.Embedding:
+        # mask_zero on the word ids: padding steps are skipped by the LSTM and by the CRF.
+        return keras.layers.Embedding(
+            len(features.word_vocabulary) + 2,
+            word_dim,
+            mask_zero=True,
+            embeddings_initializer="uniform" if embedding_matrix is None else "zeros",
+            trainable=embedding_matrix is None or config.tune_embeddings,
+            name=name,
+        )
+
+    # Fixed vectors are one table for all members (an ensemble's exports hold it once).
+    fixed = embedding_matrix is not None and not config.tune_embeddings
+    shared_words = word_embedding("word_embedding") if fixed else None
+    word_layers = [shared_words] if fixed else []
+
+    def member(suffix: str):
+        """One tower: token features -> tag scores (emissions for the CRF, probabilities for softmax)."""
+        words = shared_words
+        if words is None:
+            words = word_embedding(f"word_embedding{suffix}")
+            word_layers.append(words)
+        casing = keras.layers.Embedding(len(zoo.layers.TokenFeatures.CASINGS), 8, name=f"casing{suffix}")
+        parts = [words(word_ids), casing(casing_ids)]
+        if config.chars != "none":
+            # Ma and Hovy 2016 (cnn) or Lample et al. 2016 (lstm); see zoo.layers.CharacterEncoder.
+            chars = zoo.layers.CharacterEncoder(
+                len(features.char_vocabulary) + 2, config.char_dim, config.char_filters, kind=config.chars
+            )
+            parts.append(chars(char_ids))
+        x = keras.layers.Concatenate()(parts)
+        x = keras.layers.Dropout(config.dropout)(x)
+        x = keras.layers.Bidirectional(keras.layers.LSTM(config.units, return_sequences=True))(x)
+        x = keras.layers.Dropout(config.dropout)(x)
+        activation = "softmax" if config.head == "softmax" else None
+        return keras.layers.Dense(num_tags, activation=activation, name=f"tag_scores{suffix}")(x)
+
+    if config.ensemble == 1:
+        scores = [member("")]
+    else:
+        scores = [member(f"_{index}") for index in range(config.ensemble)]
     if config.head == "crf":
-        scores = keras.layers.Dense(num_tags, name="tag_scores")(x)
         crf = zoo.layers.CRF(num_tags, name="crf")
-        scores = crf(scores)
-        tags = crf(scores, mask=word_ids > 0, decode=True)
+        scores = [crf(member_scores) for member_scores in scores]
+        mean = scores[0] if len(scores) == 1 else keras.ops.mean(keras.ops.stack(scores), axis=0)
+
+        def decode(emissions):
+            return crf(emissions, mask=word_ids > 0, decode=True)
+
         loss = crf.loss
     else:
-        scores = keras.layers.Dense(num_tags, activation="softmax", name="tag_scores")(x)
-        tags = keras.ops.argmax(scores, axis=-1)
+        # The product of the members' distributions: the mean of their log-probabilities.
+        mean = (
+            scores[0] if len(scores) == 1 else keras.ops.mean(keras.ops.log(keras.ops.stack(scores)), axis=0)
+        )
+
+        def decode(member_scores):
+            return keras.ops.argmax(member_scores, axis=-1)
+
         loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
-    model = keras.Model(packed, scores, name=f"ner_{config.head}")
-    tagger = keras.Model(packed, keras.ops.cast(tags, "int32"), name="ner_tagger")
+    model = keras.Model(packed, scores[0] if len(scores) == 1 else scores, name=f"ner_{config.head}")
+    tagger = keras.Model(packed, keras.ops.cast(decode(mean), "int32"), name="ner_tagger")
+    members = []
+    if len(scores) > 1:
+        members = [
+            keras.Model(packed, keras.ops.cast(decode(s), "int32"), name=f"ner_tagger_member_{index}")
+            for index, s in enumerate(scores)
+        ]
     if embedding_matrix is not None:
-        words.set_weights([embedding_matrix])
-    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0), loss=loss)
-    return model, tagger
+        for words in word_layers:
+            words.set_weights([embedding_matrix])
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
+        loss=loss if len(scores) == 1 else [loss] * len(scores),
+    )
+    return model, tagger, members
 
 
 def end_to_end(tagger: keras.Model, features: zoo.layers.TokenFeatures, tag_names: list[str]) -> keras.Model:
@@ -320,15 +372,23 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     run = zoo.train.Run(config, recipe="ner")
     data = load_data(config)
     with run.strategy.scope():
-        model, tagger = build_model(config, data)
+        model, tagger, members = build_model(config, data)
+    train, validation = data.train, data.validation
+    if members:  # one copy of the tags for each member's output
+        train, validation = (d.map(lambda x, y: (x, (y,) * len(members))) for d in (train, validation))
     entity_f1 = zoo.metrics.EntityF1Callback(data.validation, compiled_tagger(tagger), data.tag_names)
-    run.fit(
-        model, data.train, data.validation, monitor="val_entity_f1", mode="max", extra_callbacks=[entity_f1]
-    )
+    run.fit(model, train, validation, monitor="val_entity_f1", mode="max", extra_callbacks=[entity_f1])
     scores = zoo.metrics.entity_scores(*predict_tags(tagger, data.test, data.tag_names))
     (run.output_dir / "entity_scores.md").write_text(scores.to_markdown() + "\n")
     print("\nTest entity scores:\n" + scores.to_markdown())
     metrics = scores.to_dict(prefix="test_")
+    for index, member in enumerate(members):  # what each member scores alone, on the same run
+        alone = zoo.metrics.entity_scores(*predict_tags(member, data.test, data.tag_names))
+        metrics |= {
+            f"member_{index}_{key}": value
+            for key, value in alone.to_dict(prefix="test_").items()
+            if key in ("test_entity_f1", "test_entity_precision", "test_entity_recall")
+        }
     if config.export:
         metrics |= export(tagger, data, config, run)
     return run.finish(metrics)

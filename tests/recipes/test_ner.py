@@ -92,7 +92,7 @@ def test_embeddings_file_initialises_word_vectors(tmp_path):
     vectors.write_text(f"{len(words)} 6\n" + "\n".join(rows) + "\n")
     config = ner.Config(embeddings=str(vectors), output_dir=str(tmp_path))
     data = ner.load_data(config)
-    model, _ = ner.build_model(config, data)
+    model, _, _ = ner.build_model(config, data)
     table = model.get_layer("word_embedding").get_weights()[0]
     vocabulary = data.features.word_vocabulary
     assert "zzunseen" in vocabulary  # a word only the file knows joins the vocabulary
@@ -102,7 +102,7 @@ def test_embeddings_file_initialises_word_vectors(tmp_path):
     # Fixed by default: training leaves them as the file has them; --tune-embeddings trains them.
     model.fit(data.train.take(2), epochs=1, verbose=0)
     np.testing.assert_array_equal(model.get_layer("word_embedding").get_weights()[0], table)
-    tuned, _ = ner.build_model(dataclasses.replace(config, tune_embeddings=True), data)
+    tuned, _, _ = ner.build_model(dataclasses.replace(config, tune_embeddings=True), data)
     tuned.fit(data.train.take(2), epochs=1, verbose=0)
     assert not np.allclose(tuned.get_layer("word_embedding").get_weights()[0], table)
 
@@ -129,3 +129,44 @@ def test_dev_for_training_moves_a_seeded_share_of_validation(tmp_path):
     assert again.tokens == train.tokens and other.tokens != train.tokens
     with pytest.raises(ValueError, match="dev-for-training"):
         ner.Config(dev_for_training=1.0, output_dir=str(tmp_path))
+
+
+@pytest.mark.parametrize("head", ["crf", "softmax"])
+def test_an_ensemble_decodes_the_mean_of_its_members_scores(tmp_path, head):
+    vectors = tmp_path / "vectors.txt"
+    rng = np.random.default_rng(0)
+    rows = [f"{word} " + " ".join(f"{v:.4f}" for v in rng.normal(size=6)) for word in ("the", "in", "of")]
+    vectors.write_text("3 6\n" + "\n".join(rows) + "\n")
+    config = ner.Config(embeddings=str(vectors), ensemble=3, head=head, output_dir=str(tmp_path))
+    data = ner.load_data(config)
+    model, tagger, members = ner.build_model(config, data)
+    # The fixed vectors are one table; each member has its own casing, characters, LSTM and scores.
+    assert [layer.name for layer in model.layers if layer.name.startswith("word_embedding")] == [
+        "word_embedding"
+    ]
+    assert {f"tag_scores_{i}" for i in range(3)} <= {layer.name for layer in model.layers}
+    if head == "crf":  # transitions that matter (they start at zero)
+        crf = model.get_layer("crf")
+        crf.transitions.assign(rng.normal(size=crf.transitions.shape).astype("float32"))
+    packed, _ = next(iter(data.test))
+    scores = [np.asarray(s) for s in model(packed, training=False)]
+    assert len(scores) == 3 and not np.allclose(scores[0], scores[1])  # members start apart
+    mask = packed[..., 0].numpy() > 0
+    if head == "crf":
+        expected, _ = crf.decode(np.mean(scores, axis=0), mask)
+        alone, _ = crf.decode(scores[1], mask)
+    else:
+        expected = np.argmax(np.mean(np.log(scores), axis=0), axis=-1)
+        alone = np.argmax(scores[1], axis=-1)
+    expected, alone = np.asarray(expected)[mask], np.asarray(alone)[mask]
+    assert np.any(expected != alone)  # the mean is not just any member
+    np.testing.assert_array_equal(np.asarray(tagger(packed))[mask], expected)
+    np.testing.assert_array_equal(np.asarray(members[1](packed))[mask], alone)
+
+
+def test_an_ensemble_trains_exports_and_scores_its_members(tmp_path):
+    metrics = ner.main(["--ensemble", "2", "--epochs", "3", "--output-dir", str(tmp_path)])
+    for key in ("test_entity_f1", "member_0_test_entity_f1", "member_1_test_entity_f1"):
+        assert 0.0 <= metrics[key] <= 1.0, key
+    assert metrics["savedmodel_max_abs_diff"] == 0.0 and metrics["tflite_max_abs_diff"] == 0.0
+    assert (tmp_path / "saved_model" / "saved_model.pb").exists()
