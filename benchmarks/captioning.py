@@ -20,9 +20,11 @@ strip). On a small set it says how much the decoder adds to retrieving a caption
 
 Writes `benchmarks/results/captioning.json` and `benchmarks/results/captioning.md`.
 
-    ZOO_DATA_DIR=../shared/data python -m benchmarks.captioning [--skip digits|flickr8k]
+    ZOO_DATA_DIR=../shared/data python -m benchmarks.captioning [--skip digits|flickr8k] [--ensemble N]
 
-A skipped task keeps the rows it has in an existing results file.
+A skipped task keeps the rows it has in an existing results file. `--ensemble N` trains N-member
+ensembles for the digit strips instead of three and writes `captioning_ensemble<N>.json` and `.md`, so
+the main results stay those of the command above.
 """
 
 from __future__ import annotations
@@ -83,9 +85,9 @@ def nearest_neighbour(output_dir: pathlib.Path, flags: list[str]) -> dict[str, f
     return zoo.metrics.caption_scores(captions, data.references["test"])
 
 
-def run_seed(name: str, seed: int) -> dict:
+def run_seed(name: str, seed: int, extra: list[str]) -> dict:
     output_dir = RUNS / f"captioning_{name}" if seed == 0 else RUNS / f"captioning_{name}_seed{seed}"
-    flags = [*TASKS[name][1], "--seed", str(seed)]
+    flags = [*TASKS[name][1], *extra, "--seed", str(seed)]  # a flag given twice: the last one counts
     shutil.rmtree(output_dir, ignore_errors=True)  # a fresh run, never a resumed one
     metrics = captioning.main([*flags, "--output-dir", str(output_dir)])
     keep = [f"test_{d}_{s}" for d in ("greedy", "beam") for s in SCORES] + ["train_seconds", "epochs"]
@@ -96,9 +98,10 @@ def run_seed(name: str, seed: int) -> dict:
     }
 
 
-def run(name: str) -> dict:
-    """The task trained once per seed of `SEEDS`: the mean of each score (and of the epochs and seconds)."""
-    runs = [run_seed(name, seed) for seed in SEEDS[name]]
+def run(name: str, extra: list[str]) -> dict:
+    """The task trained once per seed of `SEEDS` (`extra` flags added): the mean of each score (and of
+    the epochs and seconds)."""
+    runs = [run_seed(name, seed, extra) for seed in SEEDS[name]]
     mean = {
         part: {key: float(np.mean([r[part][key] for r in runs])) for key in runs[0][part]}
         for part in ("ours", "nearest_neighbour")
@@ -156,18 +159,24 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--skip", nargs="*", default=[], choices=list(TASKS))
+    parser.add_argument(
+        "--ensemble", type=int, help="members of the digit strips' ensembles (default 3); own results files"
+    )
     args = parser.parse_args()
+    stem, extra = "captioning", {"digits": [], "flickr8k": []}
+    if args.ensemble is not None:
+        stem, extra["digits"] = f"captioning_ensemble{args.ensemble}", ["--ensemble", str(args.ensemble)]
     results: dict = {"machine": {"cpus": os.cpu_count(), "platform": platform.platform()}, "rows": {}}
-    previous = RESULTS / "captioning.json"
+    previous = RESULTS / f"{stem}.json"
     if previous.exists():  # rows of skipped tasks keep their last measured values
         results["rows"] = json.loads(previous.read_text()).get("rows", {})
     for name, (title, _) in TASKS.items():
         if name not in args.skip:
-            results["rows"][title] = run(name)
+            results["rows"][title] = run(name, extra[name])
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "captioning.json").write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)
-    (RESULTS / "captioning.md").write_text(table)
+    (RESULTS / f"{stem}.md").write_text(table)
     print(table)
 
 
