@@ -160,7 +160,7 @@ def markdown(results: dict) -> str:
             f"| {name} | {row['test_entity_f1']:.4f} | {row['test_entity_precision']:.4f} | "
             f"{row['test_entity_recall']:.4f} | {row['train_seconds']:.0f} | {row['epochs']} | {vectors} |"
         )
-        members = sorted({key.split("_test_")[0] for key in row if key.startswith("member_")})
+        members = list(dict.fromkeys(key.split("_test_")[0] for key in row if key.startswith("member_")))
         if members:
             f1, precision, recall = (
                 [row[f"{member}_test_entity_{score}"] for member in members]

@@ -234,7 +234,7 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
 
     def word_embedding(name: str) -> keras.layers.Embedding:
         # mask_zero on the word ids: padding steps are skipped by the LSTM and by the CRF.
-        return keras.layers.Embedding(
+        words = keras.layers.Embedding(
             len(features.word_vocabulary) + 2,
             word_dim,
             mask_zero=True,
@@ -242,18 +242,18 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
             trainable=embedding_matrix is None or config.tune_embeddings,
             name=name,
         )
+        if embedding_matrix is not None:  # built now, so it holds the file's vectors from the start
+            words.build((None, None))
+            words.set_weights([embedding_matrix])
+        return words
 
     # Fixed vectors are one table for all members (an ensemble's exports hold it once).
     fixed = embedding_matrix is not None and not config.tune_embeddings
     shared_words = word_embedding("word_embedding") if fixed else None
-    word_layers = [shared_words] if fixed else []
 
     def member(suffix: str):
         """One tower: token features -> tag scores (emissions for the CRF, probabilities for softmax)."""
-        words = shared_words
-        if words is None:
-            words = word_embedding(f"word_embedding{suffix}")
-            word_layers.append(words)
+        words = shared_words if shared_words is not None else word_embedding(f"word_embedding{suffix}")
         casing = keras.layers.Embedding(len(zoo.layers.TokenFeatures.CASINGS), 8, name=f"casing{suffix}")
         parts = [words(word_ids), casing(casing_ids)]
         if config.chars != "none":
@@ -269,10 +269,9 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
         activation = "softmax" if config.head == "softmax" else None
         return keras.layers.Dense(num_tags, activation=activation, name=f"tag_scores{suffix}")(x)
 
-    if config.ensemble == 1:
-        scores = [member("")]
-    else:
-        scores = [member(f"_{index}") for index in range(config.ensemble)]
+    # One tagger keeps the plain layer names ("tag_scores"); members are "tag_scores_0", "tag_scores_1", ...
+    suffixes = [""] if config.ensemble == 1 else [f"_{index}" for index in range(config.ensemble)]
+    scores = [member(suffix) for suffix in suffixes]
     if config.head == "crf":
         crf = zoo.layers.CRF(num_tags, name="crf")
         scores = [crf(member_scores) for member_scores in scores]
@@ -300,9 +299,6 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
             keras.Model(packed, keras.ops.cast(decode(s), "int32"), name=f"ner_tagger_member_{index}")
             for index, s in enumerate(scores)
         ]
-    if embedding_matrix is not None:
-        for words in word_layers:
-            words.set_weights([embedding_matrix])
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
         loss=loss if len(scores) == 1 else [loss] * len(scores),
@@ -388,11 +384,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     metrics = scores.to_dict(prefix="test_")
     for index, member in enumerate(members):  # what each member scores alone, on the same run
         alone = zoo.metrics.entity_scores(*predict_tags(member, data.test, data.tag_names))
-        metrics |= {
-            f"member_{index}_{key}": value
-            for key, value in alone.to_dict(prefix="test_").items()
-            if key in ("test_entity_f1", "test_entity_precision", "test_entity_recall")
-        }
+        for name in ("f1", "precision", "recall"):
+            metrics[f"member_{index}_test_entity_{name}"] = getattr(alone, name)
     if config.export:
         metrics |= export(tagger, data, config, run)
     return run.finish(metrics)
