@@ -48,6 +48,18 @@ def test_convs_per_block_deepens_the_small_cnn():
         assert cnn.output_shape == (None, 2, 10, 128)  # one 2x2 pool per block, whatever its depth
 
 
+def test_label_smoothing_charges_even_a_confident_right_word():
+    targets = np.array([[[4, 5, 3, 0]]])  # two words, </s>, padding
+    logits = 50.0 * keras.ops.one_hot(targets, 14)  # every word right, with near certainty
+    losses = {}
+    for smoothing in ("0", "0.1"):
+        config = zoo.cli.parse(captioning.Config, ["--label-smoothing", smoothing])
+        trainer = captioning.build_model(config, 14, (16, 80), 1, 4, 10).trainer
+        losses[smoothing] = float(trainer.loss(targets, logits))
+    # 0.1 of the target spread over 14 words: -0.1 * mean log p is about 0.1 * 50 * 13 / 14.
+    assert losses["0"] < 1e-6 and losses["0.1"] == pytest.approx(0.1 * 50 * 13 / 14, rel=1e-3)
+
+
 def test_every_artifact_is_written_and_exports_match(trained):
     output_dir, metrics = trained
     for name in ("model.keras", "saved_model", "vocabulary.txt", "metrics.json", "history.csv"):
@@ -156,6 +168,7 @@ def test_captions_are_normalised():
         ["--encoder", "ResNet50", "--encoder-weights", "/nonexistent/weights.h5"],
         ["--dropout", "1.5"],
         ["--convs-per-block", "0"],
+        ["--label-smoothing", "1.0"],
     ],
 )
 def test_bad_flags_are_refused(flags):
