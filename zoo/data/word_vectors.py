@@ -28,11 +28,12 @@ def word_vectors_file(source: str | os.PathLike, data_dir: str | os.PathLike | N
         DatasetNotFoundError: a named set is not on disk and cannot be downloaded.
         DataFormatError: its folder holds none of its files.
     """
-    if str(source) not in WORD_VECTORS:
+    files = WORD_VECTORS.get(os.fspath(source))
+    if files is None:
         return pathlib.Path(source)
-    folder = locate(str(source), data_dir)
-    for name in WORD_VECTORS[str(source)]:
+    folder = locate(os.fspath(source), data_dir)
+    for name in files:
         found = sorted(folder.rglob(name))
         if found:
             return found[0]
-    raise DataFormatError(folder, None, f"holds none of {', '.join(WORD_VECTORS[str(source)])}")
+    raise DataFormatError(folder, None, f"holds none of {', '.join(files)}")
