@@ -75,6 +75,11 @@ class Config(zoo.train.RunConfig):
         "the epoch. WNUT-17's dev sentences come from the sites its test comes from (YouTube, Reddit, "
         "StackExchange), its training sentences are tweets",
     )
+    tag_scheme: Literal["bio", "bioes"] = flag(
+        "bio",
+        "tags the model learns: bio, or bioes, which marks an entity's last token (E-) and one-token "
+        "entities (S-) too; scores and exported tags are in this scheme (the entities are the same)",
+    )
     repair_tags: bool = flag(False, "repair tags the BIO scheme cannot accept (I-X after O) and count them")
     min_word_count: int = flag(
         2,
@@ -91,6 +96,11 @@ class Config(zoo.train.RunConfig):
     epochs: int = flag(15, "maximum number of epochs (early stopping on validation entity F1)")
     patience: int = flag(4, "epochs without a better validation entity F1 before stopping")
     batch_size: int = flag(16, "sentences per batch")
+    ema: float = flag(
+        0.0,
+        "momentum of an exponential moving average of the weights (e.g. 0.999), which is validated, "
+        "checkpointed, tested and exported instead of the last weights; 0: off",
+    )
     ensemble: int = flag(
         1,
         "taggers trained side by side in one model, each from its own initial weights (word features to "
@@ -120,6 +130,8 @@ class Config(zoo.train.RunConfig):
             raise ValueError("--dev-for-training must be in [0, 1): some validation sentences must remain")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("--dropout must be in [0, 1)")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError("--ema must be in [0, 1)")
         if min(self.min_word_count, self.max_word_length, self.word_dim, self.units, self.ensemble) < 1:
             raise ValueError(
                 "--min-word-count, --max-word-length, --word-dim, --units and --ensemble must be >= 1"
@@ -199,6 +211,13 @@ def load_data(config: Config) -> NERData:
         splits["train"], splits["validation"] = move_to_training(
             splits["train"], splits["validation"], config.dev_for_training, config.seed
         )
+    if config.tag_scheme != "bio":  # the readers give BIO; conversion keeps every entity
+        splits = {
+            name: split._replace(
+                tags=[zoo.data.convert_tags(t, "bio", config.tag_scheme) for t in split.tags]
+            )
+            for name, split in splits.items()
+        }
     print(zoo.data.ner_summary(splits))
     words, chars = vocabularies(splits["train"], config)
     embedding_matrix = None
@@ -210,9 +229,11 @@ def load_data(config: Config) -> NERData:
         embedding_matrix, found = zoo.text.embedding_matrix(["", "[UNK]", *words], vectors, config.seed)
         print(f"--embeddings: {found:,} of {len(words):,} words have a vector")
     features = zoo.layers.TokenFeatures(words, chars, config.max_word_length, name="token_features")
-    # Tag ids: O first, then B-/I- of each type, so id 0 is the most common tag, never padding (-1 is).
+    # Tag ids: O first, then B-/I- (and E-/S-) of each type, so id 0 is the most common tag, never
+    # padding (-1 is).
     types = sorted({tag[2:] for sentence in splits["train"].tags for tag in sentence if tag != "O"})
-    tag_names = ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in "BI"]
+    prefixes = "BIES" if config.tag_scheme == "bioes" else "BI"
+    tag_names = ["O"] + [f"{prefix}-{kind}" for kind in types for prefix in prefixes]
     tag_ids = {tag: i for i, tag in enumerate(tag_names)}
     for name, split in splits.items():
         unseen = {tag for sentence in split.tags for tag in sentence} - set(tag_ids)
@@ -321,7 +342,12 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
             for index, s in enumerate(scores)
         ]
     model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0),
+        # With --ema, Keras's optimizer keeps the average beside the weights (use_ema); the
+        # SwapEMAWeights callback in `main` puts it in the model for validation and checkpoints, and
+        # fit ends with it in the model.
+        optimizer=keras.optimizers.Adam(
+            config.learning_rate, clipnorm=5.0, use_ema=config.ema > 0, ema_momentum=config.ema or 0.99
+        ),
         loss=loss if len(scores) == 1 else [loss] * len(scores),
     )
     return model, tagger, members
@@ -398,7 +424,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     if members:  # one copy of the tags for each member's output
         train, validation = (d.map(lambda x, y: (x, (y,) * len(members))) for d in (train, validation))
     entity_f1 = zoo.metrics.EntityF1Callback(data.validation, compiled_tagger(tagger), data.tag_names)
-    run.fit(model, train, validation, monitor="val_entity_f1", mode="max", extra_callbacks=[entity_f1])
+    ema = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema else []
+    run.fit(model, train, validation, monitor="val_entity_f1", mode="max", extra_callbacks=[*ema, entity_f1])
     scores = zoo.metrics.entity_scores(*predict_tags(tagger, data.test, data.tag_names))
     (run.output_dir / "entity_scores.md").write_text(scores.to_markdown() + "\n")
     print("\nTest entity scores:\n" + scores.to_markdown())
