@@ -14,6 +14,7 @@ import pytest
 
 import zoo.errors
 import zoo.export
+import zoo.metrics
 from recipes import ner
 
 # A quick, real run: the WNUT-17 training file for 5 epochs, dev as validation, the test file as test.
@@ -138,6 +139,23 @@ def test_dev_for_training_moves_a_seeded_share_of_validation(tmp_path):
     assert again.tokens == train.tokens and other.tokens != train.tokens
     with pytest.raises(ValueError, match="dev-for-training"):
         ner.Config(dev_for_training=1.0, output_dir=str(tmp_path))
+
+
+def test_bioes_scheme_learns_end_and_single_tags_of_the_same_entities(tmp_path):
+    bio, bioes = (
+        ner.load_data(ner.Config(tag_scheme=scheme, output_dir=str(tmp_path))) for scheme in ("bio", "bioes")
+    )
+    assert len(bioes.tag_names) == 1 + 2 * (len(bio.tag_names) - 1)  # B-, I-, E-, S- where BIO has B-, I-
+    assert {"S-person", "E-person", "B-person", "I-person"} <= set(bioes.tag_names)
+    for name in ("train", "validation", "test"):
+        before, after = bio.splits[name].tags, bioes.splits[name].tags
+        assert [zoo.metrics.extract_entities(t) for t in before] == [
+            zoo.metrics.extract_entities(t) for t in after
+        ]
+        assert all(ner.zoo.data.validate_tags(t, "bioes") is None for t in after)
+    assert any("S-" in tag for sentence in bioes.splits["train"].tags for tag in sentence)
+    _, tag_ids = next(iter(bioes.train))  # the batches carry the BIOES ids
+    assert {bioes.tag_names[i][:2] for i in np.unique(tag_ids) if i >= 0} >= {"B-", "E-", "S-"}
 
 
 @pytest.mark.parametrize("head", ["crf", "softmax"])
