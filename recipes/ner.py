@@ -92,11 +92,6 @@ class Config(zoo.train.RunConfig):
     char_filters: int = flag(50, "character CNN filters (or 2x char LSTM units)")
     units: int = flag(100, "LSTM units per direction")
     dropout: float = flag(0.5, "dropout on token features and on LSTM outputs (Lample et al. use 0.5)")
-    word_dropout: float = flag(
-        0.0,
-        "fraction of tokens whose word vector is dropped in training (casing and characters stay), so the "
-        "tagger learns to tag words as if it had no vector for them, as for many test entities",
-    )
     learning_rate: float = flag(2e-3, "Adam's learning rate")
     epochs: int = flag(15, "maximum number of epochs (early stopping on validation entity F1)")
     patience: int = flag(4, "epochs without a better validation entity F1 before stopping")
@@ -133,8 +128,8 @@ class Config(zoo.train.RunConfig):
         super().__post_init__()
         if not 0.0 <= self.dev_for_training < 1.0:
             raise ValueError("--dev-for-training must be in [0, 1): some validation sentences must remain")
-        if not (0.0 <= self.dropout < 1.0 and 0.0 <= self.word_dropout < 1.0):
-            raise ValueError("--dropout and --word-dropout must be in [0, 1)")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("--dropout must be in [0, 1)")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError("--ema must be in [0, 1)")
         if min(self.min_word_count, self.max_word_length, self.word_dim, self.units, self.ensemble) < 1:
@@ -302,12 +297,7 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
         """One tower: token features -> tag scores (emissions for the CRF, probabilities for softmax)."""
         words = shared_words if shared_words is not None else word_embedding(f"word_embedding{suffix}")
         casing = keras.layers.Embedding(len(zoo.layers.TokenFeatures.CASINGS), 8, name=f"casing{suffix}")
-        word_vectors = words(word_ids)
-        if config.word_dropout:  # whole vectors: one mask value per token
-            word_vectors = keras.layers.Dropout(config.word_dropout, noise_shape=(None, None, 1))(
-                word_vectors
-            )
-        parts = [word_vectors, casing(casing_ids)]
+        parts = [words(word_ids), casing(casing_ids)]
         if config.chars != "none":
             # Ma and Hovy 2016 (cnn) or Lample et al. 2016 (lstm); see zoo.layers.CharacterEncoder.
             chars = zoo.layers.CharacterEncoder(
