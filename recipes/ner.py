@@ -120,6 +120,7 @@ class Config(zoo.train.RunConfig):
             "patience": 6,
             "dev_for_training": 0.5,
             "ensemble": 3,
+            "ema": 0.999,
         },
         "conll2003": {"dataset": "conll2003", "epochs": 30, "batch_size": 32},
     }
