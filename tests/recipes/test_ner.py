@@ -80,9 +80,18 @@ def test_softmax_head_and_no_chars_run_on_the_embedded_sample(tmp_path):
     assert 0.0 <= metrics["test_entity_f1"] <= 1.0
 
 
-def test_embedded_default_learns(tmp_path):
-    metrics = ner.main(["--epochs", "12", "--no-export", "--output-dir", str(tmp_path)])
+# --ema: validation, checkpoints and the test score read the moving average of the weights (Keras's
+# SwapEMAWeights puts it in the model at each epoch end); a run scored on it must still have learnt.
+@pytest.mark.parametrize("flags", [[], ["--ema", "0.9"]], ids=["last-weights", "ema"])
+def test_embedded_default_learns(tmp_path, flags):
+    metrics = ner.main([*flags, "--epochs", "12", "--no-export", "--output-dir", str(tmp_path)])
     assert metrics["test_entity_f1"] > 0.4  # test names never occur in training
+
+
+@pytest.mark.parametrize("flags", [{"ema": 1.0}, {"ema": -0.1}, {"dropout": 1.0}])
+def test_rejects_out_of_range_rates(tmp_path, flags):
+    with pytest.raises(ValueError, match="must be in"):
+        ner.Config(output_dir=str(tmp_path), **flags)
 
 
 def test_embeddings_file_initialises_word_vectors(tmp_path):
