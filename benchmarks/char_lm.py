@@ -63,7 +63,7 @@ QUICK = ["--max-train-samples", "30000", "--epochs", "1", "--steps-per-epoch", "
 def run_row(name: str, flags: list[str], quick: bool) -> dict[str, float]:
     output_dir = RUNS / f"char_lm{'_quick' if quick else ''}_{name}"
     extra = [*QUICK, "--inspect-characters", "0"] if quick else []
-    metrics = char_lm.main([*flags, *extra, "--no-export", "--output-dir", str(output_dir)])
+    metrics = char_lm.main([*flags, *extra, "--no-export", "--overwrite", "--output-dir", str(output_dir)])
     row = {key: metrics[key] for key in KEYS}
     row["seconds_per_epoch"] = metrics["train_seconds"] / max(1, metrics["epochs"])
     return row

@@ -65,7 +65,15 @@ KEYS = ("test_entity_f1", "test_entity_precision", "test_entity_recall", "train_
 
 def run_ours(name: str, flags: list[str]) -> dict:
     metrics = ner.main(
-        ["--preset", "wnut17", "--output-dir", str(RUNS / f"ner_{name}"), "--no-export", *flags]
+        [
+            "--preset",
+            "wnut17",
+            "--output-dir",
+            str(RUNS / f"ner_{name}"),
+            "--overwrite",
+            "--no-export",
+            *flags,
+        ]
     )
     # An ensemble's members' own scores too (`member_<i>_test_entity_f1`, ...), measured on the same run.
     return {key: value for key, value in metrics.items() if key in KEYS or key.startswith("member_")}

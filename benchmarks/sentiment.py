@@ -46,7 +46,7 @@ RUNS = pathlib.Path(__file__).parent / "runs"
 
 def run_ours(dataset: str, extra: list[str], name: str = "") -> dict[str, float]:
     output_dir = RUNS / f"sentiment_{dataset}{name}"
-    argv = ["--preset", dataset, "--output-dir", str(output_dir), "--examples", "0", *extra]
+    argv = ["--preset", dataset, "--output-dir", str(output_dir), "--overwrite", "--examples", "0", *extra]
     metrics = sentiment.main(argv)
     return metrics
 

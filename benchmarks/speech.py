@@ -36,7 +36,9 @@ KEYS = ("test_cer", "test_wer", "test_beam_cer", "test_beam_wer", "train_seconds
 
 
 def run(name: str, flags: list[str]) -> dict:
-    metrics = speech_ctc.main([*flags, "--output-dir", str(RUNS / f"speech_{name}"), "--no-export"])
+    metrics = speech_ctc.main(
+        [*flags, "--output-dir", str(RUNS / f"speech_{name}"), "--overwrite", "--no-export"]
+    )
     return {key: value for key, value in metrics.items() if key in KEYS or key.startswith("unseen_")}
 
 

@@ -44,7 +44,7 @@ KEYS = (
 def run(name: str, direction: str, extra: list[str]) -> dict[str, float]:
     source, target = direction.split("-")
     argv = ["--preset", "spa-eng", "--source", source, "--target", target, "--no-export",
-            "--output-dir", str(RUNS / f"{name}_{direction}"), *extra]  # fmt: skip
+            "--output-dir", str(RUNS / f"{name}_{direction}"), "--overwrite", *extra]  # fmt: skip
     metrics = RECIPES[name].main(argv)
     row = {key: metrics[key] for key in KEYS if key in metrics}
     row["beam_gain_bleu"] = row["test_beam_bleu"] - row["test_greedy_bleu"]

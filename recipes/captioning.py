@@ -42,7 +42,6 @@ BLEU-1 48.0, BLEU-4 6.8, beside 35.7 and 4.3 for the caption of the nearest trai
 from __future__ import annotations
 
 import dataclasses
-import json
 import pathlib
 import re
 import sys
@@ -478,13 +477,15 @@ def train_ensemble(config: Config, data: CaptionData, run: zoo.train.Run) -> tup
         member = dataclasses.replace(
             config, seed=config.seed + index, output_dir=str(run.output_dir / f"member_{index}")
         )
-        member_run = zoo.train.Run(member, recipe=f"captioning member {index}")
-        finished = member_run.output_dir / "metrics.json"
-        if finished.exists() and member_run.best_weights_path.exists():
-            print(f"member {index}: trained in an earlier run ({finished}); loading its best weights")
-            model = new_model(member, data, member_run)
-            model.trainer.load_weights(str(member_run.best_weights_path))
-            member_metrics = json.loads(finished.read_text())
+        try:
+            member_run = zoo.train.Run(member, recipe=f"captioning member {index}")
+        except zoo.train.RunFinished as finished:
+            print(
+                f"member {index}: trained in an earlier run ({finished.output_dir}); loading its best weights"
+            )
+            model = new_model(member, data, run)
+            model.trainer.load_weights(str(pathlib.Path(finished.output_dir) / "best.weights.h5"))
+            member_metrics = finished.metrics
         else:
             model = train_model(member, data, member_run)
             captions = captioner([model], data, member).caption_all(data.images["test"])

@@ -1,12 +1,17 @@
+import dataclasses
+import errno
 import json
+import subprocess
+import sys
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.io
 import zoo.train
-from zoo.errors import TrainingDivergedError
+from zoo.errors import DataFormatError, TrainingDivergedError
 
 
 def tiny_data(seed=0, n=64):
@@ -39,7 +44,7 @@ def test_run_writes_every_artifact(tmp_path):
     assert written["best_val_accuracy"] == max(row["val_accuracy"] for row in history)
     assert (tmp_path / "training_curves.png").stat().st_size > 1000
     assert any((tmp_path / "logs").rglob("*tfevents*"))  # TensorBoard
-    assert not (tmp_path / "backup").exists()  # removed after a finished fit
+    assert not (tmp_path / "backup").exists()  # kept until metrics.json is written, then removed
     # The returned model holds the best checkpoint's weights.
     best = tiny_model()
     best.load_weights(tmp_path / "best.weights.h5")
@@ -99,3 +104,185 @@ def test_cpu_flags_are_read_from_proc_cpuinfo(tmp_path):
     cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx512_bf16\nbugs\t\t: spectre_v1\n")
     assert zoo.train._cpu_flags(str(cpuinfo)) == {"fpu", "sse2", "avx512_bf16"}
     assert zoo.train._cpu_flags(str(tmp_path / "absent")) == set()
+
+
+# ## Nothing lost: kills, NaN, a second run, a damaged folder
+
+
+@dataclasses.dataclass
+class UnitsConfig(zoo.train.RunConfig):
+    units: int = 1
+    learning_rate: float = 0.05
+
+
+class CountEpochs(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.epochs = []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epochs.append(epoch)
+
+
+class KillAt(keras.callbacks.Callback):
+    """Raises KeyboardInterrupt (a kill) when training reaches batch `batch` of epoch `epoch`."""
+
+    def __init__(self, epoch, batch):
+        super().__init__()
+        self.at, self.epoch = (epoch, batch), 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def fit(tmp_path, callbacks=(), **config):
+    config = {"epochs": 3, "output_dir": str(tmp_path), "patience": 5, **config}
+    run = zoo.train.Run(UnitsConfig(**config), recipe="tiny")
+    model = run.fit(tiny_model(), tiny_data(), tiny_data(1), extra_callbacks=list(callbacks))
+    return run, model
+
+
+def test_a_kill_in_the_first_batch_of_an_epoch_resumes_at_that_epoch(tmp_path):
+    # Backups every 1,000 batches never come in 8-batch epochs: only the epoch-boundary backup saves.
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path, [KillAt(epoch=2, batch=0)], backup_every_steps=1000)
+    assert json.loads((tmp_path / "backup" / "training_metadata.json").read_text())["epoch"] == 2
+    counter = CountEpochs()
+    run, _ = fit(tmp_path, [counter], backup_every_steps=1000)
+    assert counter.epochs == [2]
+    run.finish({})
+    assert [row["epoch"] for row in zoo.train.read_history(tmp_path / "history.csv")] == [0, 1, 2]
+
+
+def test_a_kill_after_training_resumes_without_training_and_finish_marks_the_run(tmp_path):
+    _, trained = fit(tmp_path)  # then killed in evaluation or export: finish never ran
+    assert (tmp_path / "backup").exists() and not (tmp_path / "metrics.json").exists()
+    counter = CountEpochs()
+    run, model = fit(tmp_path, [counter])
+    assert counter.epochs == []  # nothing trained again
+    for got, want in zip(model.get_weights(), trained.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    run.finish({"test_accuracy": 0.5})
+    assert not (tmp_path / "backup").exists()
+    with pytest.raises(zoo.train.RunFinished, match="holds a finished run") as finished:
+        zoo.train.Run(UnitsConfig(output_dir=str(tmp_path)), recipe="tiny")
+    assert finished.value.metrics["test_accuracy"] == 0.5
+    zoo.train.Run(UnitsConfig(output_dir=str(tmp_path), overwrite=True), recipe="tiny")
+    assert not (tmp_path / "metrics.json").exists() and not (tmp_path / "best.weights.h5").exists()
+
+
+class PoisonAt(keras.callbacks.Callback):
+    """Sets every weight to NaN before batch `batch` of the first epoch: a diverging step."""
+
+    def __init__(self, batch):
+        super().__init__()
+        self.batch = batch
+
+    def on_train_batch_begin(self, batch, logs=None):
+        if batch == self.batch:
+            self.model.set_weights([np.full_like(w, np.nan) for w in self.model.get_weights()])
+
+
+def test_after_a_nan_neither_best_weights_nor_backup_hold_non_finite_values(tmp_path):
+    config = zoo.train.RunConfig(epochs=3, output_dir=str(tmp_path), backup_every_steps=2)
+    run = zoo.train.Run(config, recipe="tiny")
+    with pytest.raises(TrainingDivergedError, match="last finite backup"):
+        # val_accuracy of a NaN model (0.5 or so) would beat "no best yet"
+        run.fit(tiny_model(), tiny_data(), tiny_data(1), monitor="val_accuracy", mode="max",
+                extra_callbacks=[PoisonAt(batch=3)])  # fmt: skip
+    assert not (tmp_path / "best.weights.h5").exists()
+    backup = tiny_model()
+    backup.load_weights(tmp_path / "backup" / "latest.weights.h5")  # saved after batch index 1
+    assert all(np.isfinite(w).all() for w in backup.get_weights())
+
+
+def test_a_resume_with_other_model_flags_is_refused(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path, [KillAt(epoch=1, batch=2)])
+    with pytest.raises(zoo.train.OutputDirError, match=r"--units 1 -> 2.*--overwrite"):
+        zoo.train.Run(UnitsConfig(output_dir=str(tmp_path), units=2), recipe="tiny")
+    # flags that do not shape the model may change
+    zoo.train.Run(UnitsConfig(output_dir=str(tmp_path), patience=9), recipe="tiny")
+
+
+def test_a_second_run_on_the_folder_is_refused_and_a_dead_runs_lock_is_not(tmp_path):
+    program = (
+        "import filelock, sys, time\n"
+        "lock = filelock.FileLock(sys.argv[1])\n"
+        "lock.acquire()\n"
+        "print('held', flush=True)\n"
+        "time.sleep(120)\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", program, str(tmp_path / ".lock")], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(zoo.train.OutputDirError, match="in use by another run"):
+            zoo.train.Run(UnitsConfig(output_dir=str(tmp_path)), recipe="tiny")
+    finally:
+        holder.kill()  # kill -9: the lock file stays behind, its OS lock does not
+        holder.wait()
+    assert (tmp_path / ".lock").exists()
+    zoo.train.Run(UnitsConfig(output_dir=str(tmp_path)), recipe="tiny")
+
+
+def test_a_half_written_last_history_row_is_dropped_and_other_damage_named(tmp_path):
+    history = tmp_path / "history.csv"
+    history.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7,0.7")  # killed while writing row 1
+    assert [row["epoch"] for row in zoo.train.read_history(history)] == [0]
+    history.write_text("epoch,loss,val_loss\n0,0.9,0.8\n1,0.7\n2,0.6,0.6\n")
+    with pytest.raises(DataFormatError, match=r"history.csv:3: expected 3 columns"):
+        zoo.train.read_history(history)
+    history.write_text("epoch,loss,val_loss\n0,0.9,oops\n")
+    with pytest.raises(DataFormatError, match=r"history.csv:2: not a number"):
+        zoo.train.read_history(history)
+
+
+def test_an_output_dir_that_cannot_take_a_run_is_refused_before_anything_else(tmp_path, monkeypatch):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    with pytest.raises(zoo.train.OutputDirError, match="is a file, not a folder"):
+        zoo.train.Run(UnitsConfig(output_dir=str(a_file)), recipe="tiny")
+
+    def read_only(path, text, encoding="utf-8"):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(zoo.io, "write_text", read_only)
+    with pytest.raises(zoo.train.OutputDirError, match="cannot write to --output-dir .*Permission denied"):
+        zoo.train.Run(UnitsConfig(output_dir=str(tmp_path / "ro")), recipe="tiny")
+    monkeypatch.undo()
+    monkeypatch.setattr(zoo.train.shutil, "disk_usage", lambda path: shutil_usage(free=2**20))
+    with pytest.raises(zoo.train.OutputDirError, match="only 1.0 MB free"):
+        zoo.train.Run(UnitsConfig(output_dir=str(tmp_path / "full")), recipe="tiny")
+
+
+def shutil_usage(free):
+    import collections
+
+    return collections.namedtuple("usage", "total used free")(10 * free, 9 * free, free)
+
+
+class DiskFullAt(keras.callbacks.Callback):
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_during_training_says_so_and_keeps_the_backup(tmp_path):
+    with pytest.raises(zoo.train.OutputDirError, match="the disk is full.*resume"):
+        fit(tmp_path, [DiskFullAt()], backup_every_steps=1000)
+    assert json.loads((tmp_path / "backup" / "training_metadata.json").read_text())["epoch"] == 1
+
+
+@pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf"), 0.0])
+def test_rates_and_sizes_refuse_negative_and_non_finite_values(value):
+    with pytest.raises(ValueError, match="--learning-rate must be"):
+        UnitsConfig(learning_rate=value)
+    if value != 0.0:
+        with pytest.raises(ValueError, match="--units must be a finite number >= 0"):
+            UnitsConfig(units=-1)

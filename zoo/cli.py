@@ -27,7 +27,7 @@ import typing
 from collections.abc import Callable, Sequence
 from typing import Any, Literal, TypeVar
 
-from zoo.errors import ZooError
+from zoo.errors import RunFinished, ZooError
 
 ConfigT = TypeVar("ConfigT")
 
@@ -148,9 +148,13 @@ def parse(config_cls: type[ConfigT], argv: Sequence[str] | None = None, prog: st
 
 def run_main(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | None = None) -> int:
     """Call a recipe's `main(argv)` the way `python -m recipes.X` should: errors a user can fix become one
-    line on stderr and exit status 1, an interrupt says how to resume."""
+    line on stderr and exit status 1, an interrupt says how to resume, a run already finished in the
+    output folder says so and exits with status 0."""
     try:
         main(argv)
+    except RunFinished as finished:
+        print(finished)
+        return 0
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -36,3 +36,26 @@ class TrainingDivergedError(ZooError):
 
 class ExportMismatchError(ZooError):
     """A reloaded export gives different outputs from the Keras model it came from."""
+
+
+class OutputDirError(ZooError):
+    """The output folder cannot take this run: not writable, full, in use by another run, or holding an
+    interrupted run made with other flags. The message says what to do."""
+
+
+class RunFinished(Exception):
+    """The output folder already holds a finished run (its metrics.json). Not an error: the command's
+    result exists. `--overwrite` trains afresh.
+
+    Args:
+        output_dir: the folder.
+        metrics: what its metrics.json holds.
+    """
+
+    def __init__(self, output_dir: os.PathLike, metrics: dict):
+        self.output_dir = os.fspath(output_dir)
+        self.metrics = metrics
+        super().__init__(
+            f"{self.output_dir} holds a finished run (metrics.json); nothing to do. Pass --overwrite to "
+            "train again there, or another --output-dir"
+        )

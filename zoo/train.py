@@ -3,39 +3,59 @@
 A recipe builds its data and model and hands them to a `Run`:
 
 ```python
-run = zoo.train.Run(config, recipe="sentiment")        # output dir, seeds, strategy
+run = zoo.train.Run(config, recipe="sentiment")        # output dir, lock, seeds, strategy
 with run.strategy.scope():
     model = build_model(config, ...)                    # variables live on the strategy's devices
 run.fit(model, train, validation, monitor="val_auc")    # checkpoints, backup/resume, early stop, logs
-run.finish({"test_accuracy": 0.91})                     # metrics.json, curves PNG, summary table
+run.finish({"test_accuracy": 0.91})                     # metrics.json (last), curves PNG, summary table
 ```
 
-What `fit` wires, in order (order matters: the backup is written before the CSV row of the same epoch):
-`EpochTimer` (adds `epoch_seconds` to the logs), `keras.callbacks.BackupAndRestore` (weights, optimizer and
-epoch every `backup_every_steps` batches, so a killed run started again with the same command resumes from
-there; Keras restarts the interrupted epoch's data from its first batch), `StopOnNaN`, `ModelCheckpoint` of
-the best weights on the monitored metric, `EarlyStopping`, `CSVLogger` (`history.csv`, appended on resume)
-and `TensorBoard` (`logs/`).
+Nothing is lost, whenever the process dies:
+
+- **A lock** (`.lock`, an OS file lock released when its process dies) refuses a second run on the same
+  folder. The folder is checked for room and writability before any data is read.
+- **A backup** (`backup/`: weights, optimizer and epoch) is written every `backup_every_steps` batches and
+  at every epoch boundary, so the same command started again resumes there (Keras restarts the
+  interrupted epoch's data from its first batch). It is kept until `finish` has written metrics.json:
+  a run killed in evaluation or export resumes with its trained weights, never from scratch.
+- **Non-finite weights are never saved**, neither as backup nor as best: after a NaN stop, the last finite
+  backup and best weights stay.
+- **Every file is written whole** (`zoo.io`): under a temporary name, then renamed.
+- **metrics.json is written last**: it marks a finished run. Started again, a finished run says so and
+  exits (`RunFinished`); `--overwrite` trains afresh. A rerun whose model flags differ from the backup's
+  (`config.json`), or a damaged history.csv, is refused with the reason.
+
+What `fit` wires at each epoch end, in order (a recipe's `extra_callbacks` first, so a metric they add can
+be monitored): `EpochTimer` (adds `epoch_seconds`), `StopOnNaN`, `BestWeights` (the best weights on the
+monitored metric, `best.weights.h5` and `best.json`), `EarlyStopping`, `CSVLogger` (`history.csv`), and
+`TensorBoard` (`logs/`); `Backup` saves at the next epoch's start, after all of them.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
+import errno
 import json
 import math
 import pathlib
+import shutil
 import sys
 import time
 import warnings
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
+import filelock
 import keras
 import numpy as np
 import tensorflow as tf
 
+import zoo.io
 from zoo.cli import flag
-from zoo.errors import TrainingDivergedError
+from zoo.errors import DataFormatError, OutputDirError, RunFinished, TrainingDivergedError
+
+# A run needs room for its backups and exports; below this, refuse before reading any data.
+MIN_FREE_BYTES = 64 * 2**20
 
 
 @dataclasses.dataclass
@@ -57,7 +77,17 @@ class RunConfig:
     export: bool = flag(True, "write SavedModel and TFLite exports and check their parity")
     patience: int = flag(2, "epochs without improvement of the monitored metric before stopping")
     backup_every_steps: int = flag(
-        200, "batches between resumable backups (a killed run loses at most this much work)"
+        200,
+        "batches between resumable backups, besides one at every epoch boundary (a killed run loses at "
+        "most this much work)",
+    )
+    overwrite: bool = flag(
+        False, "train afresh in an --output-dir that holds a finished or interrupted run, discarding it"
+    )
+
+    # Flags that may change between a run and its resumption: they do not shape the model or the data.
+    RESUMABLE_CHANGES: ClassVar[frozenset[str]] = frozenset(
+        {"output_dir", "data_dir", "export", "overwrite", "skip_checksum", "backup_every_steps", "patience"}
     )
 
     def __post_init__(self) -> None:
@@ -66,6 +96,15 @@ class RunConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
         if self.max_train_samples is not None and self.max_train_samples < 1:
             raise ValueError("--max-train-samples must be at least 1")
+        # No number a recipe takes is meaningful negative, NaN or infinite (a negative rate trains uphill).
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            for number in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(number, (int, float)) and not isinstance(number, bool):
+                    if not math.isfinite(number) or number < 0:
+                        raise ValueError(f"--{field.name.replace('_', '-')} must be a finite number >= 0")
+            if field.name.endswith("learning_rate") and value == 0:
+                raise ValueError(f"--{field.name.replace('_', '-')} must be above 0")
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -136,47 +175,227 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def all_finite(model: keras.Model) -> bool:
+    """Whether every weight of `model` and every variable of its optimizer is finite."""
+    variables = list(model.weights)
+    if getattr(model, "optimizer", None) is not None and model.optimizer.built:
+        variables += list(model.optimizer.variables)
+    return all(
+        np.isfinite(keras.ops.convert_to_numpy(variable)).all()
+        for variable in variables
+        if keras.backend.standardize_dtype(variable.dtype).startswith(("float", "bfloat"))
+    )
+
+
+class Backup(keras.callbacks.BackupAndRestore):
+    """Keras's `BackupAndRestore` (it restores weights, optimizer and epoch when `fit` starts), saving
+    every `save_freq` batches and also at every epoch boundary, each file written whole, never with
+    non-finite values, and never deleted by `fit` (the runner deletes it once the run is finished).
+
+    The epoch-boundary backup is taken when the next epoch begins rather than when one ends: by then
+    callbacks that swap weights for validation (`keras.callbacks.SwapEMAWeights(swap_on_epoch=True)`)
+    have swapped the training weights back, so a resumed run continues from the weights it trained.
+    """
+
+    def __init__(self, backup_dir: str | pathlib.Path, save_freq: int):
+        super().__init__(str(backup_dir), save_freq=save_freq, delete_checkpoint=False)
+        self.skipped_non_finite = False
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        self._first_epoch = getattr(self.model, "_initial_epoch", 0) or 0
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if epoch > self._first_epoch:  # the state the previous epoch ended with
+            self._save_model()
+
+    def _save_model(self) -> None:
+        if not all_finite(self.model):
+            self.skipped_non_finite = True
+            return
+        pathlib.Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
+        with zoo.io.replacing(self._weights_path) as staging:
+            self.model.save_weights(str(staging))
+        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        zoo.io.write_text(self._training_metadata_path, json.dumps(metadata))
+
+
+class BestWeights(keras.callbacks.Callback):
+    """Saves the model's weights whenever the monitored metric improves: `best.weights.h5` and, beside
+    it, `best.json` with the epoch and value, so a resumed run knows the best it has to beat.
+
+    Keras's `ModelCheckpoint` with `save_best_only` does this too, but writes in place (a kill or a full
+    disk leaves a truncated file) and saves a diverged model whose metric happens to improve (after a NaN
+    loss, an accuracy of 0.5 beats none); this one writes each file whole and skips non-finite values
+    and weights.
+
+    Args:
+        path: the weights file (`.weights.h5`).
+        monitor: a key of the epoch logs, e.g. "val_loss".
+        mode: "min" or "max".
+        best: the value to beat (a resumed run's best), or None.
+    """
+
+    def __init__(self, path: pathlib.Path, monitor: str, mode: str, best: float | None = None):
+        super().__init__()
+        self.path, self.monitor, self.mode, self.best = pathlib.Path(path), monitor, mode, best
+        self.record_path = self.path.with_name("best.json")
+
+    def _improves(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        return value > self.best if self.mode == "max" else value < self.best
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(
+                f"BestWeights: {self.monitor!r} is not in the logs; no best weights saved", stacklevel=2
+            )
+            return
+        value = float(value)
+        if not math.isfinite(value) or not self._improves(value) or not all_finite(self.model):
+            return
+        with zoo.io.replacing(self.path) as staging:
+            self.model.save_weights(str(staging))
+        zoo.io.write_text(self.record_path, json.dumps({"epoch": epoch, self.monitor: value}) + "\n")
+        self.best = value
+
+
 def read_history(path: pathlib.Path) -> list[dict[str, float]]:
     """Rows of a CSVLogger file as dicts of floats (empty list when the file does not exist). Keras writes
-    "NA" in the val_ columns of a run without validation data; those read as NaN."""
+    "NA" in the val_ columns of a run without validation data; those read as NaN.
+
+    A last row cut short (the process was killed while writing it) is dropped; any other damage raises
+    `DataFormatError` naming the line."""
     if not path.exists():
         return []
-    with path.open(newline="") as handle:
-        return [
-            {key: math.nan if value == "NA" else float(value) for key, value in row.items()}
-            for row in csv.DictReader(handle)
-        ]
+    text = path.read_text(encoding="utf-8", errors="replace")
+    lines = text.splitlines()
+    if lines and not text.endswith("\n"):
+        lines = lines[:-1]  # half-written by a killed run: that epoch is redone from the backup
+    if not lines:
+        return []
+    rows = []
+    reader = csv.DictReader(lines)
+    for number, row in enumerate(reader, start=2):
+        if None in row or None in row.values():
+            raise DataFormatError(path, number, f"expected {len(reader.fieldnames)} columns")
+        try:
+            rows.append({key: math.nan if value == "NA" else float(value) for key, value in row.items()})
+        except ValueError as error:
+            raise DataFormatError(path, number, f"not a number ({error})") from None
+    return rows
 
 
 def _write_history(path: pathlib.Path, rows: list[dict[str, float]]) -> None:
-    with path.open("w", newline="") as handle:
+    with zoo.io.replacing(path) as staging, staging.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
             writer.writerow({key: int(v) if key == "epoch" else v for key, v in row.items()})
 
 
+def _config_record(config: RunConfig) -> dict[str, Any]:
+    """The config as JSON would give it back (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
 class Run:
-    """One training run of a recipe: output folder, seeds, strategy, callbacks and artifacts.
+    """One training run of a recipe: output folder, lock, seeds, strategy, callbacks and artifacts.
 
     Args:
         config: the recipe's config (a `RunConfig` subclass).
         recipe: the recipe's name; the default output folder is `saved_models/<recipe>`.
+
+    Raises:
+        RunFinished: the folder holds a finished run (metrics.json) and `config.overwrite` is off.
+        OutputDirError: the folder is a file, is not writable, is nearly full, or another run holds it;
+            or it holds an interrupted run whose model flags differ from `config`'s.
     """
 
     def __init__(self, config: RunConfig, recipe: str):
         self.config = config
         self.recipe = recipe
         self.output_dir = pathlib.Path(config.output_dir or pathlib.Path("saved_models") / recipe)
-        self.output_dir.mkdir(parents=True, exist_ok=True)
         self.backup_dir = self.output_dir / "backup"
         self.history_path = self.output_dir / "history.csv"
         self.best_weights_path = self.output_dir / "best.weights.h5"
+        self.metrics_path = self.output_dir / "metrics.json"
+        self.config_path = self.output_dir / "config.json"
+        self._trained_path = self.backup_dir / "trained.json"
+        self._final_weights_path = self.backup_dir / "final.weights.h5"
+        self._check_output_dir()
+        self._lock = filelock.FileLock(self.output_dir / ".lock", blocking=False, is_singleton=True)
+        try:
+            self._lock.acquire()
+        except filelock.Timeout:
+            raise OutputDirError(
+                f"{self.output_dir} is in use by another run (it holds {self.output_dir / '.lock'}); "
+                "wait for it to finish, or pass another --output-dir"
+            ) from None
+        try:
+            self._prepare()
+        except BaseException:
+            self._lock.release()
+            raise
         keras.utils.set_random_seed(config.seed)  # Python, NumPy and TensorFlow in one call
         self.strategy = make_strategy(config.strategy)
         print(f"strategy: {type(self.strategy).__name__}, replicas: {self.strategy.num_replicas_in_sync}")
         self.monitor: str | None = None
         self.mode: str = "min"
+
+    def _check_output_dir(self) -> None:
+        """Fail now, not after an hour of data loading, if nothing can be written here."""
+        if self.output_dir.exists() and not self.output_dir.is_dir():
+            raise OutputDirError(f"--output-dir {self.output_dir} is a file, not a folder")
+        try:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            zoo.io.write_text(self.output_dir / ".write-test", "")
+            (self.output_dir / ".write-test").unlink()
+        except OSError as error:
+            raise OutputDirError(
+                f"cannot write to --output-dir {self.output_dir}: {error.strerror}"
+            ) from None
+        free = shutil.disk_usage(self.output_dir).free
+        if free < MIN_FREE_BYTES:
+            raise OutputDirError(
+                f"only {free / 2**20:.1f} MB free on the disk of {self.output_dir}; a run needs at least "
+                f"{MIN_FREE_BYTES // 2**20} MB for its backups and exports"
+            )
+
+    def _prepare(self) -> None:
+        """Decide between a fresh run, a resumed one and a finished one, under the lock."""
+        zoo.io.remove_partials(self.output_dir)
+        zoo.io.remove_partials(self.backup_dir)
+        if self.config.overwrite:
+            for name in ("metrics.json", "best.weights.h5", "best.json", "history.csv", "config.json"):
+                (self.output_dir / name).unlink(missing_ok=True)
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+        elif self.metrics_path.exists():
+            shutil.rmtree(self.backup_dir, ignore_errors=True)  # left if killed right after metrics.json
+            try:
+                metrics = json.loads(self.metrics_path.read_text())
+            except ValueError:
+                metrics = {}
+            raise RunFinished(self.output_dir, metrics)
+        record = _config_record(self.config)
+        if self.backup_dir.exists() and self.config_path.exists():
+            try:
+                before = json.loads(self.config_path.read_text())
+            except ValueError:
+                raise DataFormatError(self.config_path, None, "not JSON; pass --overwrite") from None
+            changed = [
+                f"--{name.replace('_', '-')} {before.get(name)!r} -> {value!r}"
+                for name, value in record.items()
+                if name not in self.config.RESUMABLE_CHANGES and before.get(name) != value
+            ]
+            if changed:
+                raise OutputDirError(
+                    f"{self.output_dir} holds an interrupted run with other flags ({'; '.join(changed)}); "
+                    "run the same command to resume it, or pass --overwrite to start afresh"
+                )
+        zoo.io.write_text(self.config_path, json.dumps(record, indent=2) + "\n")
 
     @property
     def verbose(self) -> int:
@@ -197,37 +416,34 @@ class Run:
             self.history_path.unlink(missing_ok=True)
         return epoch
 
-    def callbacks(self, monitor: str, mode: str) -> tuple[list[keras.callbacks.Callback], StopOnNaN]:
+    def _best_so_far(self, monitor: str) -> float | None:
+        record = self.best_weights_path.with_name("best.json")
+        if self.best_weights_path.exists() and record.exists():
+            value = json.loads(record.read_text()).get(monitor)
+            return None if value is None else float(value)
+        return None
+
+    def callbacks(self, monitor: str, mode: str) -> tuple[list[keras.callbacks.Callback], StopOnNaN, Backup]:
         resume_epoch = self._resume_epoch()
         best_so_far = None
-        previous = [row[monitor] for row in read_history(self.history_path) if monitor in row]
-        if resume_epoch and previous:
-            best_so_far = max(previous) if mode == "max" else min(previous)
+        if resume_epoch or self.backup_dir.exists():
+            best_so_far = self._best_so_far(monitor)
             print(f"Resuming from the backup in {self.backup_dir} at epoch {resume_epoch + 1}")
-        elif not resume_epoch:
-            self.best_weights_path.unlink(missing_ok=True)  # a fresh run must not inherit an old best
+        else:  # a fresh run must not inherit an old best
+            self.best_weights_path.unlink(missing_ok=True)
+            self.best_weights_path.with_name("best.json").unlink(missing_ok=True)
         nan_guard = StopOnNaN()
+        backup = Backup(self.backup_dir, self.config.backup_every_steps)
         callbacks = [
+            backup,  # first at an epoch's start: it saves before the others begin the epoch
             EpochTimer(),
-            keras.callbacks.BackupAndRestore(
-                str(self.backup_dir),
-                save_freq=self.config.backup_every_steps,
-                double_checkpoint=True,
-            ),
             nan_guard,
-            keras.callbacks.ModelCheckpoint(
-                str(self.best_weights_path),
-                monitor=monitor,
-                mode=mode,
-                save_best_only=True,
-                save_weights_only=True,
-                initial_value_threshold=best_so_far,
-            ),
+            BestWeights(self.best_weights_path, monitor, mode, best_so_far),
             keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=self.config.patience),
             keras.callbacks.CSVLogger(str(self.history_path), append=resume_epoch > 0),
             keras.callbacks.TensorBoard(str(self.output_dir / "logs")),
         ]
-        return callbacks, nan_guard
+        return callbacks, nan_guard, backup
 
     def fit(
         self,
@@ -245,35 +461,76 @@ class Run:
         `extra_callbacks` run before the runner's own at each epoch end, so a callback that adds a
         metric to the logs (such as `zoo.metrics.EntityF1Callback`'s `val_entity_f1`) can be the
         `monitor` of the checkpoint and early stopping, and reaches history.csv and TensorBoard.
+
+        If an earlier run with this folder finished training and was killed later (in evaluation or
+        export), nothing is trained: its weights are loaded and returned.
         """
         self.monitor, self.mode = monitor, mode
+        if self._trained_path.exists():
+            print(f"Training finished in an earlier run ({self._trained_path}); loading its weights")
+            return self._load_trained(model)
         # Keras warns about any tf.data input: that fit's default shuffle=True does not apply to it (our
         # pipelines shuffle themselves) and, at the end of an epoch of unknown length, that the input
         # "ran out of data" (that is how such an epoch ends). Neither is actionable here.
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
         warnings.filterwarnings("ignore", message="Your input ran out of data")
-        callbacks, nan_guard = self.callbacks(monitor, mode)
-        model.fit(
-            train,
-            validation_data=validation,
-            epochs=self.config.epochs,
-            callbacks=[*extra_callbacks, *callbacks],
-            verbose=self.verbose,
-        )
+        resuming = self.backup_dir.exists()
+        callbacks, nan_guard, backup = self.callbacks(monitor, mode)
+        try:
+            model.fit(
+                train,
+                validation_data=validation,
+                epochs=self.config.epochs,
+                callbacks=[*extra_callbacks, *callbacks],
+                verbose=self.verbose,
+            )
+        except OSError as error:
+            full = error.errno == errno.ENOSPC or "space" in str(error).lower()
+            raise OutputDirError(
+                f"could not write to {self.output_dir} ({'the disk is full' if full else error}); the last "
+                "backup and best weights are intact: "
+                + ("free some space, then " if full else "")
+                + "run the same command again to resume"
+            ) from error
+        except ValueError as error:
+            if resuming and ("could not be loaded" in str(error) or "mismatch" in str(error).lower()):
+                raise OutputDirError(
+                    f"the backup in {self.backup_dir} was written by a different model ({error}); "
+                    "run with the flags it was made with, or pass --overwrite to start afresh"
+                ) from error
+            raise
         if nan_guard.diverged_at is not None:
             epoch, batch = nan_guard.diverged_at
+            kept = (
+                f"The best finite weights so far are in {self.best_weights_path}"
+                if self.best_weights_path.exists()
+                else "No finite weights scored on validation before that"
+            )
             raise TrainingDivergedError(
                 f"the loss became NaN/inf at epoch {epoch + 1}, batch {batch + 1}; training stopped. "
-                f"The best weights so far are in {self.best_weights_path}. Try a lower learning rate "
-                "or gradient clipping, then run again with a new --output-dir."
+                f"{kept}; the last finite backup is in {self.backup_dir}. Try a lower learning rate or "
+                "gradient clipping, then run again with --overwrite or a new --output-dir."
             )
+        # Training is over: keep its end state until the run is finished, so a kill in evaluation or
+        # export never trains again.
+        with zoo.io.replacing(self._final_weights_path) as staging:
+            model.save_weights(str(staging))
+        zoo.io.write_text(self._trained_path, json.dumps({"epochs": len(read_history(self.history_path))}))
         if self.best_weights_path.exists():
             model.load_weights(str(self.best_weights_path))
         return model
 
+    def _load_trained(self, model: keras.Model) -> keras.Model:
+        if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)  # the files hold the optimizer's variables
+        path = self.best_weights_path if self.best_weights_path.exists() else self._final_weights_path
+        model.load_weights(str(path))
+        return model
+
     def finish(self, metrics: dict[str, float]) -> dict[str, float]:
-        """Write metrics.json (flat name -> number, plus train_seconds and epochs), the training-curves
-        PNG, and print a summary table. Returns the metrics written."""
+        """Write the training-curves PNG and then metrics.json (flat name -> number, plus train_seconds
+        and epochs), the mark of a finished run; delete the backup, release the folder and print a
+        summary table. Returns the metrics written."""
         history = read_history(self.history_path)
         summary = {
             "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 2),
@@ -283,11 +540,13 @@ class Run:
             best = max if self.mode == "max" else min
             summary[f"best_{self.monitor}"] = best(row[self.monitor] for row in history)
         metrics = {**summary, **{k: _to_number(v) for k, v in metrics.items()}}
-        (self.output_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
         if history:
             from zoo.plots import plot_history
 
             plot_history(history, self.output_dir / "training_curves.png", title=self.recipe)
+        zoo.io.write_text(self.metrics_path, json.dumps(metrics, indent=2) + "\n")
+        shutil.rmtree(self.backup_dir, ignore_errors=True)
+        self._lock.release()
         print(format_table(metrics, title=f"{self.recipe}: {self.output_dir}"))
         return metrics
 

@@ -109,7 +109,11 @@ def test_an_ensemble_trains_its_members_exports_and_resumes(tmp_path, capsys):
     )
     assert metrics["epochs"] == 4 and metrics["savedmodel_differing_captions"] == 0
     assert (tmp_path / "saved_model").exists() and (tmp_path / "attention_0.png").exists()
-    # Run again (as after a kill during export): the trained members are loaded, not trained again.
+    # A finished run says so; after a kill during the ensemble's export (its metrics.json not yet
+    # written), the same command loads the trained members instead of training them again.
+    with pytest.raises(zoo.train.RunFinished):
+        captioning.main(flags)
+    (tmp_path / "metrics.json").unlink()
     capsys.readouterr()
     again = captioning.main([*flags, "--no-export"])
     assert capsys.readouterr().out.count("trained in an earlier run") == 2
