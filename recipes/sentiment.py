@@ -334,7 +334,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     with run.strategy.scope():
         model = build_model(config, data.vectorizer.get_vocabulary(), data.train, data.train_size)
     train, validation = with_targets(data.train, model), with_targets(data.validation, model)
-    run.fit(model, train, validation, monitor="val_positive_accuracy", mode="max")
+    # Keras prefixes a metric with its output's name only when the model has several outputs.
+    monitor = "val_positive_accuracy" if len(model.outputs) > 1 else "val_accuracy"
+    run.fit(model, train, validation, monitor=monitor, mode="max")
     metrics = evaluate(model, data.test)
     model = classifier(model)
     show_examples(end_to_end(model, data.vectorizer), data.test_texts, data.test_labels, config.examples)

@@ -57,7 +57,9 @@ def test_nan_loss_stops_with_a_clear_error(tmp_path):
     run = zoo.train.Run(config, recipe="tiny")
     nan_loss = lambda y_true, y_pred: keras.ops.log(y_pred - 2.0)  # noqa: E731  log of a negative
     with pytest.raises(TrainingDivergedError, match=r"NaN/inf at epoch 1, batch 1"):
-        run.fit(tiny_model(nan_loss), tiny_data(), tiny_data(1))
+        run.fit(tiny_model(nan_loss), tiny_data(), tiny_data(1), monitor="val_accuracy", mode="max")
+    # The weights stay finite while the loss is NaN: their validation accuracy must not make them "best".
+    assert not (tmp_path / "best.weights.h5").exists()
 
 
 def test_resume_trims_history_to_the_backup(tmp_path):

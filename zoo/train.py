@@ -175,6 +175,12 @@ class StopOnNaN(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
+def finite_losses(logs: dict | None) -> bool:
+    """Whether every loss in a batch's or epoch's logs is finite: weights can be finite (and huge) while
+    the loss they give has overflowed."""
+    return all(math.isfinite(float(value)) for key, value in (logs or {}).items() if key.endswith("loss"))
+
+
 def all_finite(model: keras.Model) -> bool:
     """Whether every weight of `model` and every variable of its optimizer is finite."""
     variables = list(model.weights)
@@ -199,7 +205,11 @@ class Backup(keras.callbacks.BackupAndRestore):
 
     def __init__(self, backup_dir: str | pathlib.Path, save_freq: int):
         super().__init__(str(backup_dir), save_freq=save_freq, delete_checkpoint=False)
-        self.skipped_non_finite = False
+        self.diverged = False  # once a loss is NaN/inf, nothing later is saved
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        self.diverged = self.diverged or not finite_losses(logs)
+        super().on_train_batch_end(batch, logs)
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         super().on_train_begin(logs)
@@ -210,8 +220,8 @@ class Backup(keras.callbacks.BackupAndRestore):
             self._save_model()
 
     def _save_model(self) -> None:
-        if not all_finite(self.model):
-            self.skipped_non_finite = True
+        if self.diverged or not all_finite(self.model):
+            self.diverged = True
             return
         pathlib.Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
         with zoo.io.replacing(self._weights_path) as staging:
@@ -254,7 +264,9 @@ class BestWeights(keras.callbacks.Callback):
             )
             return
         value = float(value)
-        if not math.isfinite(value) or not self._improves(value) or not all_finite(self.model):
+        if not math.isfinite(value) or not self._improves(value):
+            return
+        if not finite_losses(logs) or not all_finite(self.model):
             return
         with zoo.io.replacing(self.path) as staging:
             self.model.save_weights(str(staging))
@@ -499,17 +511,22 @@ class Run:
                     "run with the flags it was made with, or pass --overwrite to start afresh"
                 ) from error
             raise
-        if nan_guard.diverged_at is not None:
-            epoch, batch = nan_guard.diverged_at
-            kept = (
-                f"The best finite weights so far are in {self.best_weights_path}"
+        if nan_guard.diverged_at is not None or not all_finite(model):
+            where = "the weights became NaN/inf"
+            if nan_guard.diverged_at is not None:
+                epoch, batch = nan_guard.diverged_at
+                where = f"the loss became NaN/inf at epoch {epoch + 1}, batch {batch + 1}"
+            kept = [
+                f"the best finite weights so far are in {self.best_weights_path}"
                 if self.best_weights_path.exists()
-                else "No finite weights scored on validation before that"
-            )
+                else "no finite weights scored on validation before that",
+                f"the last finite backup is in {self.backup_dir}"
+                if (self.backup_dir / "training_metadata.json").exists()
+                else "no backup was due before that",
+            ]
             raise TrainingDivergedError(
-                f"the loss became NaN/inf at epoch {epoch + 1}, batch {batch + 1}; training stopped. "
-                f"{kept}; the last finite backup is in {self.backup_dir}. Try a lower learning rate or "
-                "gradient clipping, then run again with --overwrite or a new --output-dir."
+                f"{where}; training stopped: {'; '.join(kept)}. Try a lower learning rate or gradient "
+                "clipping, then run again with --overwrite or a new --output-dir."
             )
         # Training is over: keep its end state until the run is finished, so a kill in evaluation or
         # export never trains again.
