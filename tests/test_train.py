@@ -207,8 +207,12 @@ def test_a_resume_with_other_model_flags_is_refused(tmp_path):
         fit(tmp_path, [KillAt(epoch=1, batch=2)])
     with pytest.raises(zoo.train.OutputDirError, match=r"--units 1 -> 2.*--overwrite"):
         zoo.train.Run(UnitsConfig(output_dir=str(tmp_path), units=2), recipe="tiny")
-    # flags that do not shape the model may change
-    zoo.train.Run(UnitsConfig(output_dir=str(tmp_path), patience=9), recipe="tiny")
+    # flags that do not shape the model may change; --overwrite resumes a run of its own flags
+    zoo.train.Run(UnitsConfig(output_dir=str(tmp_path), patience=9, overwrite=True), recipe="tiny")
+    assert (tmp_path / "backup").exists()
+    # and discards one made with other flags
+    zoo.train.Run(UnitsConfig(output_dir=str(tmp_path), units=2, overwrite=True), recipe="tiny")
+    assert not (tmp_path / "backup").exists()
 
 
 def test_a_second_run_on_the_folder_is_refused_and_a_dead_runs_lock_is_not(tmp_path):

@@ -22,8 +22,9 @@ Nothing is lost, whenever the process dies:
   backup and best weights stay.
 - **Every file is written whole** (`zoo.io`): under a temporary name, then renamed.
 - **metrics.json is written last**: it marks a finished run. Started again, a finished run says so and
-  exits (`RunFinished`); `--overwrite` trains afresh. A rerun whose model flags differ from the backup's
-  (`config.json`), or a damaged history.csv, is refused with the reason.
+  exits (`RunFinished`). A rerun whose model flags differ from the backup's (`config.json`), or a damaged
+  history.csv, is refused with the reason. `--overwrite` discards a finished run or one made with other
+  flags, and still resumes an interrupted run of its own flags.
 
 What `fit` wires at each epoch end, in order (a recipe's `extra_callbacks` first, so a metric they add can
 be monitored): `EpochTimer` (adds `epoch_seconds`), `StopOnNaN`, `BestWeights` (the best weights on the
@@ -82,7 +83,10 @@ class RunConfig:
         "most this much work)",
     )
     overwrite: bool = flag(
-        False, "train afresh in an --output-dir that holds a finished or interrupted run, discarding it"
+        False,
+        "train afresh where --output-dir holds a finished run, or an interrupted one made with other flags "
+        "(an interrupted run of the same flags is resumed, so the same command can be run again after a "
+        "kill)",
     )
 
     # Flags that may change between a run and its resumption: they do not shape the model or the data.
@@ -380,34 +384,46 @@ class Run:
         """Decide between a fresh run, a resumed one and a finished one, under the lock."""
         zoo.io.remove_partials(self.output_dir)
         zoo.io.remove_partials(self.backup_dir)
-        if self.config.overwrite:
-            for name in ("metrics.json", "best.weights.h5", "best.json", "history.csv", "config.json"):
-                (self.output_dir / name).unlink(missing_ok=True)
-            shutil.rmtree(self.backup_dir, ignore_errors=True)
-        elif self.metrics_path.exists():
-            shutil.rmtree(self.backup_dir, ignore_errors=True)  # left if killed right after metrics.json
-            try:
-                metrics = json.loads(self.metrics_path.read_text())
-            except ValueError:
-                metrics = {}
-            raise RunFinished(self.output_dir, metrics)
+        if self.metrics_path.exists():
+            if not self.config.overwrite:
+                shutil.rmtree(self.backup_dir, ignore_errors=True)  # left if killed right after metrics.json
+                try:
+                    metrics = json.loads(self.metrics_path.read_text())
+                except ValueError:
+                    metrics = {}
+                raise RunFinished(self.output_dir, metrics)
+            self._discard()
         record = _config_record(self.config)
-        if self.backup_dir.exists() and self.config_path.exists():
-            try:
-                before = json.loads(self.config_path.read_text())
-            except ValueError:
-                raise DataFormatError(self.config_path, None, "not JSON; pass --overwrite") from None
-            changed = [
-                f"--{name.replace('_', '-')} {before.get(name)!r} -> {value!r}"
-                for name, value in record.items()
-                if name not in self.config.RESUMABLE_CHANGES and before.get(name) != value
-            ]
-            if changed:
-                raise OutputDirError(
-                    f"{self.output_dir} holds an interrupted run with other flags ({'; '.join(changed)}); "
-                    "run the same command to resume it, or pass --overwrite to start afresh"
-                )
+        changed = self._changed_flags(record) if self.backup_dir.exists() else []
+        if changed and self.config.overwrite:
+            self._discard()
+        elif changed:
+            raise OutputDirError(
+                f"{self.output_dir} holds an interrupted run with other flags ({'; '.join(changed)}); "
+                "run the same command to resume it, or pass --overwrite to start afresh"
+            )
         zoo.io.write_text(self.config_path, json.dumps(record, indent=2) + "\n")
+
+    def _changed_flags(self, record: dict[str, Any]) -> list[str]:
+        """The model and data flags of `record` that differ from those the backup was made with."""
+        if not self.config_path.exists():
+            return []
+        try:
+            before = json.loads(self.config_path.read_text())
+        except ValueError:
+            raise DataFormatError(self.config_path, None, "not JSON; pass --overwrite") from None
+        return [
+            f"--{name.replace('_', '-')} {before.get(name)!r} -> {value!r}"
+            for name, value in record.items()
+            if name not in self.config.RESUMABLE_CHANGES and before.get(name) != value
+        ]
+
+    def _discard(self) -> None:
+        """Remove an earlier run's state and mark, so nothing of it is resumed or looks finished."""
+        print(f"--overwrite: discarding the earlier run in {self.output_dir}")
+        for name in ("metrics.json", "best.weights.h5", "best.json", "history.csv", "config.json"):
+            (self.output_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(self.backup_dir, ignore_errors=True)
 
     @property
     def verbose(self) -> int:
