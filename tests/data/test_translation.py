@@ -284,3 +284,21 @@ def test_spa_eng_download_is_checked_and_read_from_the_cache(shared_data, tmp_pa
     cached = tmp_path / "datasets" / "zoo" / "spa-eng" / "spa-eng.zip"
     assert cached.is_file() and str(cached) in data.source
     assert (len(data.train), len(data.validation), len(data.test)) == (700, 150, 150)
+
+
+def test_a_truncated_or_damaged_zip_is_named_never_read_as_text(shared_data, tmp_path):
+    data = (shared_data("spa-eng") / "spa-eng.zip").read_bytes()
+    truncated = tmp_path / "cut" / "spa-eng.zip"
+    truncated.parent.mkdir()
+    truncated.write_bytes(data[: len(data) // 2])  # a download killed half way: no central directory
+    with pytest.raises(DataFormatError, match="corrupted or truncated") as error:
+        read_sentence_pairs(truncated)
+    assert error.value.path == str(truncated)
+    with pytest.raises(DataFormatError, match="corrupted or truncated"):
+        load_translation("spa-eng", truncated.parent, skip_checksum=True)
+    flipped = bytearray(data)
+    for index in range(len(data) // 2, len(data) // 2 + 16):
+        flipped[index] ^= 0xFF  # inside the compressed pairs: the zip CRC (or inflate) catches it
+    (tmp_path / "spa-eng.zip").write_bytes(bytes(flipped))
+    with pytest.raises(DataFormatError, match="corrupted or truncated"):
+        read_sentence_pairs(tmp_path / "spa-eng.zip")

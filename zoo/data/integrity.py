@@ -243,10 +243,9 @@ def _drain_tar(archive: tarfile.TarFile, path: pathlib.Path) -> None:
     stream.seek(archive.offset)
     while chunk := stream.read(_CHUNK):
         if chunk.count(0) != len(chunk):
+            problem = "a damaged tar header, with more data after it"
             raise DataFormatError(
-                path,
-                None,
-                "the archive is corrupted: a damaged tar header where more members follow; get a fresh copy",
+                path, None, f"the archive is corrupted or truncated ({problem}); get a fresh copy"
             )
 
 
