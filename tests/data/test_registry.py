@@ -8,7 +8,7 @@ import time
 import pytest
 
 from zoo.data import integrity, registry
-from zoo.errors import ChecksumMismatchError, DatasetNotFoundError
+from zoo.errors import ChecksumMismatchError, DataFormatError, DatasetNotFoundError
 
 
 def test_explicit_data_dir_wins(tmp_path, monkeypatch):
@@ -175,3 +175,21 @@ def test_every_download_and_copy_is_pinned():
             )
     # fsdd's archive has no published hash: its recordings are pinned by their tree hash instead
     assert "recordings/" in registry.DATASETS["fsdd"].variants[0].files
+
+
+def test_counts_are_checked_against_the_identified_copy(tmp_path, capsys):
+    subset = integrity.Variant("the 2-clip subset", {"a": "0" * 64}, {"clips": 2}, whole={"clips": 10})
+    integrity.check_counts(integrity.DatasetCopy("demo", tmp_path, subset), {"clips": 2}, "")
+    assert "2 of 10 clips" in capsys.readouterr().out  # a known subset says how much it holds
+    with pytest.raises(DataFormatError, match=r"read 1 clips.*holds 2.*incomplete") as error:
+        integrity.check_counts(integrity.DatasetCopy("demo", tmp_path, subset), {"clips": 1}, "")
+    assert error.value.path == str(tmp_path)
+    integrity.check_counts(integrity.DatasetCopy("demo", tmp_path), {"clips": 1})  # unverified: read as is
+
+
+def test_skip_checksum_is_a_flag_of_every_recipe():
+    import zoo.cli
+    from zoo.train import RunConfig
+
+    assert RunConfig().skip_checksum is False
+    assert zoo.cli.parse(RunConfig, ["--skip-checksum"]).skip_checksum  # every recipe's Config subclasses it
