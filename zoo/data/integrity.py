@@ -295,13 +295,13 @@ def looks_like_zip(path: pathlib.Path) -> bool:
 
 
 def extract(archive_path: pathlib.Path, target: pathlib.Path) -> None:
-    """Extract a zip or tar archive whole into `target` (a new folder), no path escaping it, every
-    CRC checked; the tar stream is read to its end.
+    """Extract a zip or tar archive whole into the folder `target`, no path escaping it, every CRC
+    checked; the tar stream is read to its end.
 
     Raises:
         DataFormatError: the archive is corrupted or truncated, or a member would land outside `target`.
     """
-    target.mkdir(parents=True)
+    target.mkdir(parents=True, exist_ok=True)
     try:
         if zipfile.is_zipfile(archive_path):
             with zipfile.ZipFile(archive_path) as archive:

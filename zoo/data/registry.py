@@ -360,53 +360,49 @@ def keras_cache_dir(name: str) -> pathlib.Path:
     return integrity.zoo_cache_root() / name
 
 
-_ARCHIVE_SUFFIXES = (".tar.gz", ".tar.bz2", ".tgz", ".tar", ".zip")
-
-
-def _extracted_name(remote: RemoteFile) -> str:
-    """The folder an archive is extracted into, beside it in the cache: its name without the suffix."""
-    for suffix in _ARCHIVE_SUFFIXES:
-        if remote.filename.endswith(suffix):
-            return remote.filename[: -len(suffix)]
-    return remote.filename + ".extracted"
+# The folder beside the downloaded archives that holds them all extracted, merged as one tree (Flickr8k's
+# images and its text files extract side by side, where the reader looks for them).
+EXTRACTED = "extracted"
 
 
 def _cached_whole(cache: pathlib.Path, info: DatasetInfo) -> bool:
-    """Every file of the download is in the cache under its final name (and extracted, if it is to be)."""
-    return bool(info.files) and all(
-        (cache / remote.filename).is_file()
-        and (not remote.extract or (cache / _extracted_name(remote)).is_dir())
-        for remote in info.files
+    """Every file of the download is in the cache under its final name, and extracted if it is to be."""
+    extract = any(remote.extract for remote in info.files)
+    return all((cache / remote.filename).is_file() for remote in info.files) and (
+        not extract or (cache / EXTRACTED).is_dir()
     )
 
 
 def _download(name: str, info: DatasetInfo, cache: pathlib.Path) -> None:
-    """Fetch what the cache lacks: each file under a temporary name, renamed once its hash matches; each
-    archive extracted into a temporary folder, renamed once complete."""
+    """Fetch what the cache lacks: each file under a temporary name, renamed once whole and its hash
+    matches; then the archives extracted into one temporary folder, renamed to `extracted/` once complete."""
     cache.mkdir(parents=True, exist_ok=True)
     zoo.io.remove_partials(cache)
-    for remote in info.files:
-        target = cache / remote.filename
-        try:
-            if not target.is_file():
-                integrity.download(remote.url, target, remote.file_hash, name)
-            if remote.extract and not (cache / _extracted_name(remote)).is_dir():
-                with zoo.io.replacing(cache / _extracted_name(remote)) as staging:
-                    integrity.extract(target, staging)
-        except ChecksumMismatchError:
-            _remove_if_empty(cache)
+    remote = info.files[0]
+    try:
+        for remote in info.files:
+            if not (cache / remote.filename).is_file():
+                integrity.download(remote.url, cache / remote.filename, remote.file_hash, name)
+        archives = [cache / remote.filename for remote in info.files if remote.extract]
+        if archives and not (cache / EXTRACTED).is_dir():
+            with zoo.io.replacing(cache / EXTRACTED) as staging:
+                staging.mkdir()
+                for archive in archives:
+                    integrity.extract(archive, staging)
+    except ChecksumMismatchError:
+        _remove_if_empty(cache)
+        raise
+    except (Exception, KeyboardInterrupt) as error:
+        _remove_if_empty(cache)
+        if isinstance(error, KeyboardInterrupt):
             raise
-        except (Exception, KeyboardInterrupt) as error:
-            _remove_if_empty(cache)
-            if isinstance(error, KeyboardInterrupt):
-                raise
-            reason = " ".join(str(error).split()) or type(error).__name__
-            raise DatasetNotFoundError(
-                f"dataset {name!r} is not on disk and could not be downloaded from {remote.url} "
-                f"({reason}); nothing was kept under {target}. Run again to retry, pass --data-dir PATH "
-                f"to a copy on disk, or set ZOO_DATA_DIR to a folder containing {name}/ (license: "
-                f"{info.license}; see {info.homepage})."
-            ) from None
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise DatasetNotFoundError(
+            f"dataset {name!r} is not on disk and could not be downloaded from {remote.url} "
+            f"({reason}); nothing was kept under {cache / remote.filename}. Run again to retry, pass "
+            f"--data-dir PATH to a copy on disk, or set ZOO_DATA_DIR to a folder containing {name}/ "
+            f"(license: {info.license}; see {info.homepage})."
+        ) from None
 
 
 def _remove_if_empty(folder: pathlib.Path) -> None:
