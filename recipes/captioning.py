@@ -184,7 +184,9 @@ class CaptionData(NamedTuple):
 def load_splits(config: Config) -> zoo.data.CaptionSplits:
     if config.dataset is None and config.data_dir is None:
         return zoo.data.load_captions(None, seed=config.seed, strips=(config.strips, 300, 300))
-    return zoo.data.load_captions(config.dataset or "flickr8k", config.data_dir)
+    return zoo.data.load_captions(
+        config.dataset or "flickr8k", config.data_dir, skip_checksum=config.skip_checksum
+    )
 
 
 def image_dataset(data: zoo.data.CaptionedImages, image_shape: tuple[int, int]) -> tf.data.Dataset:

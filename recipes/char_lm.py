@@ -173,7 +173,9 @@ class CharacterData(NamedTuple):
 
 
 def load_data(config: Config) -> CharacterData:
-    corpus = characters_data.load_characters(config.dataset, config.data_dir, config.max_train_samples)
+    corpus = characters_data.load_characters(
+        config.dataset, config.data_dir, config.max_train_samples, skip_checksum=config.skip_checksum
+    )
     characters = characters_data.character_vocabulary(corpus.train)
     train_ids = characters_data.encode(corpus.train, characters)
     validation_ids = characters_data.encode(corpus.validation, characters)

@@ -205,7 +205,13 @@ def make_dataset(split, features, tag_ids, batch_size: int, seed: int, training:
 
 
 def load_data(config: Config) -> NERData:
-    splits = zoo.data.load_ner(config.dataset, config.data_dir, repair=config.repair_tags, seed=config.seed)
+    splits = zoo.data.load_ner(
+        config.dataset,
+        config.data_dir,
+        repair=config.repair_tags,
+        seed=config.seed,
+        skip_checksum=config.skip_checksum,
+    )
     if config.max_train_samples:
         train = splits["train"]
         splits["train"] = train._replace(
@@ -227,7 +233,11 @@ def load_data(config: Config) -> NERData:
     embedding_matrix = None
     if config.embeddings:
         # Words of the file join the vocabulary, so a test word never seen in training keeps its vector.
-        vectors = lookup_form(zoo.text.load_word_vectors(zoo.data.word_vectors_file(config.embeddings)))
+        vectors = lookup_form(
+            zoo.text.load_word_vectors(
+                zoo.data.word_vectors_file(config.embeddings, skip_checksum=config.skip_checksum)
+            )
+        )
         known = set(words)
         words += [word for word in vectors if word not in known]
         embedding_matrix, found = zoo.text.embedding_matrix(["", "[UNK]", *words], vectors, config.seed)

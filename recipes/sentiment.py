@@ -137,7 +137,9 @@ def _token_ids_dataset(
 
 
 def load_data(config: Config) -> SentimentData:
-    splits = zoo.data.load_sentiment(config.dataset, config.data_dir, seed=config.seed)
+    splits = zoo.data.load_sentiment(
+        config.dataset, config.data_dir, seed=config.seed, skip_checksum=config.skip_checksum
+    )
     if config.max_train_samples:
         train = splits["train"]
         splits["train"] = zoo.data.LabelledTexts(
@@ -190,7 +192,9 @@ def build_model(
     }[config.cell]
     vocabulary_size, matrix = len(vocabulary), None
     if config.embeddings:
-        vectors = zoo.text.load_word_vectors(zoo.data.word_vectors_file(config.embeddings))
+        vectors = zoo.text.load_word_vectors(
+            zoo.data.word_vectors_file(config.embeddings, skip_checksum=config.skip_checksum)
+        )
         matrix, found = zoo.text.embedding_matrix(vocabulary, vectors, seed=config.seed)
         print(f"--embeddings: {found:,} of {vocabulary_size:,} vocabulary words have a vector")
     token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")

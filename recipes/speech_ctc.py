@@ -146,6 +146,7 @@ def load_splits(config: Config) -> zoo.data.SpeechSplits:
         seed=config.seed,
         held_out_speaker=config.held_out_speaker,
         digit_strings=(config.digit_strings, 300, 300),
+        skip_checksum=config.skip_checksum,
     )
 
 

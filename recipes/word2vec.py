@@ -143,7 +143,9 @@ class Word2VecData(NamedTuple):
 
 
 def load_sentences(config: Config) -> list[list[str]]:
-    texts = zoo.data.corpora.load_text_corpus(config.dataset, config.data_dir)
+    texts = zoo.data.corpora.load_text_corpus(
+        config.dataset, config.data_dir, skip_checksum=config.skip_checksum
+    )
     if config.max_train_samples:
         texts = texts[: config.max_train_samples]
     return [zoo.data.corpora.words(text) for text in texts]

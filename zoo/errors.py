@@ -59,3 +59,42 @@ class RunFinished(Exception):
             f"{self.output_dir} holds a finished run (metrics.json); nothing to do. Pass --overwrite to "
             "train again there, or another --output-dir"
         )
+
+
+class ChecksumMismatchError(ZooError):
+    """A dataset file's hash matches none the registry pins for it: damaged, cut short, or another file.
+
+    Args:
+        path: the file (or folder, for a tree hash) that was checked.
+        expected: each accepted hex digest -> the known copy it identifies.
+        actual: the file's SHA-256 (the tree hash for a folder).
+        dataset: the dataset's registry name.
+        download: the file is a fresh download, which was not kept.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        expected: dict[str, str],
+        actual: str,
+        dataset: str = "",
+        download: bool = False,
+    ):
+        self.path = os.fspath(path)
+        self.expected = dict(expected)
+        self.actual = actual
+        known = " or ".join(f"{digest} ({description})" for digest, description in self.expected.items())
+        what = f"{dataset} file" if dataset else "file"
+        message = (
+            f"{self.path}: the {what}'s hash does not match the registry's: expected {known}, "
+            f"got SHA-256 {actual}. "
+        )
+        if download:
+            message += "The download was not kept; run again to download it afresh."
+        else:
+            message += (
+                "The file is damaged, cut short or not the known one. If it is in the Keras cache, delete "
+                "it and run again to download it afresh; to read your own edited copy as it is, pass "
+                "--skip-checksum."
+            )
+        super().__init__(message)

@@ -235,11 +235,16 @@ def load_translation_data(config) -> TranslationData:
     `config.source == "spa"`, trims train/test to `max_train_samples`/`max_test_samples`, learns the
     tokenizers on the training split and builds the teacher-forcing datasets.
 
-    `config` needs: dataset, data_dir, seed, source, max_train_samples, max_test_samples,
+    `config` needs: dataset, data_dir, seed, (skip_checksum,) source, max_train_samples, max_test_samples,
     vocabulary_size, batch_size, max_length (the translation recipes' Config)."""
     from zoo.data.translation import load_translation
 
-    corpus = load_translation(config.dataset, config.data_dir, seed=config.seed)
+    corpus = load_translation(
+        config.dataset,
+        config.data_dir,
+        seed=config.seed,
+        skip_checksum=getattr(config, "skip_checksum", False),
+    )
     flip = config.source == "spa"
     splits = {
         name: [(spanish, english) if flip else (english, spanish) for english, spanish in pairs]

@@ -65,6 +65,9 @@ class RunConfig:
 
     dataset: str | None = flag(None, "dataset name, found in --data-dir, $ZOO_DATA_DIR/NAME or downloaded")
     data_dir: str | None = flag(None, "folder holding the dataset files (skips the lookup and download)")
+    skip_checksum: bool = flag(
+        False, "read the dataset without checking its files' hashes (for your own edited copy)"
+    )
     epochs: int = flag(3, "maximum number of epochs (early stopping may end sooner)")
     batch_size: int = flag(32, "global batch size, split across replicas under --strategy mirrored")
     seed: int = flag(0, "seed for Python, NumPy, TensorFlow and the data split")

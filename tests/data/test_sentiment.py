@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from zoo.data import LabelledTexts, load_sentiment, read_imdb, read_pang_lee, read_sst2
-from zoo.errors import DataFormatError
+from zoo.errors import ChecksumMismatchError, DataFormatError
 
 
 @pytest.fixture(scope="module")
@@ -175,3 +175,60 @@ def test_imdb_validation_is_held_out_of_train_by_movie(imdb, shared_data):
 def test_unknown_dataset():
     with pytest.raises(ValueError, match="unknown sentiment dataset 'yelp'"):
         load_sentiment("yelp")
+
+
+# ## A damaged archive is an error, never a partial dataset
+
+
+def damaged_copy(
+    source: pathlib.Path, folder: pathlib.Path, at: float | None = None, cut: float | None = None
+):
+    """A copy of `source` in `folder` with 16 consecutive bytes flipped at fraction `at` of it, or cut
+    short at fraction `cut`."""
+    data = bytearray(source.read_bytes())
+    if at is not None:
+        start = int(len(data) * at)
+        for index in range(start, start + 16):
+            data[index] ^= 0xFF
+    if cut is not None:
+        data = data[: int(len(data) * cut)]
+    folder.mkdir(exist_ok=True)
+    (folder / source.name).write_bytes(bytes(data))
+    return folder / source.name
+
+
+@pytest.mark.parametrize("at", [0.55, 0.80, 0.95])
+def test_flipped_bytes_in_the_imdb_archive_fail_whatever_the_checksum_flag(
+    shared_data, tmp_path, monkeypatch, at
+):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "home"))
+    path = damaged_copy(shared_data("imdb") / "aclImdb_labeled.tar.gz", tmp_path / "imdb", at=at)
+    with pytest.raises(ChecksumMismatchError, match="aclImdb_labeled.tar.gz.*--skip-checksum"):
+        load_sentiment("imdb", path.parent)
+    # Without the hash check the gzip stream is read to its end, so the damage is still found.
+    with pytest.raises(DataFormatError, match="corrupted or truncated") as error:
+        load_sentiment("imdb", path.parent, skip_checksum=True)
+    assert error.value.path == str(path)
+
+
+def test_truncated_imdb_archive_names_the_file(shared_data, tmp_path):
+    path = damaged_copy(shared_data("imdb") / "aclImdb_labeled.tar.gz", tmp_path, cut=0.3)
+    with pytest.raises(DataFormatError, match="corrupted or truncated") as error:
+        read_imdb(path)
+    assert error.value.path == str(path)
+
+
+def test_a_damaged_tar_header_in_an_uncompressed_archive_is_not_the_end(tmp_path):
+    """tarfile stops quietly at a bad header; the reader checks only zero blocks follow."""
+    archive = tmp_path / "reviews.tar"
+    with tarfile.open(archive, "w") as tar:
+        for index in range(3):
+            data = b"a fine film" if index else b"great"
+            info = tarfile.TarInfo(f"aclImdb/train/pos/{index}_9.txt")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    data = bytearray(archive.read_bytes())
+    data[1024 + 148] ^= 0xFF  # the second member's header checksum field
+    archive.write_bytes(bytes(data))
+    with pytest.raises(DataFormatError, match="corrupted or truncated .a damaged tar header"):
+        read_imdb(archive)

@@ -221,12 +221,14 @@ def test_data_dir_layouts(tmp_path):
     archive = write_zip(tmp_path / "spa-eng.zip", {"spa-eng/spa.txt": CONTENT.replace("Who?", "Whom?")})
     for data_dir, expected in [(tmp_path / "downloads", "spa.txt"), (archive, "spa-eng.zip")]:
         for dataset in ("spa-eng", None):  # a data_dir alone means spa-eng, not the embedded sample
-            data = load_translation(dataset, data_dir, seed=0, validation_fraction=0.2, test_fraction=0.2)
+            data = load_translation(
+                dataset, data_dir, seed=0, validation_fraction=0.2, test_fraction=0.2, skip_checksum=True
+            )
             read = read_sentence_pairs(nested / "spa.txt" if expected == "spa.txt" else archive)
             assert sorted(data.train + data.validation + data.test) == sorted(read)
             assert f"spa-eng: 5 Tatoeba pairs from {tmp_path}" in data.source and expected in data.source
     # An extracted copy wins over the archive beside it.
-    data = load_translation("spa-eng", tmp_path, seed=0)
+    data = load_translation("spa-eng", tmp_path, seed=0, skip_checksum=True)
     assert ("Who?", "¿Quién?") in data.train + data.validation + data.test
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -284,3 +286,21 @@ def test_spa_eng_download_is_checked_and_read_from_the_cache(shared_data, tmp_pa
     cached = tmp_path / "datasets" / "zoo" / "spa-eng" / "spa-eng.zip"
     assert cached.is_file() and str(cached) in data.source
     assert (len(data.train), len(data.validation), len(data.test)) == (700, 150, 150)
+
+
+def test_a_truncated_or_damaged_zip_is_named_never_read_as_text(shared_data, tmp_path):
+    data = (shared_data("spa-eng") / "spa-eng.zip").read_bytes()
+    truncated = tmp_path / "cut" / "spa-eng.zip"
+    truncated.parent.mkdir()
+    truncated.write_bytes(data[: len(data) // 2])  # a download killed half way: no central directory
+    with pytest.raises(DataFormatError, match="corrupted or truncated") as error:
+        read_sentence_pairs(truncated)
+    assert error.value.path == str(truncated)
+    with pytest.raises(DataFormatError, match="corrupted or truncated"):
+        load_translation("spa-eng", truncated.parent, skip_checksum=True)
+    flipped = bytearray(data)
+    for index in range(len(data) // 2, len(data) // 2 + 16):
+        flipped[index] ^= 0xFF  # inside the compressed pairs: the zip CRC (or inflate) catches it
+    (tmp_path / "spa-eng.zip").write_bytes(bytes(flipped))
+    with pytest.raises(DataFormatError, match="corrupted or truncated"):
+        read_sentence_pairs(tmp_path / "spa-eng.zip")

@@ -34,7 +34,15 @@ from zoo.data.conll import (
     validate_tags,
 )
 from zoo.data.corpora import load_text_corpus, read_lines, read_wikitext
-from zoo.data.registry import DATASETS, DatasetInfo, RemoteFile, keras_cache_dir, locate
+from zoo.data.integrity import DatasetCopy, Variant
+from zoo.data.registry import (
+    DATASETS,
+    DatasetInfo,
+    RemoteFile,
+    find_dataset,
+    keras_cache_dir,
+    locate,
+)
 from zoo.data.sentiment import (
     LabelledTexts,
     load_sentiment,
@@ -79,6 +87,7 @@ __all__ = [
     "DATASETS",
     "DIGIT_IMAGE_SPLITS",
     "DIGIT_WORDS",
+    "DatasetCopy",
     "DatasetInfo",
     "LabelledTexts",
     "RemoteFile",
@@ -87,6 +96,7 @@ __all__ = [
     "TaggedSentences",
     "TranslationPairs",
     "Utterances",
+    "Variant",
     "WORD_VECTORS",
     "bptt_batches",
     "caption_pairs",
@@ -98,6 +108,7 @@ __all__ = [
     "convert_tags",
     "decode_image",
     "digit_strips",
+    "find_dataset",
     "keras_cache_dir",
     "ljspeech_split",
     "load_captions",

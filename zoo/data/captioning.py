@@ -26,7 +26,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from zoo.data.registry import DATASETS, locate
+from zoo.data.integrity import check_counts
+from zoo.data.registry import DATASETS, find_dataset, locate
 from zoo.data.sentiment import decode_utf8
 from zoo.data.speech import DIGIT_WORDS
 from zoo.errors import DataFormatError
@@ -718,6 +719,16 @@ def _seed(seed: int, stream: int) -> int:
     return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
 
 
+def _images_read(splits: CaptionSplits) -> int:
+    """How many image files the reader found: those in a split, in no split, and without a caption."""
+    in_splits = sum(len(data.ids) for data in splits[:3])
+    return (
+        in_splits
+        + splits.skipped.get("images_in_no_split", 0)
+        + splits.skipped.get("images_without_caption", 0)
+    )
+
+
 def load_captions(
     dataset: str | None,
     data_dir: str | os.PathLike | None = None,
@@ -730,6 +741,7 @@ def load_captions(
     validation_fraction: float = 0.1,
     test_fraction: float = 0.1,
     image_size: tuple[int, int] | None = None,
+    skip_checksum: bool = False,
 ) -> CaptionSplits:
     """Train, validation and test images with their captions.
 
@@ -755,6 +767,7 @@ def load_captions(
         test_fraction: for "coco" from one file, share of the images held out for test by id.
         image_size: `(height, width)`: decode the photos with `read_images` into float32 arrays in [0, 1]
             of this size, like the digit strips; None (the default) keeps their paths, for tf.data.
+        skip_checksum: read the photo dataset without checking its hashes (your own edited copy).
 
     Raises:
         DatasetNotFoundError: no copy on disk and no download possible.
@@ -795,10 +808,14 @@ def load_captions(
         )
         return CaptionSplits(*made, source, {})
     if dataset == "flickr8k":
-        splits = read_flickr8k(locate("flickr8k", data_dir))
+        copy = find_dataset("flickr8k", data_dir, skip_checksum=skip_checksum)
+        splits = read_flickr8k(copy.folder)
+        check_counts(copy, {"images": _images_read(splits)}, "")
     elif dataset == "coco":
         splits = read_coco_captions(
-            locate("coco", data_dir), validation_fraction=validation_fraction, test_fraction=test_fraction
+            locate("coco", data_dir, skip_checksum=skip_checksum),
+            validation_fraction=validation_fraction,
+            test_fraction=test_fraction,
         )
     else:
         raise ValueError(

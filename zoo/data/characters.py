@@ -25,7 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from zoo.data.registry import locate
+from zoo.data.integrity import check_counts
+from zoo.data.registry import find_dataset
 from zoo.data.sentiment import decode_utf8
 from zoo.errors import DataFormatError
 
@@ -85,6 +86,7 @@ def load_characters(
     data_dir: str | os.PathLike | None = None,
     max_train_characters: int | None = None,
     validation_fraction: float = VALIDATION_FRACTION,
+    skip_checksum: bool = False,
 ) -> CharacterCorpus:
     """Train and validation text of a corpus by name.
 
@@ -97,13 +99,16 @@ def load_characters(
         max_train_characters: keep only the first N training characters (quick runs); validation is
             untouched, so its loss stays comparable.
         validation_fraction: the share of characters at the end that validates.
+        skip_checksum: read "tinyshakespeare" without checking its hash (your own edited copy).
     """
     if name in EMBEDDED or (name is None and data_dir is None):
         from gensim.test.utils import datapath
 
         path = pathlib.Path(datapath(EMBEDDED[name or "lee"]))
     elif name == "tinyshakespeare":
-        path = _text_file(locate("tinyshakespeare", data_dir), "input.txt")
+        copy = find_dataset("tinyshakespeare", data_dir, skip_checksum=skip_checksum)
+        path = _text_file(copy.folder, "input.txt")
+        check_counts(copy, {"characters": len(read_text(path))}, "")
     elif name in (None, "text"):
         if data_dir is None:
             raise DataFormatError("--data-dir", None, "--dataset text needs --data-dir FILE (UTF-8 text)")

@@ -26,7 +26,8 @@ from typing import NamedTuple
 import numpy as np
 
 from zoo.data import ner_sample
-from zoo.data.registry import locate
+from zoo.data.integrity import check_counts
+from zoo.data.registry import find_dataset, locate
 from zoo.data.sentiment import decode_utf8
 from zoo.errors import DataFormatError
 from zoo.metrics.entities import extract_entities
@@ -335,6 +336,7 @@ def load_ner(
     scheme: str | None = None,
     repair: bool = False,
     seed: int = 0,
+    skip_checksum: bool = False,
 ) -> dict[str, TaggedSentences]:
     """Train, validation and test splits of a named entity dataset, tags in BIO.
 
@@ -357,6 +359,7 @@ def load_ner(
         scheme: the scheme the files are written in; None for the dataset's own (see above).
         repair: read tags the scheme cannot accept as conlleval does, instead of failing.
         seed: the split of the embedded sample.
+        skip_checksum: read the files without checking their hashes (your own edited copy).
     """
     if scheme is not None:
         _check_scheme(scheme)
@@ -368,7 +371,8 @@ def load_ner(
             for split, indices in _split_by_name(rows, seed).items()
         }
     if dataset == "wnut17":
-        folder = locate("wnut17", data_dir)
+        copy = find_dataset("wnut17", data_dir, skip_checksum=skip_checksum)
+        folder = copy.folder
         found = _find_folder(folder, _WNUT17)
         if found is None:
             problem = f"no WNUT-17 files ({', '.join(_WNUT17.values())}) under this folder"
@@ -376,12 +380,14 @@ def load_ner(
                 problem += "; emerging.test.conll holds raw multi-label annotations, the gold test set is "
                 problem += "emerging.test.annotated"
             raise DataFormatError(folder, None, problem)
-        return {
+        splits = {
             split: read_conll(found / name, scheme=scheme or "bio", repair=repair)
             for split, name in _WNUT17.items()
         }
+        check_counts(copy, {split: len(data.tokens) for split, data in splits.items()}, "sentences")
+        return splits
     if dataset == "conll2003":
-        folder = locate("conll2003", data_dir)
+        folder = locate("conll2003", data_dir, skip_checksum=skip_checksum)
         for names, usual in _CONLL2003:
             found = _find_folder(folder, names)
             if found is not None:

@@ -11,7 +11,8 @@ import os
 import pathlib
 
 import zoo.text
-from zoo.data.registry import locate
+from zoo.data.integrity import check_counts
+from zoo.data.registry import find_dataset
 from zoo.data.sentiment import decode_utf8, read_imdb
 from zoo.errors import DataFormatError
 
@@ -68,20 +69,29 @@ def read_wikitext(path: str | os.PathLike, split: str = "train") -> list[str]:
     return [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("= ")]
 
 
-def load_text_corpus(name: str | None = None, data_dir: str | os.PathLike | None = None) -> list[str]:
+def load_text_corpus(
+    name: str | None = None, data_dir: str | os.PathLike | None = None, *, skip_checksum: bool = False
+) -> list[str]:
     """The texts of a corpus by name: None (the embedded default: gensim's `lee_background.cor` and
     `head500.noblanks.cor`), "lee", "head500", "imdb" (the 50,000 labelled reviews, train and test),
     "wikitext2" (its training split), or "text" (the plain-text files at `data_dir`). With `data_dir` and
-    no name, plain text is read from `data_dir`."""
+    no name, plain text is read from `data_dir`. The named datasets are checked against their hashes
+    unless `skip_checksum` (`zoo.data.find_dataset`)."""
     if name in (None, "lee", "head500") and data_dir is None:
         from gensim.test.utils import datapath
 
         files = {"lee": EMBEDDED[:1], "head500": EMBEDDED[1:], None: EMBEDDED}[name]
         return [line for file in files for line in read_lines(datapath(file))]
     if name == "imdb":
-        return [text for split in read_imdb(locate("imdb", data_dir)).values() for text in split.texts]
+        copy = find_dataset("imdb", data_dir, skip_checksum=skip_checksum)
+        splits = read_imdb(copy.folder)
+        check_counts(copy, {split: len(data.texts) for split, data in splits.items()}, "reviews")
+        return [text for split in splits.values() for text in split.texts]
     if name == "wikitext2":
-        return read_wikitext(locate("wikitext2", data_dir))
+        copy = find_dataset("wikitext2", data_dir, skip_checksum=skip_checksum)
+        paragraphs = read_wikitext(copy.folder)
+        check_counts(copy, {"train": len(paragraphs)}, "paragraphs")
+        return paragraphs
     if name in (None, "text", "lee", "head500"):
         if data_dir is None:
             raise DataFormatError(

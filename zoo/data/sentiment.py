@@ -7,14 +7,14 @@ from __future__ import annotations
 import os
 import pathlib
 import re
-import tarfile
 from collections.abc import Iterator
 from typing import NamedTuple
 
 import numpy as np
 import sklearn.model_selection
 
-from zoo.data.registry import locate
+from zoo.data.integrity import check_counts, tar_members
+from zoo.data.registry import find_dataset
 from zoo.errors import DataFormatError, DatasetNotFoundError
 
 
@@ -43,17 +43,14 @@ _IMDB_URLS = re.compile(r"(?:.*/)?aclImdb/(train|test)/urls_(pos|neg)\.txt")
 
 
 def _imdb_files(path: pathlib.Path) -> Iterator[tuple[str, bytes]]:
-    """(name, bytes) of every file under `path`: an archive read in one streaming pass, or a folder."""
+    """(name, bytes) of every file under `path`: an archive read in one streaming pass to its end (gzip
+    CRC checked), or a folder."""
     if path.is_file():
-        try:
-            with tarfile.open(path, "r:*") as archive:
-                for member in archive:
-                    if member.isfile() and (
-                        _IMDB_MEMBER.fullmatch(member.name) or _IMDB_URLS.fullmatch(member.name)
-                    ):
-                        yield f"{path}/{member.name}", archive.extractfile(member).read()
-        except tarfile.TarError as error:
-            raise DataFormatError(path, None, f"not a readable tar archive ({error})") from None
+        # Read to the end of the compressed stream, so a damaged or cut-short archive is an error naming
+        # it, not the reviews before the damage.
+        wanted = lambda name: bool(_IMDB_MEMBER.fullmatch(name) or _IMDB_URLS.fullmatch(name))  # noqa: E731
+        for name, data in tar_members(path, wanted):
+            yield f"{path}/{name}", data
         return
     archives = sorted(path.glob("*.tar.gz"))
     if archives and not (path / "aclImdb").exists() and path.name != "aclImdb":
@@ -77,7 +74,8 @@ def read_imdb(path: str | os.PathLike) -> dict[str, LabelledTexts]:
 
     Raises:
         DataFormatError: a rating that contradicts its folder (negative is 1-4, positive 7-10),
-            bytes that are not UTF-8, an empty review, or no review at all.
+            bytes that are not UTF-8, an empty review, no review at all, or an archive that is corrupted
+            or truncated (its gzip stream is read to the end and its CRC checked).
     """
     path = pathlib.Path(path)
     rows: dict[str, list[tuple[int, int, str]]] = {"train": [], "test": []}
@@ -218,6 +216,7 @@ def load_sentiment(
     *,
     validation_fraction: float = 0.1,
     seed: int = 0,
+    skip_checksum: bool = False,
 ) -> dict[str, LabelledTexts]:
     """Train, validation and test splits of a sentiment dataset.
 
@@ -228,19 +227,26 @@ def load_sentiment(
       titles) and pick the wrong epoch.
     - "sst2": train, dev as validation, and `test-labeled.tsv` as test. Without it (GLUE's download hides
       test labels), the test split is the dev split, as is usual for SST-2.
+
+    The copy is found and checked by `zoo.data.find_dataset` (its hashes, unless `skip_checksum`), and
+    what is read is compared with the identified copy's split sizes (`zoo.data.integrity.check_counts`).
     """
     if dataset is None:
         rest, test = _split(read_pang_lee(), 0.1, seed)
         train, validation = _split(rest, 1 / 9, seed)
         return {"train": train, "validation": validation, "test": test}
     if dataset == "imdb":
-        splits = read_imdb(locate("imdb", data_dir))
+        copy = find_dataset("imdb", data_dir, skip_checksum=skip_checksum)
+        splits = read_imdb(copy.folder)
+        check_counts(copy, {split: len(data.texts) for split, data in splits.items()}, "reviews")
         if "train" not in splits or "test" not in splits:
-            raise DataFormatError(locate("imdb", data_dir), None, "needs both train/ and test/ reviews")
+            raise DataFormatError(copy.folder, None, "needs both train/ and test/ reviews")
         train, validation = _split(splits["train"], validation_fraction, seed)
         return {"train": train, "validation": validation, "test": splits["test"]}
     if dataset == "sst2":
-        splits = read_sst2(locate("sst2", data_dir))
+        copy = find_dataset("sst2", data_dir, skip_checksum=skip_checksum)
+        splits = read_sst2(copy.folder)
+        check_counts(copy, {split: len(data.texts) for split, data in splits.items()}, "sentences")
         if "validation" not in splits:
             raise DatasetNotFoundError("SST-2 needs dev.tsv beside train.tsv")
         splits.setdefault("test", splits["validation"])

@@ -23,7 +23,8 @@ import numpy as np
 import scipy.signal
 import sklearn.model_selection
 
-from zoo.data.registry import DATASETS, locate
+from zoo.data.integrity import check_counts
+from zoo.data.registry import DATASETS, find_dataset
 from zoo.data.sentiment import decode_utf8
 from zoo.errors import DataFormatError
 
@@ -694,6 +695,7 @@ def load_speech(
     digit_strings: tuple[int, int, int] = (2000, 300, 300),
     min_digits: int = 2,
     max_digits: int = 7,
+    skip_checksum: bool = False,
 ) -> SpeechSplits:
     """Train, validation and test utterances of a speech dataset, found by `zoo.data.locate`
     (`data_dir`, `$ZOO_DATA_DIR/<name>`, the Keras cache, or a download).
@@ -726,6 +728,8 @@ def load_speech(
             `unseen_speaker_test`, as many as test).
         min_digits: fewest digits in a string ("fsdd-digits").
         max_digits: most digits in a string ("fsdd-digits").
+        skip_checksum: read the copy without checking its hashes (your own edited copy); else what is read
+            is also compared with the identified copy's size (a known subset says how much it holds).
 
     Raises:
         DatasetNotFoundError: no copy on disk and no download possible.
@@ -746,24 +750,28 @@ def load_speech(
     if held_out_speaker is not None and not dataset.startswith("fsdd"):
         raise ValueError(f"held_out_speaker needs a dataset with several speakers (fsdd), not {dataset!r}")
     if dataset == "ljspeech":
-        return read_ljspeech(
-            locate("ljspeech", data_dir), sample_rate, validation_fraction=validation_fraction
-        )
+        copy = find_dataset("ljspeech", data_dir, skip_checksum=skip_checksum)
+        splits = read_ljspeech(copy.folder, sample_rate, validation_fraction=validation_fraction)
+        check_counts(copy, {"clips": _utterances(splits)}, "")
+        return splits
     if dataset == "yesno":
-        return read_yesno(
-            locate("yesno", data_dir), sample_rate, validation_fraction=validation_fraction, seed=seed
-        )
+        copy = find_dataset("yesno", data_dir, skip_checksum=skip_checksum)
+        splits = read_yesno(copy.folder, sample_rate, validation_fraction=validation_fraction, seed=seed)
+        check_counts(copy, {"recordings": _utterances(splits)}, "")
+        return splits
     if len(digit_strings) != 3 or min(digit_strings) < 0:
         raise ValueError(
             f"digit_strings must be 3 counts (train, validation, test) >= 0, got {digit_strings}"
         )
+    copy = find_dataset("fsdd", data_dir, skip_checksum=skip_checksum)
     clips = read_fsdd(
-        locate("fsdd", data_dir),
+        copy.folder,
         sample_rate,
         validation_fraction=validation_fraction,
         seed=seed,
         held_out_speaker=held_out_speaker,
     )
+    check_counts(copy, {"recordings": _utterances(clips)}, "")
     if dataset == "fsdd":
         return clips
     counts = dict(
@@ -782,6 +790,11 @@ def load_speech(
     return SpeechSplits(
         strings["train"], strings["validation"], strings["test"], source, strings.get("unseen_speaker_test")
     )
+
+
+def _utterances(splits: SpeechSplits) -> int:
+    """How many utterances the splits hold in all, a held-out speaker's included."""
+    return sum(len(data.ids) for data in splits[:3]) + len((splits.unseen_speaker_test or ([],))[0])
 
 
 def speech_summary(splits: SpeechSplits) -> str:

@@ -15,13 +15,13 @@ import importlib.metadata
 import os
 import pathlib
 import unicodedata
-import zipfile
 from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
 
-from zoo.data.registry import DATASETS, locate
+from zoo.data.integrity import check_counts, looks_like_zip, read_zip_member
+from zoo.data.registry import DATASETS, find_dataset
 from zoo.data.sentiment import decode_utf8
 from zoo.errors import DataFormatError
 
@@ -38,12 +38,12 @@ class TranslationPairs(NamedTuple):
 # ## Reading ManyThings / Tatoeba pair files
 
 
-def _pair_member(archive: zipfile.ZipFile, path: pathlib.Path) -> str:
+def _pair_member(names: list[str], path: pathlib.Path) -> str:
     """The one `*.txt` member of a ManyThings archive that holds the pairs (`spa-eng/spa.txt`), not the
     `_about.txt` notice beside it."""
     members = [
         name
-        for name in archive.namelist()
+        for name in names
         if name.endswith(".txt")
         and not name.endswith("/")
         and not name.startswith("__MACOSX/")
@@ -92,8 +92,10 @@ def read_sentence_pairs(path: str | os.PathLike) -> list[Pair]:
 
     Raises:
         DataFormatError: bytes that are not UTF-8, a line with fewer than 2 or more than 3 tab-separated
-            fields, an empty sentence, no pair at all, or an archive without exactly one pair file. The
-            message starts with `path:line:`; inside an archive the path is `archive.zip/member.txt`.
+            fields, an empty sentence, no pair at all, an archive without exactly one pair file, or an
+            archive that is corrupted or truncated (a `.zip` name or signature is read as a zip, its CRC
+            checked). The message starts with `path:line:`; inside an archive the path is
+            `archive.zip/member.txt`.
 
     Example:
 
@@ -104,14 +106,10 @@ def read_sentence_pairs(path: str | os.PathLike) -> list[Pair]:
     path = pathlib.Path(path)
     if path.is_dir():
         raise DataFormatError(path, None, "is a folder; expected a pair file (spa.txt) or its zip archive")
-    if not zipfile.is_zipfile(path):
+    if not looks_like_zip(path):
         return _parse(decode_utf8(path.read_bytes(), str(path)), str(path))
-    try:
-        with zipfile.ZipFile(path) as archive:
-            member = _pair_member(archive, path)
-            data = archive.read(member)
-    except zipfile.BadZipFile as error:
-        raise DataFormatError(path, None, f"not a readable zip archive ({error})") from None
+    # A damaged or cut-short zip is still a zip: an error naming it, never its bytes read as text.
+    member, data = read_zip_member(path, lambda names: _pair_member(names, path))
     name = f"{path}/{member}"
     return _parse(decode_utf8(data, name), name)
 
@@ -293,6 +291,7 @@ def load_translation(
     max_pairs: int | None = None,
     validation_fraction: float = 0.15,
     test_fraction: float = 0.15,
+    skip_checksum: bool = False,
 ) -> TranslationPairs:
     """Train, validation and test `(english, spanish)` pairs, split by `split_pairs` so that no sentence
     is in two splits.
@@ -312,9 +311,11 @@ def load_translation(
             (a random sample of each split's components), for quick runs.
         validation_fraction: share of the pairs held out for validation.
         test_fraction: share of the pairs held out for test.
+        skip_checksum: read the copy without checking its hash (your own edited copy).
 
     Raises:
         DatasetNotFoundError: no copy on disk and no download possible.
+        ChecksumMismatchError: `spa-eng.zip` is not the known file.
         DataFormatError: a malformed pair file (see `read_sentence_pairs`), or a folder without one.
         ValueError: an unknown dataset, bad fractions or `max_pairs` below 1.
     """
@@ -325,8 +326,10 @@ def load_translation(
         source = f"embedded sample: {len(pairs):,} numbers 0-9,999 in English and Spanish words"
         source += f" (num2words {version})"
     elif dataset in ("spa-eng", None):
-        path = _pair_file(locate("spa-eng", data_dir))
+        copy = find_dataset("spa-eng", data_dir, skip_checksum=skip_checksum)
+        path = _pair_file(copy.folder)
         pairs = read_sentence_pairs(path)
+        check_counts(copy, {"pairs": len(pairs)}, "sentence pairs")
         source = f"spa-eng: {len(pairs):,} Tatoeba pairs from {path} ({DATASETS['spa-eng'].license})"
     else:
         raise ValueError(f"unknown translation dataset {dataset!r}; choose spa-eng or None (embedded)")

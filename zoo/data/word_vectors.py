@@ -15,7 +15,9 @@ WORD_VECTORS: dict[str, tuple[str, ...]] = {
 }
 
 
-def word_vectors_file(source: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> pathlib.Path:
+def word_vectors_file(
+    source: str | os.PathLike, data_dir: str | os.PathLike | None = None, *, skip_checksum: bool = False
+) -> pathlib.Path:
     """The file of word vectors that `source` names, for `zoo.text.load_word_vectors`.
 
     Args:
@@ -23,15 +25,17 @@ def word_vectors_file(source: str | os.PathLike, data_dir: str | os.PathLike | N
             (`data_dir`, `$ZOO_DATA_DIR/glove`, the Keras cache, else downloaded once with its checksum);
             anything else is taken as the path of a vector file.
         data_dir: the folder holding a named set, if not where `zoo.data.locate` looks.
+        skip_checksum: take a named set's folder without checking its hash (your own edited copy).
 
     Raises:
         DatasetNotFoundError: a named set is not on disk and cannot be downloaded.
+        ChecksumMismatchError: a named set's download is not the known file.
         DataFormatError: its folder holds none of its files.
     """
     files = WORD_VECTORS.get(os.fspath(source))
     if files is None:
         return pathlib.Path(source)
-    folder = locate(os.fspath(source), data_dir)
+    folder = locate(os.fspath(source), data_dir, skip_checksum=skip_checksum)
     for name in files:
         found = sorted(folder.rglob(name))
         if found:
