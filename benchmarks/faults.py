@@ -441,7 +441,10 @@ def corrupted_archive(at: float, folder: pathlib.Path) -> str:
     refused_without_training(hashed, archive, "sha-256")
     streamed = recipe("sentiment", [*flags, "--skip-checksum"])
     refused_without_training(streamed, archive, "corrupt")
-    return f"refused by its hash ({hashed.error[7:70]}...) and, with --skip-checksum, by the archive's CRC"
+    reasons = [result.error.partition(f"{archive}: ")[2][:48] for result in (hashed, streamed)]
+    return (
+        f"refused by its hash ('{reasons[0]}...') and, with --skip-checksum, by its CRC ('{reasons[1]}...')"
+    )
 
 
 def truncated_archives(folder: pathlib.Path) -> str:
@@ -481,10 +484,11 @@ class Server:
                     self.wfile.write(payload[: len(payload) // 2])
                     return
                 step = 2**16
-                for start in range(0, len(payload), step):
-                    self.wfile.write(payload[start : start + step])
-                    if outer.mode == "slow":
-                        time.sleep(0.1)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a killed client
+                    for start in range(0, len(payload), step):
+                        self.wfile.write(payload[start : start + step])
+                        if outer.mode == "slow":
+                            time.sleep(0.1)
 
             def log_message(self, *args):
                 pass
