@@ -9,7 +9,8 @@ every check holds; what was expected and what happened are written for each.
 
 Cases (`--only NAME ...` runs some of them):
 
-- kill -9 mid-epoch, in evaluation, in export, and in export over an earlier finished run;
+- kill -9 mid-epoch, while a backup is written, in evaluation, in export, and in export over an
+  earlier finished run;
 - NaN: a learning rate that overflows the loss;
 - two runs on one output folder; a changed model flag on resume; a half-written and a damaged
   history.csv; an output path that is a file, a read-only folder, a disk that fills up in training;
@@ -213,6 +214,18 @@ def kill_mid_epoch(folder: pathlib.Path) -> str:
     check(f"at epoch {epoch + 1}" in again.stdout, f"the rerun did not resume at epoch {epoch + 1}")
     finished_cleanly(out, again)
     return f"killed with a backup at epoch {epoch + 1}; the same command resumed there and finished"
+
+
+def kill_while_backup_written(folder: pathlib.Path) -> str:
+    out = folder / "run"
+    flags = [*SENTIMENT, "--output-dir", str(out)]
+    writing = lambda: (backup_epoch(out) or 0) >= 1 and any((out / "backup").glob(".partial-*"))  # noqa: E731
+    check(kill_when(recipe_command("sentiment", flags), writing), "the run ended before the kill")
+    epoch = backup_epoch(out)
+    again = recipe("sentiment", flags)
+    check(f"at epoch {epoch + 1}" in again.stdout, f"the rerun did not resume at epoch {epoch + 1}")
+    finished_cleanly(out, again)
+    return f"killed while a backup was written; the previous one (epoch {epoch + 1}) was whole and resumed"
 
 
 def kill_in_evaluation(folder: pathlib.Path) -> str:
@@ -611,6 +624,9 @@ def speech_invalid_inputs(folder: pathlib.Path) -> str:
 
 CASES = [
     Case("kill_mid_epoch", "resumes at the epoch of the last backup", kill_mid_epoch),
+    Case(
+        "kill_while_backup_written", "the previous backup is whole; resumes there", kill_while_backup_written
+    ),
     Case("kill_in_evaluation", "resumes without training, finishes", kill_in_evaluation),
     Case(
         "kill_in_export", "nothing half-written under a final name; resumes without training", kill_in_export
