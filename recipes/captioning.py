@@ -190,9 +190,11 @@ def load_splits(config: Config) -> zoo.data.CaptionSplits:
 
 def image_dataset(data: zoo.data.CaptionedImages, image_shape: tuple[int, int]) -> tf.data.Dataset:
     """One float32 (H, W, 3) image in [0, 1] per element: the digit strips as they are, photos read and
-    decoded by `zoo.data.decode_image` in parallel."""
+    decoded by `zoo.data.decode_image` in parallel (after `zoo.data.check_image_files`, so a file that is not
+    an image is named)."""
     if isinstance(data.images, np.ndarray):
         return tf.data.Dataset.from_tensor_slices(data.images)
+    zoo.data.check_image_files(data.images)
     return tf.data.Dataset.from_tensor_slices(data.images).map(
         lambda path: zoo.data.decode_image(tf.io.read_file(path), image_shape),
         num_parallel_calls=tf.data.AUTOTUNE,
