@@ -247,7 +247,9 @@ def _time_major_steps(emissions, mask):
     The padding steps leave the scores unchanged (a masked step keeps them) and give the scan over
     `steps[1:]` at least one step: a scan over no steps stacks an empty tensor list, which TensorFlow
     cannot do when the batch size is unknown at trace time, so a served batch of one-token (or empty)
-    sentences would fail. One tensor rather than two because `keras.ops.scan` under TensorFlow (Keras 3.15) fails on several
+    sentences would fail.
+
+    One tensor rather than two because `keras.ops.scan` under TensorFlow (Keras 3.15) fails on several
     scanned tensors whose length is unknown when traced (`NoneType` has no `assert_is_compatible_with`).
     """
     steps = ops.concatenate([emissions, ops.cast(mask, emissions.dtype)[..., None]], axis=-1)
