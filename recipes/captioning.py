@@ -57,6 +57,7 @@ import zoo.cli
 import zoo.data
 import zoo.decoding
 import zoo.export
+import zoo.io
 import zoo.layers
 import zoo.losses
 import zoo.metrics
@@ -191,9 +192,11 @@ def load_splits(config: Config) -> zoo.data.CaptionSplits:
 
 def image_dataset(data: zoo.data.CaptionedImages, image_shape: tuple[int, int]) -> tf.data.Dataset:
     """One float32 (H, W, 3) image in [0, 1] per element: the digit strips as they are, photos read and
-    decoded by `zoo.data.decode_image` in parallel."""
+    decoded by `zoo.data.decode_image` in parallel (after `zoo.data.check_image_files`, so a file that is not
+    an image is named)."""
     if isinstance(data.images, np.ndarray):
         return tf.data.Dataset.from_tensor_slices(data.images)
+    zoo.data.check_image_files(data.images)
     return tf.data.Dataset.from_tensor_slices(data.images).map(
         lambda path: zoo.data.decode_image(tf.io.read_file(path), image_shape),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -420,11 +423,11 @@ def export(models: list[CaptionModel], greedy, data: CaptionData, run) -> dict[s
     and compared; the SavedModel is reloaded in a fresh Python process and must caption real test images
     exactly as the models in memory do, from their bytes and from their pixels."""
     output_dir = run.output_dir
-    (output_dir / "vocabulary.txt").write_text("\n".join(data.vocabulary.tokens) + "\n", encoding="utf-8")
+    zoo.io.write_text(output_dir / "vocabulary.txt", "\n".join(data.vocabulary.tokens) + "\n")
     (inputs, _), keras_diff = next(iter(data.validation)), 0.0
     for index, model in enumerate(models):
         path = output_dir / ("model.keras" if len(models) == 1 else f"member_{index}/model.keras")
-        model.trainer.save(path)
+        zoo.export.export_keras(model.trainer, path)
         keras_diff = max(keras_diff, zoo.export.max_abs_diff(
             model.trainer(inputs, training=False),
             keras.saving.load_model(path)(inputs, training=False),

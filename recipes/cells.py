@@ -80,7 +80,9 @@ import sklearn.model_selection
 import tensorflow as tf
 
 import zoo.cli
+import zoo.export
 import zoo.gradients
+import zoo.io
 import zoo.layers
 import zoo.train
 from zoo.cli import flag
@@ -291,7 +293,7 @@ def train_and_evaluate(config: Config, task: Task, cell: str, run: zoo.train.Run
         metrics["mse"] = float(np.mean((predictions - targets) ** 2))
     if config.export:
         (run.output_dir / "models").mkdir(exist_ok=True)
-        model.save(run.output_dir / "models" / f"{task.name}_{cell}.keras")
+        zoo.export.export_keras(model, run.output_dir / "models" / f"{task.name}_{cell}.keras")
     return metrics, {"history": history, "initial_norms": initial_norms, "trained_norms": trained_norms}
 
 
@@ -397,7 +399,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             model_metrics, curves[task.name, cell] = train_and_evaluate(config, task, cell, run)
             metrics |= {f"{task.name}_{cell}_{key}": value for key, value in model_metrics.items()}
     table = results_table(metrics, tasks, config.cells)
-    (run.output_dir / "results.md").write_text(f"# RNN vs LSTM vs GRU ({config.implementation})\n\n{table}\n")
+    zoo.io.write_text(
+        run.output_dir / "results.md", f"# RNN vs LSTM vs GRU ({config.implementation})\n\n{table}\n"
+    )
     write_histories(curves, run.output_dir / "histories.csv")
     plot_results(curves, tasks, config.cells, run.output_dir)
     print(f"\n{table}\n")

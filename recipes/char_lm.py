@@ -300,7 +300,16 @@ def loss_metrics(nats: float) -> dict[str, float]:
 
 def export(model: keras.Model, characters: list[str], run: zoo.train.Run) -> dict[str, float]:
     samples = [SENTENCE, "ROMEO:\nWhat light?", "zq\u00e9 x", lm.scramble(SENTENCE)]
-    return lm.export_scorer(model, characters, run.output_dir, samples)
+    # A transformer reads its first `context` characters; 600 is beyond the default context and longer
+    # than the training stream's chunks for an LSTM.
+    edges = {
+        "batch_of_one": samples[:1],
+        "one_character": ["a"],
+        "empty_text": [""],
+        "empty_batch": [],
+        "longest": [(SENTENCE * 20)[:600]],
+    }
+    return lm.export_scorer(model, characters, run.output_dir, samples, edges)
 
 
 @dataclasses.dataclass

@@ -41,6 +41,7 @@ import tensorflow as tf
 import zoo.cli
 import zoo.data
 import zoo.export
+import zoo.io
 import zoo.layers
 import zoo.metrics
 import zoo.text
@@ -370,9 +371,12 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
 def end_to_end(tagger: keras.Model, features: zoo.layers.TokenFeatures, tag_names: list[str]) -> keras.Model:
     """The deployable model: a batch of token strings (padded with "") -> tag strings ("" at padding)."""
     tokens = keras.Input(shape=(None,), dtype="string", name="tokens")
-    packed = features(tokens)
+    # One more row and column of padding, cut off again below: the LSTM and the character convolution
+    # cannot run on zero sentences or zero time steps, so an empty batch (shape [0, n] or [n, 0]) would
+    # fail. Padding is masked, so the real tokens' tags do not change.
+    packed = features(keras.ops.pad(tokens, [[0, 1], [0, 1]], constant_values=""))
     # Shift tag ids by one so that id 0 is the lookup's mask token "", written at padding (word id 0).
-    tag_ids = keras.ops.where(packed[..., 0] > 0, tagger(packed) + 1, 0)
+    tag_ids = keras.ops.where(packed[..., 0] > 0, tagger(packed) + 1, 0)[:-1, :-1]
     lookup = keras.layers.StringLookup(
         vocabulary=tag_names, mask_token="", num_oov_indices=0, invert=True, name="tag_names"
     )
@@ -414,17 +418,34 @@ def export(tagger, data: NERData, config: Config, run: zoo.train.Run) -> dict[st
         ("chars.txt", data.features.char_vocabulary),
         ("tags.txt", data.tag_names),
     ):
-        (run.output_dir / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+        zoo.io.write_text(run.output_dir / name, "\n".join(lines) + "\n")
     length = 64
-    short = [sentence[:length] + [""] * (length - len(sentence[:length])) for sentence in sentences[:8]]
+
+    def pad(sentence):
+        return sentence[:length] + [""] * (length - len(sentence[:length]))
+
+    short = [pad(sentence) for sentence in sentences[:8]]
+    one_word = [sentences[0][0]]
+    longest = [token for sentence in sentences for token in sentence][:length]  # the TFLite length
     return zoo.export.export_and_verify(
         run.output_dir,
         serving_model=serving_model,
         serving_signature=[tf.TensorSpec([None, None], tf.string, name="tokens")],
         raw_inputs=[padded],
+        edge_inputs={
+            "batch_of_one": [padded[:1]],
+            "one_word": [[one_word]],
+            "longest": [[longest]],
+            "empty_batch": [np.zeros((0, 3), dtype=bytes)],
+            "no_tokens": [np.zeros((2, 0), dtype=bytes)],
+        },
         tflite_model=tagger,
         tflite_signature=[tf.TensorSpec([1, length, 2 + config.max_word_length], tf.int32)],
         tflite_inputs=data.features(tf.constant(short)).numpy(),
+        tflite_edge_inputs={
+            "one_word": data.features(tf.constant([pad(one_word)])).numpy(),
+            "longest": data.features(tf.constant([pad(longest)])).numpy(),
+        },
     )
 
 
@@ -441,7 +462,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ema = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema else []
     run.fit(model, train, validation, monitor="val_entity_f1", mode="max", extra_callbacks=[*ema, entity_f1])
     scores = zoo.metrics.entity_scores(*predict_tags(tagger, data.test, data.tag_names))
-    (run.output_dir / "entity_scores.md").write_text(scores.to_markdown() + "\n")
+    zoo.io.write_text(run.output_dir / "entity_scores.md", scores.to_markdown() + "\n")
     print("\nTest entity scores:\n" + scores.to_markdown())
     metrics = scores.to_dict(prefix="test_")
     for index, member in enumerate(members):  # what each member scores alone, on the same run

@@ -37,6 +37,7 @@ import tensorflow as tf
 import zoo.cli
 import zoo.data
 import zoo.export
+import zoo.io
 import zoo.layers
 import zoo.text
 import zoo.train
@@ -317,17 +318,30 @@ def export(model: keras.Model, data: SentimentData, config: Config, run: zoo.tra
     ids (int32) and `vocabulary.txt` beside it maps tokens to ids (line n = id n)."""
     serving_model = end_to_end(model, data.vectorizer)
     sample_texts = data.test_texts[:64]
-    (run.output_dir / "vocabulary.txt").write_text(
-        "\n".join(data.vectorizer.get_vocabulary()) + "\n", encoding="utf-8"
-    )
+    zoo.io.write_text(run.output_dir / "vocabulary.txt", "\n".join(data.vectorizer.get_vocabulary()) + "\n")
+    # Longer than max_length tokens: the model reads the first max_length, the TFLite row is all tokens.
+    words = " ".join(sample_texts).split()
+    longest = " ".join((words * (config.max_length // max(len(words), 1) + 2))[: config.max_length + 8])
+
+    def token_ids(texts):
+        return data.vectorizer(tf.constant(texts)).numpy().astype("int32")
+
     return zoo.export.export_and_verify(
         run.output_dir,
         serving_model=serving_model,
         serving_signature=[tf.TensorSpec([None], tf.string, name="texts")],
         raw_inputs=[sample_texts],
+        edge_inputs={
+            "batch_of_one": [sample_texts[:1]],
+            "one_word": [[words[0]]],
+            "empty_text": [[""]],
+            "empty_batch": [np.zeros(0, dtype=bytes)],
+            "longest": [[longest]],
+        },
         tflite_model=model,
         tflite_signature=[tf.TensorSpec([1, config.max_length], tf.int32, name="token_ids")],
-        tflite_inputs=data.vectorizer(tf.constant(sample_texts[:16])).numpy().astype("int32"),
+        tflite_inputs=token_ids(sample_texts[:16]),
+        tflite_edge_inputs={"one_word": token_ids([words[0]]), "longest": token_ids([longest])},
     )
 
 

@@ -48,6 +48,7 @@ import zoo.audio
 import zoo.cli
 import zoo.data
 import zoo.export
+import zoo.io
 import zoo.layers
 import zoo.metrics
 import zoo.train
@@ -230,13 +231,24 @@ def build_model(config: Config, alphabet: list[str]) -> keras.Model:
 
 def transcriber(model: keras.Model, alphabet: list[str], beam_width: int = 0) -> keras.Model:
     """(waveforms, lengths) -> transcript strings: the CTC model and its greedy (`beam_width` 0) or beam
-    search decoder (`zoo.layers.CTCTranscriber`), as one model (the SavedModel's)."""
+    search decoder (`zoo.layers.CTCTranscriber`), as one model (the SavedModel's).
+
+    Invalid input (lengths that do not fit the waveforms, NaN samples) raises an error naming the problem
+    (`zoo.audio.WaveformCheck`). Every valid input is answered: the model runs on one more waveform of
+    length 0 and one more frame of silence than it is given, and drops that waveform's transcript, because
+    its convolutions and recurrent layers cannot run on an empty batch or on zero frames (a waveform
+    shorter than a frame). Padding past a waveform's length is masked, so no transcript changes."""
     waveforms = keras.Input((None,), dtype="float32", name="waveforms")
     lengths = keras.Input((), dtype="int32", name="lengths")
-    text = zoo.layers.CTCTranscriber(alphabet, beam_width, name="ctc_transcriber")(
-        model([waveforms, lengths])
-    )
-    return keras.Model([waveforms, lengths], text, name="transcriber")
+    checked_waveforms, checked_lengths = zoo.audio.WaveformCheck(name="waveform_check")([waveforms, lengths])
+    frame_length = model.get_layer("log_mel").frame_length
+    padded = [
+        keras.ops.pad(checked_waveforms, [[0, 1], [0, frame_length]]),
+        keras.ops.pad(checked_lengths, [[0, 1]]),
+    ]
+    text = zoo.layers.CTCTranscriber(alphabet, beam_width, name="ctc_transcriber")(model(padded))
+    # A tuple key: Keras slices a symbolic tensor only by a tuple.
+    return keras.Model([waveforms, lengths], text[:-1,], name="transcriber")
 
 
 def compiled(transcribe: keras.Model):
@@ -258,12 +270,14 @@ def export(model, data: SpeechData, config: Config, run: zoo.train.Run) -> dict[
     """model.keras and saved_model/ take (waveforms, lengths) and return transcripts; model.tflite takes one
     waveform of `seconds` x sample rate samples and returns per-frame log-probabilities (blank first, then
     alphabet.txt), to decode beside it."""
-    (run.output_dir / "alphabet.txt").write_text("\n".join(data.alphabet) + "\n", encoding="utf-8")
+    zoo.io.write_text(run.output_dir / "alphabet.txt", "\n".join(data.alphabet) + "\n")
     (waves, lengths), _ = next(iter(data.test))
-    samples = int(max(lengths.numpy()))
+    waves, lengths = waves.numpy(), lengths.numpy()
+    samples = int(max(lengths))
     waveform = keras.Input((samples,), batch_size=1, dtype="float32", name="waveform")
     full = keras.ops.full((1,), samples, dtype="int32")
     device = keras.Model(waveform, keras.ops.log_softmax(model([waveform, full]), axis=-1), name="frames")
+    longest = waves[np.argmax(lengths)][None, :samples]  # the TFLite length, all of it real audio
     return zoo.export.export_and_verify(
         run.output_dir,
         serving_model=transcriber(model, data.alphabet),
@@ -271,10 +285,18 @@ def export(model, data: SpeechData, config: Config, run: zoo.train.Run) -> dict[
             tf.TensorSpec([None, None], tf.float32, name="waveforms"),
             tf.TensorSpec([None], tf.int32, name="lengths"),
         ],
-        raw_inputs=[waves.numpy(), lengths.numpy()],
+        raw_inputs=[waves, lengths],
+        edge_inputs={
+            "batch_of_one": [waves[:1], lengths[:1]],
+            "one_sample": [waves[:1, :1], [1]],
+            "no_samples": [waves[:2], [0, 0]],
+            "empty_batch": [np.zeros((0, samples), "float32"), np.zeros(0, "int32")],
+            "longest": [longest, [samples]],
+        },
         tflite_model=device,
         tflite_signature=[tf.TensorSpec([1, samples], tf.float32)],
-        tflite_inputs=waves.numpy()[:4, :samples],
+        tflite_inputs=waves[:4, :samples],
+        tflite_edge_inputs={"batch_of_one": waves[:1, :samples], "longest": longest},
     )
 
 

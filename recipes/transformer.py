@@ -32,6 +32,7 @@ import keras_hub
 
 import zoo.cli
 import zoo.decoding
+import zoo.export
 import zoo.losses
 import zoo.metrics
 import zoo.seq2seq
@@ -291,7 +292,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     metrics = zoo.seq2seq.score_test_split(greedy, beam if config.beam_size > 1 else None, data.test_pairs)
     metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
     if config.export:
-        model.trainer.save(run.output_dir / "model.keras")
+        zoo.export.export_keras(model.trainer, run.output_dir / "model.keras")
         metrics |= zoo.seq2seq.export_translator(
             greedy, data, run.output_dir, track=[model.encoder, model.decoder]
         )

@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
     draw_heatmaps(model, data, greedy, run, config.heatmaps)
     if config.export:
-        model.trainer.save(run.output_dir / "model.keras")
+        zoo.export.export_keras(model.trainer, run.output_dir / "model.keras")
         metrics |= zoo.seq2seq.export_translator(
             greedy, data, run.output_dir, track=[model.encoder, model.decoder]
         )

@@ -53,6 +53,7 @@ import zoo.cli
 import zoo.data.corpora
 import zoo.embeddings
 import zoo.export
+import zoo.io
 import zoo.train
 from zoo.cli import flag
 
@@ -209,7 +210,7 @@ def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run) -> dict[st
     """saved_model/ and model.keras map words to vectors; model.tflite maps a word id (line n of
     vocabulary.txt is id n, 0 is unknown) to its vector."""
     serving = lookup_model(words, vectors)
-    (run.output_dir / "vocabulary.txt").write_text("\n".join(["[UNK]", *words]) + "\n", encoding="utf-8")
+    zoo.io.write_text(run.output_dir / "vocabulary.txt", "\n".join(["[UNK]", *words]) + "\n")
     embedding = serving.get_layer("vectors")
     ids = keras.Input(shape=(1,), batch_size=1, dtype="int32", name="word_id")
     device = keras.Model(ids, embedding(ids)[:, 0], name="vector_of_id")
@@ -219,9 +220,19 @@ def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run) -> dict[st
         serving_model=serving,
         serving_signature=[tf.TensorSpec([None], tf.string, name="words")],
         raw_inputs=[sample],
+        edge_inputs={
+            "batch_of_one": [words[:1]],
+            "empty_word": [[""]],
+            "empty_batch": [np.zeros(0, dtype=bytes)],
+            "longest": [[max(words, key=len) + "x" * 200]],  # no limit but memory: an unknown long word
+        },
         tflite_model=device,
         tflite_signature=[tf.TensorSpec([1, 1], tf.int32)],
         tflite_inputs=np.arange(16, dtype=np.int32)[:, None],
+        tflite_edge_inputs={
+            "unknown": np.zeros((1, 1), np.int32),
+            "last_id": np.array([[len(words)]], np.int32),
+        },
     )
 
 
@@ -246,7 +257,8 @@ def train_and_evaluate(config: Config, data: Word2VecData, run: zoo.train.Run) -
     metrics["vocabulary_size"] = len(words)
     metrics["corpus_words"] = data.corpus.raw_words
     report_neighbours(keyed, config.neighbours)
-    keyed.save_word2vec_format(str(run.output_dir / "vectors.txt"), binary=False)
+    with zoo.io.replacing(run.output_dir / "vectors.txt") as staging:
+        keyed.save_word2vec_format(str(staging), binary=False)
     zoo.embeddings.write_projector(run.output_dir / "logs" / "projector", words[:10_000], vectors[:10_000])
     zoo.embeddings.plot_word_map(
         keyed, config.neighbours, run.output_dir / "word_map.png", title=f"word2vec {config.model}"

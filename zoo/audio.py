@@ -4,6 +4,8 @@
   features `(batch, frames, num_mel_bins)` with a Keras mask over the valid frames, and
   `num_frames(lengths)` for the CTC input lengths.
 - `SpecAugment`: frequency and time masks on those features while training (Park et al. 2019).
+- `WaveformCheck`: refuses raw audio a served model cannot answer truthfully (lengths that do not fit the
+  waveforms, NaN or inf samples) with an error naming the problem.
 
 Both exports keep the feature extraction: the SavedModel takes float waveforms, and the TFLite file
 converts with the built-in op set only (`tf.signal.stft` lowers to the builtins `GATHER` for the framing
@@ -428,3 +430,55 @@ class SpecAugment(keras.layers.Layer):
             "mask_value": self.mask_value,
             "seed": self.seed,
         }
+
+
+@keras.saving.register_keras_serializable(package="zoo")
+class WaveformCheck(keras.layers.Layer):
+    """`[waveforms, lengths]` -> the same two tensors, once they are checked to be valid raw audio.
+
+    A model given lengths that do not match its waveforms would answer anyway, wrongly: a length beyond
+    the samples reads padding, a negative one reads nothing, two lengths for one waveform decode an extra
+    empty transcript, and a NaN sample turns every feature of its utterance into NaN. This layer, first in
+    a served model, makes each of these an `InvalidArgumentError` whose message names the problem:
+
+    - "lengths must have one entry per waveform"
+    - "lengths must not be negative"
+    - "a length exceeds the samples of its waveform"
+    - "waveforms hold NaN or inf"
+
+    The checks are `tf.debugging` assertions (TensorFlow only): called eagerly they raise at once; traced
+    into a SavedModel they run inside its graph before the outputs are computed. An empty batch passes.
+
+    Call arguments:
+        inputs: `[waveforms, lengths]`, float `(batch, samples)` and int `(batch,)`.
+
+    Output: `[waveforms, lengths]` unchanged.
+
+    Example:
+
+    >>> waveforms, lengths = keras.Input((None,)), keras.Input((), dtype="int32")
+    >>> checked = zoo.audio.WaveformCheck()([waveforms, lengths])
+    >>> features = zoo.audio.LogMelSpectrogram(8000, num_mel_bins=40)(checked)
+    """
+
+    def call(self, inputs):
+        waveforms, lengths = inputs
+        waveforms = tf.convert_to_tensor(waveforms)
+        lengths = tf.convert_to_tensor(lengths)
+        checks = [
+            tf.debugging.assert_equal(
+                tf.size(lengths), tf.shape(waveforms)[0], message="lengths must have one entry per waveform"
+            ),
+            tf.debugging.assert_non_negative(lengths, message="lengths must not be negative"),
+            tf.debugging.assert_less_equal(
+                tf.cast(lengths, tf.int64),
+                tf.shape(waveforms, out_type=tf.int64)[1],
+                message="a length exceeds the samples of its waveform",
+            ),
+            tf.debugging.assert_all_finite(waveforms, message="waveforms hold NaN or inf"),
+        ]
+        with tf.control_dependencies(checks):
+            return [tf.identity(waveforms), tf.identity(lengths)]
+
+    def compute_output_spec(self, inputs):
+        return [keras.KerasTensor(tensor.shape, dtype=tensor.dtype) for tensor in inputs]

@@ -23,6 +23,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import zoo.io
 from zoo.data.captioning import decode_image
 from zoo.decoding import pad_after_end
 from zoo.errors import ExportMismatchError
@@ -160,7 +161,8 @@ def export_captioner(
         archive.track(resource)
     archive.add_endpoint("serve", captioner.caption_bytes)
     archive.add_endpoint("serve_images", captioner.caption_images)
-    archive.write_out(str(path), verbose=False)
+    with zoo.io.replacing(path) as staging:
+        archive.write_out(str(staging), verbose=False)
     expected = [captioner.caption_bytes(list(files)).numpy(), captioner.caption_images(images).numpy()]
     with tempfile.TemporaryDirectory() as folder:
         np.save(f"{folder}/images.npy", images)

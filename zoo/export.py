@@ -10,8 +10,18 @@
   to the built-in `WHILE` op, so `export_tflite` requires one. Strings cannot enter a built-in-only model:
   text models export their token-id model and write the vocabulary beside it.
 
-Every export is reloaded and run on real inputs; the largest absolute difference from the Keras model is
-returned (for `metrics.json`), and a difference above `tolerance` raises `ExportMismatchError`.
+**Whole or absent.** Each export is written under a temporary name beside its final one and renamed over
+it only once complete (`zoo.io.replacing`): a run killed or failing while it writes leaves the previous
+export (or none) under the final name, never a half-written one.
+
+**What is verified.** `export_and_verify` reloads every export and runs it on real inputs and on the
+recipe's edge cases (`edge_inputs`, named raw-input tuples: a batch of one, a one-token input, an empty
+batch, the longest input the model accepts, ...); the reloaded Keras model and the SavedModel must give
+the Keras model's outputs with the same shape, empty ones included. TFLite has a static input shape, so it
+is run on its real inputs and on `tflite_edge_inputs` (at least one row and the longest allowed row).
+The largest absolute difference of each format over all of them is returned (for `metrics.json`), and a
+difference above `tolerance`, a different shape or an export that fails on an edge case raises
+`ExportMismatchError` naming the case.
 """
 
 from __future__ import annotations
@@ -20,12 +30,13 @@ import json
 import pathlib
 import subprocess
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
+import zoo.io
 from zoo.errors import ExportMismatchError
 
 DEFAULT_TOLERANCE = 1e-4
@@ -44,6 +55,8 @@ def max_abs_diff(expected: np.ndarray, actual: np.ndarray, name: str, tolerance:
         if differing:
             raise ExportMismatchError(f"{name}: {differing} of {expected.size} outputs differ from Keras")
         return 0.0
+    if not expected.size:  # an empty batch: equal shapes are all there is to compare
+        return 0.0
     difference = float(np.max(np.abs(expected.astype(np.float64) - actual.astype(np.float64))))
     if not difference <= tolerance:  # also catches NaN
         raise ExportMismatchError(
@@ -53,9 +66,10 @@ def max_abs_diff(expected: np.ndarray, actual: np.ndarray, name: str, tolerance:
 
 
 def export_keras(model: keras.Model, path: str | pathlib.Path) -> pathlib.Path:
-    """`model.save(path)` (a `.keras` file)."""
+    """`model.save(path)` (a `.keras` file), whole or not at all."""
     path = pathlib.Path(path)
-    model.save(path)
+    with zoo.io.replacing(path) as staging:
+        model.save(staging)
     return path
 
 
@@ -77,26 +91,29 @@ def export_saved_model(
     for resource in track:
         archive.track(resource)
     archive.add_endpoint("serve", function, input_signature=list(input_signature))
-    archive.write_out(str(path), verbose=False)
+    with zoo.io.replacing(path) as staging:
+        archive.write_out(str(staging), verbose=False)
     return pathlib.Path(path)
 
 
 def export_tflite(
     model: keras.Model, path: str | pathlib.Path, input_signature: Sequence[tf.TensorSpec]
 ) -> pathlib.Path:
-    """Keras's LiteRT export restricted to TFLite built-in ops; `input_signature` must be fully static."""
+    """Keras's LiteRT export restricted to TFLite built-in ops, whole or not at all; `input_signature` must
+    be fully static."""
     for spec in input_signature:
         if not spec.shape.is_fully_defined():
             raise ValueError(
                 f"export_tflite needs a static input shape for built-in ops only, got {spec.shape}"
             )
-    model.export(
-        str(path),
-        format="litert",
-        input_signature=list(input_signature),
-        target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]},
-        verbose=False,
-    )
+    with zoo.io.replacing(path) as staging:
+        model.export(
+            str(staging),
+            format="litert",
+            input_signature=list(input_signature),
+            target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]},
+            verbose=False,
+        )
     return pathlib.Path(path)
 
 
@@ -137,11 +154,7 @@ def run_tflite(path: str | pathlib.Path, inputs: np.ndarray) -> np.ndarray:
 def run_saved_model(path: str | pathlib.Path, *inputs) -> np.ndarray:
     """Load a SavedModel written by `export_saved_model` and call its `serve` endpoint with `inputs` in
     signature order (single output). (`serving_default` takes keyword arguments only, by input name.)"""
-    loaded = tf.saved_model.load(str(path))
-    output = loaded.serve(*inputs)
-    if isinstance(output, dict):
-        (output,) = output.values()
-    return output.numpy()
+    return _serve(tf.saved_model.load(str(path)), inputs)
 
 
 def export_and_verify(
@@ -150,9 +163,11 @@ def export_and_verify(
     serving_model: keras.Model,
     serving_signature: Sequence[tf.TensorSpec],
     raw_inputs: Sequence,
+    edge_inputs: Mapping[str, Sequence] | None = None,
     tflite_model: keras.Model | None = None,
     tflite_signature: Sequence[tf.TensorSpec] = (),
     tflite_inputs: np.ndarray | None = None,
+    tflite_edge_inputs: Mapping[str, np.ndarray] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> dict[str, float]:
     """Write model.keras, saved_model/ and (if `tflite_model`) model.tflite; reload each and compare.
@@ -162,46 +177,82 @@ def export_and_verify(
         serving_model: the end-to-end Keras model (raw input -> output).
         serving_signature: the SavedModel's input signature (raw input).
         raw_inputs: real raw inputs, one tensor-like per signature entry.
+        edge_inputs: name -> raw inputs (one per signature entry, like `raw_inputs`) of each edge case the
+            exports must answer as the Keras model does, e.g. `{"batch_of_one": [texts[:1]],
+            "empty_batch": [np.zeros([0], object)]}`. Each is converted to its signature entry's dtype.
         tflite_model: the model whose graph goes into TFLite (e.g. ids -> output), or None to skip.
         tflite_signature: its static input signature.
         tflite_inputs: real inputs for it, batched along the first axis.
+        tflite_edge_inputs: name -> inputs for it (batched along the first axis, like `tflite_inputs`).
         tolerance: largest accepted absolute difference.
 
     Returns:
-        `{"keras_max_abs_diff": ..., "savedmodel_max_abs_diff": ..., "tflite_max_abs_diff": ...}`.
+        `{"keras_max_abs_diff": ..., "savedmodel_max_abs_diff": ..., "tflite_max_abs_diff": ...}`, each
+        the largest over the real inputs and the edge cases.
     """
     output_dir = pathlib.Path(output_dir)
-    raw_tensors = [tf.constant(value) for value in raw_inputs]
+    cases = {"real inputs": raw_inputs, **(edge_inputs or {})}
+    cases = {
+        name: [tf.constant(value, dtype=spec.dtype) for value, spec in zip(inputs, serving_signature)]
+        for name, inputs in cases.items()
+    }
 
     def call(model, tensors):  # a Keras model takes several inputs as one list
         return model(tensors[0] if len(tensors) == 1 else list(tensors))
 
-    expected = keras.ops.convert_to_numpy(call(serving_model, raw_tensors))
-    metrics = {}
+    expected = {name: keras.ops.convert_to_numpy(call(serving_model, t)) for name, t in cases.items()}
 
     keras_path = export_keras(serving_model, output_dir / "model.keras")
     reloaded = keras.saving.load_model(keras_path)
-    metrics["keras_max_abs_diff"] = max_abs_diff(
-        expected, keras.ops.convert_to_numpy(call(reloaded, raw_tensors)), str(keras_path), tolerance
-    )
-
     saved_model_path = export_saved_model(
         lambda *inputs: call(serving_model, inputs),
         output_dir / "saved_model",
         serving_signature,
         track=[serving_model],
     )
-    metrics["savedmodel_max_abs_diff"] = max_abs_diff(
-        expected, run_saved_model(saved_model_path, *raw_tensors), str(saved_model_path), tolerance
-    )
+    loaded = tf.saved_model.load(str(saved_model_path))
+    runners = {
+        "keras": (keras_path, lambda tensors: keras.ops.convert_to_numpy(call(reloaded, tensors))),
+        "savedmodel": (saved_model_path, lambda tensors: _serve(loaded, tensors)),
+    }
+    metrics = {}
+    for kind, (path, run) in runners.items():
+        metrics[f"{kind}_max_abs_diff"] = max(
+            _compare(expected[name], run, tensors, f"{path} ({name})", tolerance)
+            for name, tensors in cases.items()
+        )
 
     if tflite_model is not None:
         tflite_path = export_tflite(tflite_model, output_dir / "model.tflite", tflite_signature)
-        tflite_expected = keras.ops.convert_to_numpy(tflite_model(tflite_inputs))
-        metrics["tflite_max_abs_diff"] = max_abs_diff(
-            tflite_expected, run_tflite(tflite_path, tflite_inputs), str(tflite_path), tolerance
+        tflite_cases = {"real inputs": tflite_inputs, **(tflite_edge_inputs or {})}
+        metrics["tflite_max_abs_diff"] = max(
+            _compare(
+                keras.ops.convert_to_numpy(tflite_model(inputs)),
+                lambda rows: run_tflite(tflite_path, rows),
+                inputs,
+                f"{tflite_path} ({name})",
+                tolerance,
+            )
+            for name, inputs in tflite_cases.items()
         )
     return metrics
+
+
+def _serve(loaded, tensors) -> np.ndarray:
+    output = loaded.serve(*tensors)
+    if isinstance(output, dict):
+        (output,) = output.values()
+    return output.numpy()
+
+
+def _compare(expected: np.ndarray, run: Callable, inputs, name: str, tolerance: float) -> float:
+    """`max_abs_diff(expected, run(inputs))`; an export that fails where the Keras model answered is a
+    mismatch."""
+    try:
+        actual = run(inputs)
+    except (tf.errors.OpError, ValueError, RuntimeError) as error:
+        raise ExportMismatchError(f"{name}: failed where the Keras model answers: {error}") from error
+    return max_abs_diff(expected, actual, name, tolerance)
 
 
 def run_saved_model_in_subprocess(path: str | pathlib.Path, texts: Sequence[str]) -> list[str]:

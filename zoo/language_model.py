@@ -23,7 +23,7 @@ import json
 import math
 import pathlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import keras_hub
@@ -32,6 +32,7 @@ import tensorflow as tf
 from keras import ops
 
 import zoo.export
+import zoo.io
 from zoo.data.characters import character_lookup, decode, encode
 from zoo.errors import ZooError
 
@@ -285,31 +286,43 @@ def scores_table(scores: dict[str, dict[str, float]]) -> str:
 
 
 def export_scorer(
-    model: keras.Model, characters: Sequence[str], output_dir: str | pathlib.Path, samples: Sequence[str]
+    model: keras.Model,
+    characters: Sequence[str],
+    output_dir: str | pathlib.Path,
+    samples: Sequence[str],
+    edge_samples: Mapping[str, Sequence[str]] | None = None,
 ) -> dict[str, float]:
     """Write `model.keras` (ids -> logits), `vocabulary.json` and `saved_model/`, whose `serve` signature
     takes strings and returns the log-probability of each character after the ones before it (after a
     line break; 0 at padding; a transformer reads the first `context` characters), so a text's score is
     its row's sum. The character lookup runs in the graph (`zoo.data.characters.character_lookup`).
+    Every batch is answered, an empty one or empty texts included: the model runs on one more row and one
+    more step of padding than it is given, cut off after, because it cannot run on zero rows or steps.
 
-    Both files are reloaded and their outputs on `samples` compared with the model in memory
-    (`zoo.export.max_abs_diff`, which raises `ExportMismatchError` beyond its tolerance).
+    Both files are reloaded and their outputs on `samples` and on each list of `edge_samples` (name ->
+    texts: a batch of one, one character, no texts, the longest text, ...) compared with the model in
+    memory (`zoo.export.max_abs_diff`, which raises `ExportMismatchError` beyond its tolerance).
     """
     output_dir = pathlib.Path(output_dir)
-    (output_dir / "vocabulary.json").write_text(json.dumps(list(characters), ensure_ascii=False) + "\n")
+    zoo.io.write_text(output_dir / "vocabulary.json", json.dumps(list(characters), ensure_ascii=False) + "\n")
     lookup = character_lookup(characters)
     context = context_length(model)
 
     def serve(texts):
         ids = tf.cast(lookup(START + texts), tf.int32)
         ids = ids[:, : context + 1] if context else ids
-        return tf.where(ids[:, 1:] > 0, log_probabilities(model, ids), 0.0)
+        # An empty batch has zero-width ids: two padding columns leave the model at least one step.
+        padded = tf.pad(ids, [[0, 1], [0, 2]])
+        padded = padded[:, : context + 1] if context else padded
+        scores = tf.where(padded[:, 1:] > 0, log_probabilities(model, padded), 0.0)
+        return scores[:-1, : tf.maximum(tf.shape(ids)[1] - 1, 0)]
 
-    texts = tf.constant(list(samples))
-    ids = tf.cast(lookup(START + texts), tf.int32)
+    cases = {"samples": samples, **(edge_samples or {})}
+    cases = {name: tf.constant(list(texts), tf.string) for name, texts in cases.items()}
     tolerance = zoo.export.DEFAULT_TOLERANCE
     keras_path = zoo.export.export_keras(model, output_dir / "model.keras")
     reloaded = keras.saving.load_model(keras_path)
+    ids = tf.cast(lookup(START + cases["samples"]), tf.int32)
     metrics = {
         "keras_max_abs_diff": zoo.export.max_abs_diff(
             ops.convert_to_numpy(model(ids)), ops.convert_to_numpy(reloaded(ids)), str(keras_path), tolerance
@@ -318,8 +331,11 @@ def export_scorer(
     path = zoo.export.export_saved_model(
         serve, output_dir / "saved_model", [tf.TensorSpec([None], tf.string, name="texts")], [model, lookup]
     )
-    metrics["savedmodel_max_abs_diff"] = zoo.export.max_abs_diff(
-        serve(texts).numpy(), zoo.export.run_saved_model(path, texts), str(path), tolerance
+    metrics["savedmodel_max_abs_diff"] = max(
+        zoo.export.max_abs_diff(
+            serve(texts).numpy(), zoo.export.run_saved_model(path, texts), f"{path} ({name})", tolerance
+        )
+        for name, texts in cases.items()
     )
     return metrics
 

@@ -22,6 +22,7 @@ import keras_hub
 import numpy as np
 import tensorflow as tf
 
+import zoo.io
 import zoo.train
 from zoo.cli import flag
 from zoo.text.subword import END_ID, PAD_ID, START_ID, train_sentencepiece
@@ -80,11 +81,10 @@ class Seq2SeqTokenizers:
 
     def save(self, directory) -> None:
         """The SentencePiece model proto(s): `tokenizer.spm`, or `source.spm` and `target.spm`."""
-        if self.shared:
-            (directory / "tokenizer.spm").write_bytes(self.source.proto)
-            return
-        for name, tokenizer in (("source", self.source), ("target", self.target)):
-            (directory / f"{name}.spm").write_bytes(tokenizer.proto)
+        protos = {"tokenizer": self.source} if self.shared else {"source": self.source, "target": self.target}
+        for name, tokenizer in protos.items():
+            with zoo.io.replacing(directory / f"{name}.spm") as staging:
+                staging.write_bytes(tokenizer.proto)
 
 
 def teacher_forcing_dataset(

@@ -160,6 +160,26 @@ def test_decode_with_a_time_dimension_unknown_when_traced():
         np.testing.assert_allclose(keras.ops.convert_to_numpy(actual), keras.ops.convert_to_numpy(expected))
 
 
+@pytest.mark.parametrize("shape", [(1, 1), (3, 1), (1, 0), (0, 3), (0, 0)])
+def test_one_step_and_empty_batches_decode_and_score_when_traced_with_unknown_shapes(shape):
+    # A scan over the steps after the first has no step to run for a one-token sentence; traced with an
+    # unknown batch size, stacking its empty outputs failed ("empty list with non-fully-defined shape").
+    crf = random_crf(22)
+    emissions = np.random.default_rng(22).normal(size=(*shape, NUM_TAGS)).astype("float32")
+    mask = np.ones(shape, bool)
+    spec = [tf.TensorSpec([None, None, NUM_TAGS], tf.float32), tf.TensorSpec([None, None], tf.bool)]
+    decode = tf.function(lambda e, m: crf.decode(e, m), input_signature=spec)
+    log_likelihood = tf.function(
+        lambda e, m: crf.log_likelihood(e, tf.zeros(tf.shape(m), tf.int32), m), input_signature=spec
+    )
+    tags, best = (t.numpy() for t in decode(emissions, mask))
+    assert tags.shape == shape and best.shape == shape[:1]
+    assert log_likelihood(emissions, mask).numpy().shape == shape[:1]
+    if shape[1] == 1:  # one step: the best tag is the argmax of start + emission + end
+        transitions, start, end = (keras.ops.convert_to_numpy(w) for w in crf.weights)
+        np.testing.assert_array_equal(tags[:, 0], np.argmax(start + emissions[:, 0] + end, axis=-1))
+
+
 def test_without_mask_every_step_is_real_and_decode_false_returns_emissions():
     crf = random_crf(22)
     emissions, _ = padded_batch(22)

@@ -78,3 +78,10 @@ def test_average_equals_keras_and_is_zero_not_nan_for_empty_rows():
     np.testing.assert_array_equal(
         keras.ops.convert_to_numpy(MaskedGlobalAveragePooling1D()(inputs[:1], mask=empty)), 0.0
     )
+
+
+def test_max_pooling_an_empty_batch_gives_an_empty_batch():
+    inputs = np.zeros((0, 4, 6), "float32")
+    pooling = MaskedGlobalMaxPooling1D()
+    assert keras.ops.convert_to_numpy(pooling(inputs)).shape == (0, 6)
+    assert keras.ops.convert_to_numpy(pooling(inputs, mask=np.zeros((0, 4), bool))).shape == (0, 6)

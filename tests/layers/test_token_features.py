@@ -40,6 +40,11 @@ def test_a_batch_of_padding_keeps_its_time_axis():
     assert features([["", ""]]).shape == (1, 2, 6)
 
 
+def test_empty_batches_keep_their_shape():
+    for shape in [(0, 3), (2, 0), (0, 0)]:
+        assert features(np.zeros(shape, dtype=object).astype(bytes)).shape == (*shape, 6)
+
+
 def test_character_encoder_gives_zeros_for_padding_tokens_and_ignores_char_padding():
     for kind in ("cnn", "lstm"):
         encoder = zoo.layers.CharacterEncoder(vocabulary_size=20, filters=8, kind=kind)

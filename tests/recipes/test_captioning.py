@@ -12,6 +12,7 @@ import tensorflow as tf
 
 import zoo.cli
 import zoo.data
+import zoo.errors
 import zoo.metrics
 import zoo.train
 from recipes import captioning
@@ -151,6 +152,22 @@ def test_keras_applications_encoder_loads_a_weights_file(tmp_path):
     assert np.isfinite(model.trainer.train_on_batch(inputs, np.ones((2, 1, 6), "int32")))
     tuned = captioning.build_cnn(captioning.Config(**base, fine_tune_encoder=True), (32, 32))
     assert len(tuned.trainable_weights) == len(backbone.weights)  # fine-tuned: all of them train
+
+
+def test_a_file_that_is_not_an_image_is_named(tmp_path):
+    good = tmp_path / "good.png"
+    good.write_bytes(tf.io.encode_png(np.zeros((4, 4, 3), np.uint8)).numpy())
+    (tmp_path / "notes.jpg").write_text("not an image")
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    assert len(list(captioning.image_dataset(zoo.data.CaptionedImages([], [str(good)], []), (4, 4)))) == 1
+    for name, problem in (
+        ("notes.jpg", "is not a JPEG"),
+        ("empty.jpg", "it is empty"),
+        ("gone.png", "cannot be read"),
+    ):
+        paths = [str(good), str(tmp_path / name)]
+        with pytest.raises(zoo.errors.DataFormatError, match=f"{name}: .*{problem}"):
+            captioning.image_dataset(zoo.data.CaptionedImages([], paths, []), (4, 4))
 
 
 def test_captions_are_normalised():

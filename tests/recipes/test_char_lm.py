@@ -167,6 +167,15 @@ def test_short_training_prefers_a_sentence_to_its_shuffled_characters(trained):
     assert np.all(rows[1, 2:] == 0)  # padding
 
 
+def test_saved_model_scores_empty_texts_and_empty_batches(trained):
+    output_dir, _ = trained
+    loaded = tf.saved_model.load(str(output_dir / "saved_model"))
+    assert loaded.serve(tf.constant([], tf.string)).numpy().shape == (0, 0)
+    assert loaded.serve(tf.constant([""])).numpy().shape == (1, 0)
+    rows = loaded.serve(tf.constant(["", "a"])).numpy()
+    assert rows.shape == (2, 1) and rows[0, 0] == 0 and rows[1, 0] < 0
+
+
 def test_generate_subcommand_repeats_by_seed(trained):
     output_dir, _ = trained
     flags = ["generate", "--output-dir", str(output_dir), "--prompt", "The ", "--length", "40"]

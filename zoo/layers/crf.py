@@ -143,7 +143,8 @@ class CRF(keras.layers.Layer):
 
         # Score of the given path, summed as one-hot products so any time length works.
         emission_score = ops.sum(emissions * tags_one_hot, axis=(1, 2))
-        start_score = ops.sum(tags_one_hot[:, 0] * start, axis=-1)
+        # [:, :1], not [:, 0]: a batch with no time steps has no first step (and a start score of 0).
+        start_score = ops.sum(ops.sum(tags_one_hot[:, :1], axis=1) * start, axis=-1)
         # A transition into step t counts when step t is real (then, left-aligned, so is step t - 1).
         transition_score = ops.sum(
             ops.matmul(tags_one_hot[:, :-1], transitions) * tags_one_hot[:, 1:], axis=(1, 2)
@@ -166,6 +167,7 @@ class CRF(keras.layers.Layer):
             mask: optional boolean `(batch, time)`, left-aligned; None means every step is real.
         """
         emissions, mask = self._standardize(emissions, mask)
+        time = ops.shape(emissions)[1]
         transitions, start, end = self._weights()
         steps = _time_major_steps(emissions, mask)
         tag_range = ops.arange(self.num_tags, dtype="int32")
@@ -198,6 +200,7 @@ class CRF(keras.layers.Layer):
 
         _, earlier_tags = ops.scan(backward, last_tags, back_pointers, reverse=True)
         tags = ops.concatenate([ops.transpose(earlier_tags, (1, 0)), last_tags[:, None]], axis=1)
+        tags = tags[:, :time]  # without the padding steps `_time_major_steps` appended
         tags = ops.where(mask, tags, ops.zeros_like(tags))
         best_score = ops.where(ops.any(mask, axis=1), best_score, ops.zeros_like(best_score))
         return tags, best_score
@@ -238,12 +241,20 @@ class CRF(keras.layers.Layer):
 
 
 def _time_major_steps(emissions, mask):
-    """`(time, batch, num_tags + 1)`: each step's emissions with the mask (1.0 or 0.0) as the last column.
+    """`(time + 2, batch, num_tags + 1)`: each step's emissions with the mask (1.0 or 0.0) as the last
+    column, then two padding steps.
+
+    The padding steps leave the scores unchanged (a masked step keeps them) and give the scan over
+    `steps[1:]` at least one step: a scan over no steps stacks an empty tensor list, which TensorFlow
+    cannot do when the batch size is unknown at trace time, so a served batch of one-token (or empty)
+    sentences would fail.
 
     One tensor rather than two because `keras.ops.scan` under TensorFlow (Keras 3.15) fails on several
     scanned tensors whose length is unknown when traced (`NoneType` has no `assert_is_compatible_with`).
     """
     steps = ops.concatenate([emissions, ops.cast(mask, emissions.dtype)[..., None]], axis=-1)
+    padding = ops.zeros_like(ops.sum(steps, axis=1, keepdims=True))  # (batch, 1, num_tags + 1), any time
+    steps = ops.concatenate([steps, padding, padding], axis=1)
     return ops.transpose(steps, (1, 0, 2))
 
 

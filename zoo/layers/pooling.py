@@ -38,10 +38,11 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
+        # initial=-inf: an empty batch pools to an empty batch (keras.ops.max refuses empty tensors).
         if mask is None:
-            return ops.max(inputs, axis=1)
+            return ops.max(inputs, axis=1, initial=float("-inf"))
         keep = ops.expand_dims(ops.cast(mask, "bool"), axis=-1)
-        pooled = ops.max(ops.where(keep, inputs, float("-inf")), axis=1)
+        pooled = ops.max(ops.where(keep, inputs, float("-inf")), axis=1, initial=float("-inf"))
         return ops.where(ops.any(keep, axis=1), pooled, ops.zeros_like(pooled))
 
     def compute_mask(self, inputs, mask=None):

@@ -105,11 +105,12 @@ class TokenFeatures(keras.layers.Layer):
         word_ids = tf.cast(self.word_lookup(self.normalize(tokens)), "int32")
         chars = tf.strings.unicode_split(tokens, "UTF-8", errors="replace")  # ragged (batch, time, chars)
         char_ids = tf.cast(self.char_lookup(chars), "int32")
+        # The input's batch and time axes, not the ragged tensor's: a batch of only empty tokens (or of no
+        # sentences) has no characters, and to_tensor would give it zero time steps.
+        shape = tf.shape(tokens, out_type=tf.int64)
         char_ids = char_ids[:, :, : self.max_word_length].to_tensor(
-            0, shape=[None, None, self.max_word_length]
+            0, shape=[shape[0], shape[1], self.max_word_length]
         )
-        # to_tensor pads a batch of only empty tokens to zero time steps; keep the input's time axis.
-        char_ids = char_ids[:, : tf.shape(tokens)[1]]
         return tf.concat([word_ids[..., None], self.casing(tokens)[..., None], char_ids], axis=-1)
 
     def compute_output_shape(self, input_shape):

@@ -23,23 +23,48 @@ def load_word_vectors(path: str | os.PathLike) -> dict[str, np.ndarray]:
       vd, norm, index]}}`.
 
     Raises:
-        DataFormatError: the file is missing, not UTF-8, or not in one of those layouts (the reason quoted).
+        DataFormatError: the file is missing, not UTF-8, not in one of those layouts (the reason quoted),
+            holds no vectors, or holds a NaN or infinite value (the line, or for JSON the word, named).
     """
     path = pathlib.Path(path)
     if path.suffix == ".json":
-        return _load_wink_json(path)
+        vectors = _load_wink_json(path)
+    else:
+        vectors = _load_text(path)
+    if not vectors:
+        raise DataFormatError(path, None, "holds no word vectors")
+    return vectors
+
+
+def _load_text(path: pathlib.Path) -> dict[str, np.ndarray]:
     from gensim.models import KeyedVectors
 
     try:
         with path.open(encoding="utf-8") as file:
             first = file.readline().split()
-        header = len(first) == 2 and all(field.isdigit() for field in first)
-        vectors = KeyedVectors.load_word2vec_format(os.fspath(path), binary=False, no_header=not header)
     except FileNotFoundError:
         raise DataFormatError(path, None, "no such file") from None
+    except UnicodeDecodeError as error:
+        raise DataFormatError(path, 1, f"not a word2vec or GloVe text file ({error})") from None
+    if not first:  # gensim fails on an empty file with a TypeError that names nothing
+        raise DataFormatError(path, 1, "no word vectors (the file or its first line is empty)")
+    header = len(first) == 2 and all(field.isdigit() for field in first)
+    try:
+        vectors = KeyedVectors.load_word2vec_format(os.fspath(path), binary=False, no_header=not header)
     except (ValueError, UnicodeDecodeError, EOFError, IndexError) as error:
         raise DataFormatError(path, None, f"not a word2vec or GloVe text file ({error})") from None
+    if not np.all(np.isfinite(vectors.vectors)):
+        _raise_at_first_non_finite_line(path, skip=int(header))
     return {word: vectors[word] for word in vectors.index_to_key}
+
+
+def _raise_at_first_non_finite_line(path: pathlib.Path, skip: int) -> None:
+    with path.open(encoding="utf-8") as file:
+        for number, line in enumerate(file, start=1):
+            fields = line.rstrip("\n").split(" ")
+            if number > skip and not np.all(np.isfinite(np.asarray(fields[1:], dtype="float64"))):
+                raise DataFormatError(path, number, f"the vector of {fields[0]!r} holds NaN or inf")
+    raise DataFormatError(path, None, "holds NaN or infinite values")
 
 
 def _load_wink_json(path: pathlib.Path) -> dict[str, np.ndarray]:
@@ -58,6 +83,8 @@ def _load_wink_json(path: pathlib.Path) -> dict[str, np.ndarray]:
         if row is None or len(row) < dim:
             raise DataFormatError(path, None, f"word {word!r} has no vector of {dim} values")
         vectors[word] = np.asarray(row[:dim], dtype="float32")
+        if not np.all(np.isfinite(vectors[word])):
+            raise DataFormatError(path, None, f"the vector of {word!r} holds NaN or inf")
     return vectors
 
 

@@ -1,0 +1,129 @@
+"""zoo.export: exports are written whole or not at all, and verified on the recipe's edge cases."""
+
+from __future__ import annotations
+
+import pathlib
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import zoo.export
+from zoo.errors import ExportMismatchError
+
+SIGNATURE = [tf.TensorSpec([None, 3], tf.float32, name="x")]
+REAL = [np.arange(12, dtype="float32").reshape(4, 3) / 10]
+
+
+@keras.saving.register_keras_serializable(package="tests")
+class GraphOnlyFlaw(keras.layers.Layer):
+    """Identity when run eagerly (the Keras model); traced into a SavedModel, wrong on a batch of one
+    (`kind="one"`) or failing on an empty batch (`kind="empty"`): flaws only an edge case shows."""
+
+    def __init__(self, kind: str = "one", **kwargs):
+        super().__init__(**kwargs)
+        self.kind = kind
+
+    def call(self, x):
+        if tf.executing_eagerly():
+            return x
+        batch = tf.shape(x)[0]
+        if self.kind == "one":
+            return tf.where(batch == 1, x + 1.0, x)
+        with tf.control_dependencies([tf.debugging.assert_positive(batch, message="no rows")]):
+            return tf.identity(x)
+
+    def get_config(self):
+        return {**super().get_config(), "kind": self.kind}
+
+
+def small_model(flaw: str | None = None) -> keras.Model:
+    inputs = keras.Input((3,), name="x")
+    x = GraphOnlyFlaw(flaw)(inputs) if flaw else inputs
+    return keras.Model(inputs, keras.layers.Dense(2, kernel_initializer="ones")(x))
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("export")
+    model = small_model()
+    ids = keras.Input((3,), batch_size=1)
+    device = keras.Model(ids, model(ids))
+    metrics = zoo.export.export_and_verify(
+        folder,
+        serving_model=model,
+        serving_signature=SIGNATURE,
+        raw_inputs=REAL,
+        edge_inputs={"batch_of_one": [REAL[0][:1]], "empty_batch": [np.zeros((0, 3))]},
+        tflite_model=device,
+        tflite_signature=[tf.TensorSpec([1, 3], tf.float32)],
+        tflite_inputs=REAL[0],
+        tflite_edge_inputs={"extreme": np.full((1, 3), 1e6, "float32")},
+        tolerance=1e-2,
+    )
+    return folder, model, metrics
+
+
+def test_every_export_is_verified_on_the_edge_cases(exported):
+    folder, model, metrics = exported
+    assert set(metrics) == {"keras_max_abs_diff", "savedmodel_max_abs_diff", "tflite_max_abs_diff"}
+    assert zoo.export.run_saved_model(folder / "saved_model", np.zeros((0, 3), "float32")).shape == (0, 2)
+    assert not [path for path in folder.iterdir() if path.name.startswith(".partial-")]
+
+
+@pytest.mark.parametrize("flaw, case", [("one", "batch_of_one"), ("empty", "empty_batch")])
+def test_a_flaw_only_an_edge_case_shows_is_a_mismatch_naming_the_case(tmp_path, flaw, case):
+    model = small_model(flaw)
+    arguments = dict(serving_model=model, serving_signature=SIGNATURE, raw_inputs=REAL)
+    (tmp_path / "real_only").mkdir()
+    (tmp_path / "with_edges").mkdir()
+    zoo.export.export_and_verify(tmp_path / "real_only", **arguments)  # real inputs alone pass
+    edges = {"batch_of_one": [REAL[0][:1]], "empty_batch": [np.zeros((0, 3))]}
+    with pytest.raises(ExportMismatchError, match=f"saved_model \\({case}\\)"):
+        zoo.export.export_and_verify(tmp_path / "with_edges", **arguments, edge_inputs=edges)
+
+
+def failing_writer(folder: bool):
+    """A writer (method) that leaves part of its output under the path it is given, then fails, like a
+    run killed while it writes."""
+
+    def write(self, path, *args, **kwargs):
+        path = pathlib.Path(path)
+        if folder:
+            path.mkdir()
+            (path / "saved_model.pb").write_bytes(b"partial")
+        else:
+            path.write_bytes(b"partial")
+        raise OSError(f"disk full while writing {path}")
+
+    return write
+
+
+@pytest.mark.parametrize("name", ["saved_model", "model.keras", "model.tflite"])
+def test_an_export_failing_part_way_leaves_the_previous_one_whole(exported, monkeypatch, name):
+    folder, model, _ = exported
+
+    def contents():
+        paths = [folder / name, *(folder / name).rglob("*")]
+        return {path: path.read_bytes() for path in paths if path.is_file()}
+
+    before = contents()
+    if name == "saved_model":
+        archive = type(keras.export.ExportArchive())  # the backend's class, made by ExportArchive.__new__
+        monkeypatch.setattr(archive, "write_out", failing_writer(folder=True))
+        call = lambda: zoo.export.export_saved_model(model, folder / name, SIGNATURE, track=[model])  # noqa: E731
+    elif name == "model.keras":
+        monkeypatch.setattr(keras.Model, "save", failing_writer(folder=False))
+        call = lambda: zoo.export.export_keras(model, folder / name)  # noqa: E731
+    else:
+        ids = keras.Input((3,), batch_size=1)
+        device = keras.Model(ids, model(ids))
+        monkeypatch.setattr(keras.Model, "export", failing_writer(folder=False))
+        call = lambda: zoo.export.export_tflite(device, folder / name, [tf.TensorSpec([1, 3])])  # noqa: E731
+    with pytest.raises(OSError, match="disk full"):
+        call()
+    assert contents() == before
+    assert not [path for path in folder.iterdir() if path.name.startswith(".partial-")]
+    if name == "saved_model":  # and it still loads and answers
+        assert zoo.export.run_saved_model(folder / name, REAL[0]).shape == (4, 2)
