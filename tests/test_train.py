@@ -292,3 +292,9 @@ def test_rates_and_sizes_refuse_negative_and_non_finite_values(value):
     if value != 0.0:
         with pytest.raises(ValueError, match="--units must be a finite number >= 0"):
             UnitsConfig(units=-1)
+
+
+def test_a_run_too_short_for_any_backup_still_keeps_its_trained_weights(tmp_path):
+    fit(tmp_path, epochs=1, backup_every_steps=1000)
+    assert (tmp_path / "backup" / "trained.json").exists()
+    assert (tmp_path / "backup" / "final.weights.h5").exists()

@@ -549,6 +549,7 @@ class Run:
             )
         # Training is over: keep its end state until the run is finished, so a kill in evaluation or
         # export never trains again.
+        self.backup_dir.mkdir(parents=True, exist_ok=True)  # a run too short for any backup has none
         with zoo.io.replacing(self._final_weights_path) as staging:
             model.save_weights(str(staging))
         zoo.io.write_text(self._trained_path, json.dumps({"epochs": len(read_history(self.history_path))}))
