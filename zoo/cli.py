@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import errno
+import os
 import sys
 import types
 import typing
@@ -157,6 +159,12 @@ def run_main(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | 
         return 0
     except ZooError as error:
         print(f"error: {error}", file=sys.stderr)
+        if _disk_full(error):
+            # An HDF5 file that met a full disk stays open in the library, which retries the write at
+            # interpreter exit and crashes the process. Everything worth keeping is on disk already.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
         return 1
     except KeyboardInterrupt:
         print(
@@ -165,3 +173,8 @@ def run_main(main: Callable[[Sequence[str] | None], Any], argv: Sequence[str] | 
         )
         return 130
     return 0
+
+
+def _disk_full(error: BaseException) -> bool:
+    cause = error.__cause__
+    return isinstance(cause, OSError) and cause.errno == errno.ENOSPC

@@ -34,9 +34,11 @@ monitored metric, `best.weights.h5` and `best.json`), `EarlyStopping`, `CSVLogge
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import errno
+import gc
 import json
 import math
 import pathlib
@@ -44,6 +46,7 @@ import shutil
 import sys
 import time
 import warnings
+from collections.abc import Iterator
 from typing import Any, ClassVar, Literal
 
 import filelock
@@ -188,16 +191,45 @@ def finite_losses(logs: dict | None) -> bool:
     return all(math.isfinite(float(value)) for key, value in (logs or {}).items() if key.endswith("loss"))
 
 
-def all_finite(model: keras.Model) -> bool:
-    """Whether every weight of `model` and every variable of its optimizer is finite."""
+def _variables(model: keras.Model) -> list:
     variables = list(model.weights)
     if getattr(model, "optimizer", None) is not None and model.optimizer.built:
         variables += list(model.optimizer.variables)
+    return variables
+
+
+def all_finite(model: keras.Model) -> bool:
+    """Whether every weight of `model` and every variable of its optimizer is finite."""
     return all(
         np.isfinite(keras.ops.convert_to_numpy(variable)).all()
-        for variable in variables
+        for variable in _variables(model)
         if keras.backend.standardize_dtype(variable.dtype).startswith(("float", "bfloat"))
     )
+
+
+def save_weights_whole(model: keras.Model, path: str | pathlib.Path) -> None:
+    """`model.save_weights(path)`, written under a temporary name and renamed when whole.
+
+    The disk's room is checked first: HDF5 meeting a full disk in the middle of a file leaves a handle
+    that fails again, fatally, when the interpreter exits. Raises `OSError(ENOSPC)` instead, before a byte
+    is written, when the disk cannot take the file; if the disk fills during the write, the failed file is
+    closed and removed before the `OSError` is raised."""
+    path = pathlib.Path(path)
+    size = sum(int(np.prod(variable.shape)) * 4 for variable in _variables(model))
+    needed = size * 1.2 + 2**20  # HDF5 metadata and alignment
+    if shutil.disk_usage(path.parent).free < needed:
+        raise OSError(errno.ENOSPC, f"No space left on device for {path.name} ({needed / 2**20:.0f} MB)")
+    failure = None
+    try:
+        with zoo.io.replacing(path) as staging:
+            model.save_weights(str(staging))
+    except OSError as error:
+        failure = (error.errno or errno.EIO, str(error))
+    if failure:
+        # The failed HDF5 file stays open while the error's traceback holds it. Close it now, with the
+        # traceback gone, while the library can still do so; not at interpreter exit, where it crashes.
+        gc.collect()
+        raise OSError(*failure)
 
 
 class Backup(keras.callbacks.BackupAndRestore):
@@ -231,8 +263,7 @@ class Backup(keras.callbacks.BackupAndRestore):
             self.diverged = True
             return
         pathlib.Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
-        with zoo.io.replacing(self._weights_path) as staging:
-            self.model.save_weights(str(staging))
+        save_weights_whole(self.model, self._weights_path)
         metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
         zoo.io.write_text(self._training_metadata_path, json.dumps(metadata))
 
@@ -275,8 +306,7 @@ class BestWeights(keras.callbacks.Callback):
             return
         if not finite_losses(logs) or not all_finite(self.model):
             return
-        with zoo.io.replacing(self.path) as staging:
-            self.model.save_weights(str(staging))
+        save_weights_whole(self.model, self.path)
         zoo.io.write_text(self.record_path, json.dumps({"epoch": epoch, self.monitor: value}) + "\n")
         self.best = value
 
@@ -508,21 +538,14 @@ class Run:
         resuming = self.backup_dir.exists()
         callbacks, nan_guard, backup = self.callbacks(monitor, mode)
         try:
-            model.fit(
-                train,
-                validation_data=validation,
-                epochs=self.config.epochs,
-                callbacks=[*extra_callbacks, *callbacks],
-                verbose=self.verbose,
-            )
-        except OSError as error:
-            full = error.errno == errno.ENOSPC or "space" in str(error).lower()
-            raise OutputDirError(
-                f"could not write to {self.output_dir} ({'the disk is full' if full else error}); the last "
-                "backup and best weights are intact: "
-                + ("free some space, then " if full else "")
-                + "run the same command again to resume"
-            ) from error
+            with self._writing():
+                model.fit(
+                    train,
+                    validation_data=validation,
+                    epochs=self.config.epochs,
+                    callbacks=[*extra_callbacks, *callbacks],
+                    verbose=self.verbose,
+                )
         except ValueError as error:
             if resuming and ("could not be loaded" in str(error) or "mismatch" in str(error).lower()):
                 raise OutputDirError(
@@ -550,12 +573,28 @@ class Run:
         # Training is over: keep its end state until the run is finished, so a kill in evaluation or
         # export never trains again.
         self.backup_dir.mkdir(parents=True, exist_ok=True)  # a run too short for any backup has none
-        with zoo.io.replacing(self._final_weights_path) as staging:
-            model.save_weights(str(staging))
-        zoo.io.write_text(self._trained_path, json.dumps({"epochs": len(read_history(self.history_path))}))
+        with self._writing():
+            save_weights_whole(model, self._final_weights_path)
+            zoo.io.write_text(
+                self._trained_path, json.dumps({"epochs": len(read_history(self.history_path))})
+            )
         if self.best_weights_path.exists():
             model.load_weights(str(self.best_weights_path))
         return model
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A failed write (a full disk, a folder gone read-only) becomes one clear error."""
+        try:
+            yield
+        except OSError as error:
+            full = error.errno == errno.ENOSPC or "space" in str(error).lower()
+            raise OutputDirError(
+                f"could not write to {self.output_dir} ({'the disk is full' if full else error}); the last "
+                "backup and best weights are intact: "
+                + ("free some space, then " if full else "")
+                + "run the same command again to resume"
+            ) from error
 
     def _load_trained(self, model: keras.Model) -> keras.Model:
         if getattr(model, "optimizer", None) is not None and not model.optimizer.built:
