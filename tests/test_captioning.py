@@ -19,7 +19,9 @@ WORDS = ["", "[UNK]", "<s>", "</s>", "a", "b", "c"]
 def member(first_word_probabilities: dict[str, float]):
     """A constructed captioner: its first word has the given probabilities, then it writes `</s>`."""
     images = keras.Input((4, 4, 3))
-    memory = keras.layers.Reshape((1, 1))(keras.layers.GlobalAveragePooling2D()(images)[:, :1])
+    # A convolution and batch normalisation, as real encoders have, though the captions do not use them.
+    features = keras.layers.BatchNormalization()(keras.layers.Conv2D(2, 3, padding="same")(images))
+    memory = keras.layers.Reshape((1, 1))(keras.layers.GlobalAveragePooling2D()(features)[:, :1])
     encoder = keras.Model(images, [memory, keras.ops.zeros_like(memory[:, 0])])
     first = np.full(len(WORDS), 1e-6, "float32")
     for word, probability in first_word_probabilities.items():

@@ -98,6 +98,15 @@ class Captioner:
         return scores, None, caches
 
     def _ids(self, images):
+        # An empty batch never reaches the encoders: in a graph, TensorFlow's CPU convolution gives an
+        # empty batch a wrong shape, and the layer after it fails.
+        return tf.cond(
+            tf.shape(images)[0] > 0,
+            lambda: self._decode(images),
+            lambda: tf.zeros([0, self.max_length], tf.int32),
+        )
+
+    def _decode(self, images):
         cache = []
         for encoder, _ in self.members:
             memory, *states = encoder(images, training=False)
