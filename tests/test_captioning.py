@@ -10,7 +10,8 @@ import pytest
 import tensorflow as tf
 
 import zoo.decoding
-from zoo.captioning import Captioner
+import zoo.export
+from zoo.captioning import Captioner, export_captioner
 
 WORDS = ["", "[UNK]", "<s>", "</s>", "a", "b", "c"]
 
@@ -18,7 +19,9 @@ WORDS = ["", "[UNK]", "<s>", "</s>", "a", "b", "c"]
 def member(first_word_probabilities: dict[str, float]):
     """A constructed captioner: its first word has the given probabilities, then it writes `</s>`."""
     images = keras.Input((4, 4, 3))
-    memory = keras.layers.Reshape((1, 1))(keras.layers.GlobalAveragePooling2D()(images)[:, :1])
+    # A convolution and batch normalisation, as real encoders have, though the captions do not use them.
+    features = keras.layers.BatchNormalization()(keras.layers.Conv2D(2, 3, padding="same")(images))
+    memory = keras.layers.Reshape((1, 1))(keras.layers.GlobalAveragePooling2D()(features)[:, :1])
     encoder = keras.Model(images, [memory, keras.ops.zeros_like(memory[:, 0])])
     first = np.full(len(WORDS), 1e-6, "float32")
     for word, probability in first_word_probabilities.items():
@@ -66,3 +69,42 @@ def test_each_encoder_needs_its_decoder():
     encoder, decoder = member({"a": 1.0})
     with pytest.raises(ValueError, match="one decoder per encoder"):
         Captioner([encoder, encoder], [decoder], WORDS, (4, 4), 4, zoo.decoding.BeamSearch(2, 0.6))
+
+
+def png(pixels: np.ndarray) -> bytes:
+    return tf.io.encode_png(np.round(pixels * 255).astype(np.uint8)).numpy()
+
+
+def test_an_empty_string_gets_an_empty_caption_and_an_empty_batch_none():
+    encoder, decoder = member({"a": 0.6, "b": 0.4})
+    captioner = Captioner([encoder], [decoder], WORDS, (4, 4), 4, keras_hub.samplers.GreedySampler())
+    captions = captioner.caption_bytes([png(np.zeros((4, 4, 3))), b""])
+    assert captions.numpy().tolist() == [b"a", b""]
+    for empty in (
+        captioner.caption_bytes(tf.zeros([0], tf.string)),
+        captioner.caption_images(tf.zeros((0, 4, 4, 3))),
+    ):
+        assert empty.shape == (0,) and empty.dtype == tf.string
+
+
+def test_the_export_is_verified_in_a_fresh_process_on_every_edge_case(tmp_path, monkeypatch):
+    run_cases = zoo.export.run_saved_model_in_subprocess
+    seen = {}
+
+    def spy(path, cases, endpoints=None):
+        seen.update(endpoints=dict(endpoints or {}), cases=dict(cases))
+        return run_cases(path, cases, endpoints)
+
+    monkeypatch.setattr(zoo.export, "run_saved_model_in_subprocess", spy)
+    encoders, decoders = zip(member({"a": 0.6, "b": 0.4}), member({"a": 0.3, "c": 0.7}))
+    captioner = Captioner(list(encoders), list(decoders), WORDS, (4, 4), 4, zoo.decoding.BeamSearch(2, 0.6))
+    images = np.random.default_rng(0).uniform(size=(3, 4, 4, 3)).astype("float32")
+    metrics = export_captioner(captioner, tmp_path / "saved_model", images, [png(image) for image in images])
+    assert metrics == {"savedmodel_differing_captions": 0}
+    edges = {"files_batch_of_one", "one_pixel", "large_image", "empty_file", "files_empty_batch",
+             "images_batch_of_one", "images_empty_batch"}  # fmt: skip
+    assert set(seen["cases"]) >= edges
+    assert seen["endpoints"]["images_empty_batch"] == "serve_images" and "empty_file" not in seen["endpoints"]
+    model = tf.saved_model.load(str(tmp_path / "saved_model"))
+    assert model.serve(tf.constant([b""])).numpy().tolist() == [b""]
+    assert model.serve_images(tf.zeros((0, 4, 4, 3))).shape == (0,)

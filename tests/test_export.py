@@ -84,6 +84,17 @@ def test_a_flaw_only_an_edge_case_shows_is_a_mismatch_naming_the_case(tmp_path, 
         zoo.export.export_and_verify(tmp_path / "with_edges", **arguments, edge_inputs=edges)
 
 
+def test_a_fresh_process_runs_every_case_and_names_the_one_the_export_fails_on(tmp_path):
+    model = small_model("empty")
+    path = zoo.export.export_saved_model(lambda x: model(x), tmp_path / "saved_model", SIGNATURE, [model])
+    cases = {"real inputs": REAL[0], "empty_batch": np.zeros((0, 3), "float32")}
+    expected = {name: keras.ops.convert_to_numpy(model(inputs)) for name, inputs in cases.items()}
+    with pytest.raises(
+        ExportMismatchError, match="(?s)saved_model \\(empty_batch\\): .*fresh process.*no rows"
+    ):
+        zoo.export.verify_in_fresh_process(path, cases, expected)
+
+
 def failing_writer(folder: bool):
     """A writer (method) that leaves part of its output under the path it is given, then fails, like a
     run killed while it writes."""

@@ -122,3 +122,37 @@ def test_scores_translate_each_source_once_and_use_all_its_references():
     assert scores["test_multiref_bleu"] == pytest.approx(100.0)  # each translation is one of its references
     assert scores["test_bleu"] < 95.0  # "Váyase" is wrong against the pair whose reference says "Vete"
     assert scores["test_multiref_chrf"] > scores["test_chrf"] and scores["test_seconds"] >= 0.0
+
+
+def test_the_export_translates_every_edge_case_as_in_memory(tmp_path, number_pairs, tokenizers, monkeypatch):
+    """Checked in a fresh process: a batch of one, one word, an empty text, an empty batch and a text
+    longer than the translator's maximum, which both cut to its first pieces."""
+    import zoo.export
+
+    run_cases = zoo.export.run_saved_model_in_subprocess
+    seen = {}
+
+    def spy(path, cases, endpoints=None):
+        seen.update(cases)
+        return run_cases(path, cases, endpoints)
+
+    monkeypatch.setattr(zoo.export, "run_saved_model_in_subprocess", spy)
+    shared = zoo.seq2seq.Seq2SeqTokenizers(tokenizers.target, tokenizers.target)
+    translator = copy_translator(shared, keras_hub.samplers.GreedySampler(), max_length=6)
+    data = zoo.seq2seq.TranslationData(None, None, shared, [], number_pairs[:8], 0, 0)
+    metrics = zoo.seq2seq.export_translator(translator, data, tmp_path, track=[])
+    assert metrics == {"savedmodel_differing_translations": 0}
+    assert set(seen) >= {"batch_of_one", "one_word", "empty_text", "empty_batch", "longest"}
+    (longest,) = seen["longest"]
+    pieces = shared.target.tokenize(longest)
+    assert len(pieces) > 6
+    model = tf.saved_model.load(str(tmp_path / "saved_model"))
+    cut = shared.target.detokenize(pieces[:6])  # the copying translator writes the pieces it read
+    assert (
+        model.serve(tf.constant([longest])).numpy()[0].decode()
+        == cut
+        == translator([longest]).numpy()[0].decode()
+    )
+    empty = model.serve(tf.zeros([0], tf.string))
+    assert empty.shape == (0,) and empty.dtype == tf.string
+    assert model.serve(tf.constant([""])).numpy().tolist() == [b""]

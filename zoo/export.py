@@ -21,7 +21,9 @@ the Keras model's outputs with the same shape, empty ones included. TFLite has a
 is run on its real inputs and on `tflite_edge_inputs` (at least one row and the longest allowed row).
 The largest absolute difference of each format over all of them is returned (for `metrics.json`), and a
 difference above `tolerance`, a different shape or an export that fails on an edge case raises
-`ExportMismatchError` naming the case.
+`ExportMismatchError` naming the case (`verify_cases`). String-in, string-out exports (translation,
+captioning) are checked the same way in a fresh Python process, on their real inputs and edge cases at
+once (`verify_in_fresh_process`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import json
 import pathlib
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
@@ -212,30 +215,47 @@ def export_and_verify(
     )
     loaded = tf.saved_model.load(str(saved_model_path))
     runners = {
-        "keras": (keras_path, lambda tensors: keras.ops.convert_to_numpy(call(reloaded, tensors))),
-        "savedmodel": (saved_model_path, lambda tensors: _serve(loaded, tensors)),
+        "keras": (keras_path, lambda name: keras.ops.convert_to_numpy(call(reloaded, cases[name]))),
+        "savedmodel": (saved_model_path, lambda name: _serve(loaded, cases[name])),
     }
-    metrics = {}
-    for kind, (path, run) in runners.items():
-        metrics[f"{kind}_max_abs_diff"] = max(
-            _compare(expected[name], run, tensors, f"{path} ({name})", tolerance)
-            for name, tensors in cases.items()
-        )
+    metrics = {
+        f"{kind}_max_abs_diff": verify_cases(path, expected, run, tolerance)
+        for kind, (path, run) in runners.items()
+    }
 
     if tflite_model is not None:
         tflite_path = export_tflite(tflite_model, output_dir / "model.tflite", tflite_signature)
         tflite_cases = {"real inputs": tflite_inputs, **(tflite_edge_inputs or {})}
-        metrics["tflite_max_abs_diff"] = max(
-            _compare(
-                keras.ops.convert_to_numpy(tflite_model(inputs)),
-                lambda rows: run_tflite(tflite_path, rows),
-                inputs,
-                f"{tflite_path} ({name})",
-                tolerance,
-            )
-            for name, inputs in tflite_cases.items()
+        tflite_expected = {
+            name: keras.ops.convert_to_numpy(tflite_model(inputs)) for name, inputs in tflite_cases.items()
+        }
+        metrics["tflite_max_abs_diff"] = verify_cases(
+            tflite_path, tflite_expected, lambda name: run_tflite(tflite_path, tflite_cases[name]), tolerance
         )
     return metrics
+
+
+def verify_cases(
+    path: str | pathlib.Path,
+    expected: Mapping[str, np.ndarray],
+    run: Callable[[str], np.ndarray],
+    tolerance: float = DEFAULT_TOLERANCE,
+) -> float:
+    """The largest `max_abs_diff` between `expected[name]` (the model in memory's outputs on each named
+    case: real inputs, a batch of one, an empty batch, ...) and `run(name)` (the export's outputs on the
+    same inputs). A difference beyond `tolerance`, a different shape, unequal strings or ids, or an export
+    that fails on a case raises `ExportMismatchError` naming `path` and the case."""
+    largest = 0.0
+    for name, outputs in expected.items():
+        where = f"{path} ({name})"
+        try:
+            actual = run(name)
+        except (tf.errors.OpError, ValueError, RuntimeError) as error:
+            raise ExportMismatchError(
+                f"{where}: failed where the model in memory answers: {error}"
+            ) from error
+        largest = max(largest, max_abs_diff(outputs, actual, where, tolerance))
+    return largest
 
 
 def _serve(loaded, tensors) -> np.ndarray:
@@ -245,37 +265,98 @@ def _serve(loaded, tensors) -> np.ndarray:
     return output.numpy()
 
 
-def _compare(expected: np.ndarray, run: Callable, inputs, name: str, tolerance: float) -> float:
-    """`max_abs_diff(expected, run(inputs))`; an export that fails where the Keras model answered is a
-    mismatch."""
+_RUN_CASES = """
+import json, pathlib, sys
+import numpy as np
+import tensorflow as tf
+import tensorflow_text  # noqa: F401 (registers SentencepieceOp and the other text ops)
+model = tf.saved_model.load(sys.argv[1])
+folder = pathlib.Path(sys.argv[2])
+for index, (endpoint, dtype) in enumerate(json.loads((folder / "cases.json").read_text())):
+    inputs = np.load(folder / f"{index}.in.npy", allow_pickle=True)
     try:
-        actual = run(inputs)
-    except (tf.errors.OpError, ValueError, RuntimeError) as error:
-        raise ExportMismatchError(f"{name}: failed where the Keras model answers: {error}") from error
-    return max_abs_diff(expected, actual, name, tolerance)
+        outputs = getattr(model, endpoint)(tf.constant(inputs, tf.as_dtype(dtype)))
+    except Exception as error:  # the case's failure is reported; the other cases still run
+        (folder / f"{index}.error.txt").write_text(f"{type(error).__name__}: {error}"[-2000:])
+    else:
+        np.save(folder / f"{index}.out.npy", outputs.numpy(), allow_pickle=True)
+"""
 
 
-def run_saved_model_in_subprocess(path: str | pathlib.Path, texts: Sequence[str]) -> list[str]:
-    """Loads a string-in, string-out SavedModel in a fresh Python process and returns its outputs for
-    `texts`: the check that the export needs nothing from the process that wrote it (no Keras objects,
-    no custom layers registered, no Python tokenizer). The one import it does need, as any user's process
-    does, is `tensorflow_text`: it registers the text ops (SentencePiece, WordPiece) the graph calls."""
-    program = (
-        "import json, sys\n"
-        "import tensorflow as tf\n"
-        "import tensorflow_text  # noqa: F401 (registers SentencepieceOp and the other text ops)\n"
-        "texts = json.load(sys.stdin)\n"
-        "model = tf.saved_model.load(sys.argv[1])\n"
-        "output = model.serve(tf.constant(texts, tf.string))\n"
-        "json.dump([text.decode('utf-8') for text in output.numpy()], sys.stdout)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", program, str(path)],
-        input=json.dumps(list(texts)),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if result.returncode:
-        raise ExportMismatchError(f"{path}: reloading in a fresh process failed:\n{result.stderr[-2000:]}")
-    return json.loads(result.stdout)
+def run_saved_model_in_subprocess(
+    path: str | pathlib.Path,
+    cases: Mapping[str, Sequence | np.ndarray],
+    endpoints: Mapping[str, str] | None = None,
+) -> dict[str, np.ndarray | RuntimeError]:
+    """Loads a SavedModel in a fresh Python process and runs it on each named case: the check that the
+    export needs nothing from the process that wrote it (no Keras objects, no custom layers registered,
+    no Python tokenizer). The one import it does need, as any user's process does, is `tensorflow_text`:
+    it registers the text ops (SentencePiece, WordPiece) the graph calls.
+
+    Args:
+        path: the SavedModel folder.
+        cases: name -> the endpoint's single input (strings, or a numeric array), e.g.
+            `{"batch_of_one": ["Hello."], "empty_batch": []}`. Lists and arrays of `str`/`bytes` (empty
+            ones included) go in as `tf.string`, numeric arrays with their own dtype.
+        endpoints: name -> the endpoint a case calls; `serve` for the cases not named.
+
+    Returns:
+        name -> the outputs as a numpy array (strings as `bytes`), or a `RuntimeError` holding the error
+        of a case the model failed on (for `verify_cases` to name). A model that cannot be loaded raises
+        `ExportMismatchError`.
+    """
+    manifest = []
+    with tempfile.TemporaryDirectory() as folder:
+        folder = pathlib.Path(folder)
+        for index, (name, inputs) in enumerate(cases.items()):
+            inputs = _as_array(inputs)
+            dtype = "string" if inputs.dtype == object else inputs.dtype.name
+            np.save(folder / f"{index}.in.npy", inputs, allow_pickle=True)
+            manifest.append(((endpoints or {}).get(name, "serve"), dtype))
+        (folder / "cases.json").write_text(json.dumps(manifest))
+        command = [sys.executable, "-c", _RUN_CASES, str(path), str(folder)]
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode:
+            raise ExportMismatchError(
+                f"{path}: reloading in a fresh process failed:\n{result.stderr[-2000:]}"
+            )
+        outcomes = {}
+        for index, name in enumerate(cases):
+            error = folder / f"{index}.error.txt"
+            if error.exists():
+                outcomes[name] = RuntimeError(f"in a fresh process: {error.read_text()}")
+            else:
+                outcomes[name] = np.load(folder / f"{index}.out.npy", allow_pickle=True)
+    return outcomes
+
+
+def verify_in_fresh_process(
+    path: str | pathlib.Path,
+    cases: Mapping[str, Sequence | np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    endpoints: Mapping[str, str] | None = None,
+) -> float:
+    """Runs the SavedModel at `path` on each named case in a fresh process (`run_saved_model_in_subprocess`)
+    and compares its outputs with `expected`, the model in memory's, by `verify_cases`: a case the export
+    fails on or answers differently raises `ExportMismatchError` naming `path` and the case."""
+    outcomes = run_saved_model_in_subprocess(path, cases, endpoints)
+
+    def run(name: str) -> np.ndarray:
+        if isinstance(outcomes[name], Exception):
+            raise outcomes[name]
+        return outcomes[name]
+
+    return verify_cases(path, expected, run)
+
+
+def _as_array(inputs) -> np.ndarray:
+    """Strings and bytes as a 1-D object array (numpy's fixed-width bytes would drop trailing NUL bytes
+    of a file), anything else as numpy makes it. An empty list is an empty batch of strings."""
+    if isinstance(inputs, np.ndarray) and inputs.dtype.kind not in "SU":
+        return inputs
+    items = list(inputs)
+    if all(isinstance(item, (str, bytes, np.str_, np.bytes_)) for item in items):
+        array = np.empty(len(items), object)
+        array[:] = items
+        return array
+    return np.asarray(items)

@@ -87,6 +87,10 @@ def test_saved_model_captions_png_bytes_and_float_images(trained):
     # A photo of another size is resized by the graph.
     photo = tf.io.encode_jpeg(np.zeros((50, 70, 3), np.uint8)).numpy()
     assert model.serve(tf.constant([photo])).shape == (1,)
+    # No image, no caption; no images, no captions.
+    assert model.serve(tf.constant([files[0], b""])).numpy()[1] == b""
+    for empty in (model.serve(tf.zeros([0], tf.string)), model.serve_images(strips.images[:0])):
+        assert empty.shape == (0,) and empty.dtype == tf.string
 
 
 def test_an_ensemble_trains_its_members_exports_and_resumes(tmp_path, capsys):

@@ -8,6 +8,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from recipes import translation
 
@@ -38,6 +39,15 @@ def test_every_artifact_is_written_and_the_export_matches(trained):
         assert (output_dir / name).exists(), name
     assert metrics["savedmodel_differing_translations"] == 0  # compared in a fresh process
     assert json.loads((output_dir / "metrics.json").read_text()) == metrics
+
+
+def test_the_saved_model_answers_empty_texts_empty_batches_and_overlong_texts(trained):
+    output_dir, _ = trained
+    model = tf.saved_model.load(str(output_dir / "saved_model"))
+    empty = model.serve(tf.zeros([0], tf.string))
+    assert empty.shape == (0,) and empty.dtype == tf.string
+    overlong = " ".join(["three hundred and twenty one"] * 20)  # far beyond --max-length pieces: cut
+    assert model.serve(tf.constant(["", "five", overlong])).shape == (3,)
 
 
 def test_embedded_default_runs_with_luong_attention_and_lstm(tmp_path):
