@@ -671,6 +671,7 @@ def run_case(case: Case) -> Outcome:
             happened, survived = f"NOT SURVIVED: {broken}", False
         except NotImplementedError as reason:
             happened, survived = f"not run: {reason}", None
+    happened = happened.replace(folder, "<case folder>")
     outcome = Outcome(case.name, case.expected, happened, survived, round(time.perf_counter() - start, 1))
     print(f"{case.name}: {happened} ({outcome.seconds:.0f} s)", flush=True)
     return outcome
