@@ -256,7 +256,7 @@ def in_export(out: pathlib.Path) -> Callable[[], bool]:
 
 def kill_in_export(folder: pathlib.Path) -> str:
     out = folder / "run"
-    flags = [*SENTIMENT, "--output-dir", str(out)]
+    flags = ["--epochs", "1", "--examples", "0", "--ngram-buckets", "4096", "--output-dir", str(out)]
     killed = kill_when(recipe_command("sentiment", flags), in_export(out))
     check(killed, "the run ended before the kill")
     check(not (out / "metrics.json").exists(), "the folder looks finished after a kill in export")

@@ -203,10 +203,14 @@ def export_and_verify(
     def call(model, tensors):  # a Keras model takes several inputs as one list
         return model(tensors[0] if len(tensors) == 1 else list(tensors))
 
-    expected = {name: keras.ops.convert_to_numpy(call(serving_model, t)) for name, t in cases.items()}
+    def compiled(model):  # one graph for every case: an eager RNN steps through time op by op
+        return tf.function(lambda *tensors: call(model, tensors), input_signature=list(serving_signature))
+
+    in_memory = compiled(serving_model)
+    expected = {name: keras.ops.convert_to_numpy(in_memory(*t)) for name, t in cases.items()}
 
     keras_path = export_keras(serving_model, output_dir / "model.keras")
-    reloaded = keras.saving.load_model(keras_path)
+    reloaded = compiled(keras.saving.load_model(keras_path))
     saved_model_path = export_saved_model(
         lambda *inputs: call(serving_model, inputs),
         output_dir / "saved_model",
@@ -215,7 +219,7 @@ def export_and_verify(
     )
     loaded = tf.saved_model.load(str(saved_model_path))
     runners = {
-        "keras": (keras_path, lambda name: keras.ops.convert_to_numpy(call(reloaded, cases[name]))),
+        "keras": (keras_path, lambda name: keras.ops.convert_to_numpy(reloaded(*cases[name]))),
         "savedmodel": (saved_model_path, lambda name: _serve(loaded, cases[name])),
     }
     metrics = {
@@ -226,8 +230,10 @@ def export_and_verify(
     if tflite_model is not None:
         tflite_path = export_tflite(tflite_model, output_dir / "model.tflite", tflite_signature)
         tflite_cases = {"real inputs": tflite_inputs, **(tflite_edge_inputs or {})}
+        tflite_in_memory = tf.function(tflite_model, reduce_retracing=True)
         tflite_expected = {
-            name: keras.ops.convert_to_numpy(tflite_model(inputs)) for name, inputs in tflite_cases.items()
+            name: keras.ops.convert_to_numpy(tflite_in_memory(tf.constant(inputs)))
+            for name, inputs in tflite_cases.items()
         }
         metrics["tflite_max_abs_diff"] = verify_cases(
             tflite_path, tflite_expected, lambda name: run_tflite(tflite_path, tflite_cases[name]), tolerance
