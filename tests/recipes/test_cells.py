@@ -123,6 +123,43 @@ def test_tiny_run_writes_every_artifact(tmp_path):
     assert isinstance(restored.get_layer("recurrent").cell, zoo.layers.GRUCell)
 
 
+def test_a_killed_comparison_trains_only_the_models_it_had_not_finished(tmp_path, monkeypatch):
+    flags = ["--tasks", "adding", "digits-rows", "--cells", "gru", "--lengths", "6", "--epochs", "1"]
+    flags += [
+        "--adding-samples",
+        "64",
+        "--max-train-samples",
+        "64",
+        "--units",
+        "4",
+        "--gradient-samples",
+        "8",
+    ]
+    flags += ["--no-export", "--output-dir", str(tmp_path)]
+    train, trained = cells.train_and_evaluate, []
+
+    def killed_at_the_second(config, task, cell, run):
+        if trained:
+            raise KeyboardInterrupt
+        trained.append(task.name)
+        return train(config, task, cell, run)
+
+    monkeypatch.setattr(cells, "train_and_evaluate", killed_at_the_second)
+    with pytest.raises(KeyboardInterrupt):
+        cells.main(flags)
+    first = json.loads((tmp_path / "backup" / "adding_6_gru.json").read_text())["metrics"]
+
+    def counted(config, task, cell, run):
+        trained.append(task.name)
+        return train(config, task, cell, run)
+
+    monkeypatch.setattr(cells, "train_and_evaluate", counted)
+    metrics = cells.main(flags)
+    assert trained == ["adding_6", "digits_rows"]  # the first model was not trained again
+    assert metrics["adding_6_gru_mse"] == pytest.approx(first["mse"])
+    assert not (tmp_path / "backup").exists()
+
+
 def test_lstm_and_gru_learn_the_adding_problem_where_always_one_cannot(tmp_path):
     flags = ["--tasks", "adding", "--lengths", "20", "--cells", "lstm", "gru", "--epochs", "4"]
     metrics = cells.main([*flags, "--no-export", "--output-dir", str(tmp_path)])
