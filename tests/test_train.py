@@ -298,3 +298,18 @@ def test_a_run_too_short_for_any_backup_still_keeps_its_trained_weights(tmp_path
     fit(tmp_path, epochs=1, backup_every_steps=1000)
     assert (tmp_path / "backup" / "trained.json").exists()
     assert (tmp_path / "backup" / "final.weights.h5").exists()
+
+
+class Stoppable:
+    stop_training = False
+
+
+@pytest.mark.parametrize("previous, stops", [([0.5, 0.6], True), ([0.6, 0.5], False), ([], False)])
+def test_patience_counts_the_epochs_before_a_resume(previous, stops):
+    # patience 2: best at epoch 0 and epoch 1 worse (wait 1), so a worse epoch 2 ends training, as it would
+    # have without the interruption; a resume that started patience afresh would train two more epochs.
+    early = zoo.train.ResumedEarlyStopping(previous, monitor="val_loss", mode="min", patience=2)
+    early.set_model(Stoppable())
+    early.on_train_begin()
+    early.on_epoch_end(len(previous), {"val_loss": 0.7})
+    assert early.model.stop_training is stops

@@ -28,7 +28,8 @@ Nothing is lost, whenever the process dies:
 
 What `fit` wires at each epoch end, in order (a recipe's `extra_callbacks` first, so a metric they add can
 be monitored): `EpochTimer` (adds `epoch_seconds`), `StopOnNaN`, `BestWeights` (the best weights on the
-monitored metric, `best.weights.h5` and `best.json`), `EarlyStopping`, `CSVLogger` (`history.csv`), and
+monitored metric, `best.weights.h5` and `best.json`), `ResumedEarlyStopping` (its patience counts the
+epochs before a resume too), `CSVLogger` (`history.csv`), and
 `TensorBoard` (`logs/`); `Backup` saves at the next epoch's start, after all of them.
 """
 
@@ -311,6 +312,28 @@ class BestWeights(keras.callbacks.Callback):
         self.best = value
 
 
+class ResumedEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras's `EarlyStopping`, starting from the epochs an interrupted run already trained: the best value
+    so far and the epochs since it, read from history.csv, so patience does not start afresh on resume.
+
+    Args:
+        previous: the monitored metric of each earlier epoch, in order (empty for a fresh run).
+        **kwargs: `EarlyStopping`'s (`monitor`, `mode`, `patience`, ...).
+    """
+
+    def __init__(self, previous: list[float], **kwargs):
+        super().__init__(**kwargs)
+        self.previous = [float(value) for value in previous]
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        super().on_train_begin(logs)
+        scored = [(value, epoch) for epoch, value in enumerate(self.previous) if math.isfinite(value)]
+        if scored:
+            pick = max if self.mode == "max" else min
+            self.best, self.best_epoch = pick(scored, key=lambda item: item[0])  # the first of equals
+            self.wait = len(self.previous) - 1 - self.best_epoch
+
+
 def read_history(path: pathlib.Path) -> list[dict[str, float]]:
     """Rows of a CSVLogger file as dicts of floats (empty list when the file does not exist). Keras writes
     "NA" in the val_ columns of a run without validation data; those read as NaN.
@@ -486,9 +509,10 @@ class Run:
 
     def callbacks(self, monitor: str, mode: str) -> tuple[list[keras.callbacks.Callback], StopOnNaN, Backup]:
         resume_epoch = self._resume_epoch()
-        best_so_far = None
+        best_so_far, previous = None, []
         if resume_epoch or self.backup_dir.exists():
             best_so_far = self._best_so_far(monitor)
+            previous = [row[monitor] for row in read_history(self.history_path) if monitor in row]
             print(f"Resuming from the backup in {self.backup_dir} at epoch {resume_epoch + 1}")
         else:  # a fresh run must not inherit an old best
             self.best_weights_path.unlink(missing_ok=True)
@@ -500,7 +524,12 @@ class Run:
             EpochTimer(),
             nan_guard,
             BestWeights(self.best_weights_path, monitor, mode, best_so_far),
-            keras.callbacks.EarlyStopping(monitor=monitor, mode=mode, patience=self.config.patience),
+            ResumedEarlyStopping(
+                previous,
+                monitor=monitor,
+                mode=mode,
+                patience=self.config.patience,
+            ),
             keras.callbacks.CSVLogger(str(self.history_path), append=resume_epoch > 0),
             keras.callbacks.TensorBoard(str(self.output_dir / "logs")),
         ]
