@@ -206,28 +206,30 @@ def saved_model_answers(path: pathlib.Path, program: str) -> Finished:
 # ## Kills
 
 
+def killed_then_resumed(out: pathlib.Path, moment: Callable[[], bool]) -> int:
+    """Kill a small sentiment run at `moment`, run the same command again, check it resumed at the epoch
+    of the backup the kill left and finished cleanly; returns that epoch (1-based)."""
+    flags = [*SENTIMENT, "--output-dir", str(out)]
+    check(kill_when(recipe_command("sentiment", flags), moment), "the run ended before the kill")
+    epoch = backup_epoch(out) + 1
+    again = recipe("sentiment", flags)
+    check(f"at epoch {epoch}" in again.stdout, f"the rerun did not resume at epoch {epoch}")
+    finished_cleanly(out, again)
+    return epoch
+
+
 def kill_mid_epoch(folder: pathlib.Path) -> str:
     out = folder / "run"
-    flags = [*SENTIMENT, "--output-dir", str(out)]
-    killed = kill_when(recipe_command("sentiment", flags), lambda: (backup_epoch(out) or 0) >= 2)
-    check(killed, "the run ended before the kill")
-    epoch = backup_epoch(out)
-    again = recipe("sentiment", flags)
-    check(f"at epoch {epoch + 1}" in again.stdout, f"the rerun did not resume at epoch {epoch + 1}")
-    finished_cleanly(out, again)
-    return f"killed with a backup at epoch {epoch + 1}; the same command resumed there and finished"
+    epoch = killed_then_resumed(out, lambda: (backup_epoch(out) or 0) >= 2)
+    return f"killed with a backup at epoch {epoch}; the same command resumed there and finished"
 
 
 def kill_while_backup_written(folder: pathlib.Path) -> str:
     out = folder / "run"
-    flags = [*SENTIMENT, "--output-dir", str(out)]
-    writing = lambda: (backup_epoch(out) or 0) >= 1 and any((out / "backup").glob(".partial-*"))  # noqa: E731
-    check(kill_when(recipe_command("sentiment", flags), writing), "the run ended before the kill")
-    epoch = backup_epoch(out)
-    again = recipe("sentiment", flags)
-    check(f"at epoch {epoch + 1}" in again.stdout, f"the rerun did not resume at epoch {epoch + 1}")
-    finished_cleanly(out, again)
-    return f"killed while a backup was written; the previous one (epoch {epoch + 1}) was whole and resumed"
+    epoch = killed_then_resumed(
+        out, lambda: (backup_epoch(out) or 0) >= 1 and any((out / "backup").glob(".partial-*"))
+    )
+    return f"killed while a backup was written; the previous one (epoch {epoch}) was whole and resumed"
 
 
 def kill_in_evaluation(folder: pathlib.Path) -> str:

@@ -117,7 +117,7 @@ class Config(zoo.train.RunConfig):
     PRESETS: ClassVar[dict[str, dict]] = {
         # 605 training images, from scratch: a fourth conv block makes 96x96 photos a 6x6 grid; words seen
         # fewer than 3 times are too rare to learn; 16 words hold 90% of the captions. About 50 s an epoch
-        # on 2 CPU cores: 18 epochs are the 15 minutes.
+        # on 2 CPU cores: 18 epochs fit a 15-minute training budget.
         "flickr8k": {
             "dataset": "flickr8k",
             "image_size": 96,

@@ -90,7 +90,7 @@ class Config(zoo.train.RunConfig):
     inspect_characters: int = flag(2000, "validation characters the cell report reads (0: no report)")
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        # Sized for the budget, 20 minutes of training on a 2-core CPU shared with other jobs:
+        # Sized for a training budget of 20 minutes on a 2-core CPU shared with other jobs:
         # 2 x 256 LSTM units read 7,500-12,800 characters/s there in batches of 64 x 100 (2 x 384 about
         # 60% of that, 1 x 512 half; smaller batches take as long per batch), 80-110 s per epoch of the
         # 1M training characters with validation, so 10 epochs take 14-18 minutes; --max-minutes stops a

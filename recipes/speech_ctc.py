@@ -86,7 +86,7 @@ class Config(zoo.train.RunConfig):
             "dataset": "fsdd-digits",
             "conv_filters": 128,
             "units": 128,
-            # 12 epochs of about 70 s on 2 CPU cores: the 15-minute budget.
+            # 12 epochs of about 70 s on 2 CPU cores: a 15-minute training budget.
             "epochs": 12,
             "patience": 4,
         },

@@ -65,7 +65,7 @@ class Config(zoo.seq2seq.TranslationConfig):
     heatmaps: int = flag(4, "test sentences whose attention heatmaps are drawn")
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        # Sized for the budget, 30 minutes of training on a 2-core CPU: batches of 128 and 4,000
+        # Sized for a training budget of 30 minutes on a 2-core CPU: batches of 128 and 4,000
         # pieces make a step 480 ms (64 and 7,500: 350 ms for half the pairs), 5 epochs fit: test BLEU
         # 33.6 (beam) in 26 minutes at a constant rate; with the rate decayed along a cosine and label
         # smoothing 0.1, 35.0 in 24 minutes (benchmarks/translation.py).

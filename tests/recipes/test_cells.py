@@ -88,21 +88,14 @@ def test_an_untrained_simple_rnn_with_small_weights_loses_its_gradient_geometric
 # ---------------------------------------------------------------------------------------------------
 
 
+# One cell, two tasks, tiny sizes: each model still costs seconds of graph tracing.
+TINY = ["--tasks", "adding", "digits-rows", "--cells", "gru", "--lengths", "6", "--epochs", "1"]
+TINY += ["--adding-samples", "64", "--max-train-samples", "64", "--units", "4", "--gradient-samples", "8"]
+
+
 def test_tiny_run_writes_every_artifact(tmp_path):
-    # --implementation zoo: the zoo cells train, save and report like Keras's layers. One cell, two tasks:
-    # each model costs seconds of graph tracing, however tiny.
-    flags = ["--tasks", "adding", "digits-rows", "--cells", "gru", "--lengths", "6", "--epochs", "1"]
-    flags += [
-        "--adding-samples",
-        "64",
-        "--max-train-samples",
-        "64",
-        "--units",
-        "4",
-        "--gradient-samples",
-        "8",
-    ]
-    metrics = cells.main([*flags, "--implementation", "zoo", "--output-dir", str(tmp_path)])
+    # --implementation zoo: the zoo cells train, save and report like Keras's layers.
+    metrics = cells.main([*TINY, "--implementation", "zoo", "--output-dir", str(tmp_path)])
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert written == pytest.approx(metrics)
     for task in ("adding_6", "digits_rows"):
@@ -124,18 +117,7 @@ def test_tiny_run_writes_every_artifact(tmp_path):
 
 
 def test_a_killed_comparison_trains_only_the_models_it_had_not_finished(tmp_path, monkeypatch):
-    flags = ["--tasks", "adding", "digits-rows", "--cells", "gru", "--lengths", "6", "--epochs", "1"]
-    flags += [
-        "--adding-samples",
-        "64",
-        "--max-train-samples",
-        "64",
-        "--units",
-        "4",
-        "--gradient-samples",
-        "8",
-    ]
-    flags += ["--no-export", "--output-dir", str(tmp_path)]
+    flags = [*TINY, "--no-export", "--output-dir", str(tmp_path)]
     train, trained = cells.train_and_evaluate, []
 
     def killed_at_the_second(config, task, cell, run):
