@@ -507,7 +507,7 @@ class Run:
             return None if value is None else float(value)
         return None
 
-    def callbacks(self, monitor: str, mode: str) -> tuple[list[keras.callbacks.Callback], StopOnNaN, Backup]:
+    def callbacks(self, monitor: str, mode: str) -> tuple[list[keras.callbacks.Callback], StopOnNaN]:
         resume_epoch = self._resume_epoch()
         best_so_far, previous = None, []
         if resume_epoch or self.backup_dir.exists():
@@ -518,9 +518,10 @@ class Run:
             self.best_weights_path.unlink(missing_ok=True)
             self.best_weights_path.with_name("best.json").unlink(missing_ok=True)
         nan_guard = StopOnNaN()
-        backup = Backup(self.backup_dir, self.config.backup_every_steps)
         callbacks = [
-            backup,  # first at an epoch's start: it saves before the others begin the epoch
+            Backup(
+                self.backup_dir, self.config.backup_every_steps
+            ),  # first at an epoch's start: it saves before the others begin the epoch
             EpochTimer(),
             nan_guard,
             BestWeights(self.best_weights_path, monitor, mode, best_so_far),
@@ -533,7 +534,7 @@ class Run:
             keras.callbacks.CSVLogger(str(self.history_path), append=resume_epoch > 0),
             keras.callbacks.TensorBoard(str(self.output_dir / "logs")),
         ]
-        return callbacks, nan_guard, backup
+        return callbacks, nan_guard
 
     def fit(
         self,
@@ -565,7 +566,7 @@ class Run:
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         resuming = self.backup_dir.exists()
-        callbacks, nan_guard, backup = self.callbacks(monitor, mode)
+        callbacks, nan_guard = self.callbacks(monitor, mode)
         try:
             with self._writing():
                 model.fit(
