@@ -263,13 +263,13 @@ def kill_in_export(folder: pathlib.Path) -> str:
     check(killed, "the run ended before the kill")
     check(not (out / "metrics.json").exists(), "the folder looks finished after a kill in export")
     if (out / "saved_model").exists():
-        loaded = saved_model_answers(out / "saved_model", "print(model.serve(tf.constant(['good'])).shape)")
+        loaded = saved_model_answers(out / "saved_model" / "1", "print(model.serve(tf.constant(['good'])).shape)")
         check(loaded.returncode == 0, "a saved_model/ under its final name does not load")
     again = recipe("sentiment", flags)
     check("Training finished in an earlier run" in again.stdout, "the rerun trained again")
     finished_cleanly(out, again)
     answer = saved_model_answers(
-        out / "saved_model", "print(model.serve(tf.constant(['a fine film'])).numpy())"
+        out / "saved_model" / "1", "print(model.serve(tf.constant(['a fine film'])).numpy())"
     )
     check(answer.returncode == 0, f"the exported SavedModel does not answer: {answer.stderr[-300:]}")
     return "killed while an export was written; nothing half-written under a final name; resumed, no training"
@@ -612,7 +612,7 @@ def ner_one_word(folder: pathlib.Path) -> str:
     out = folder / "run"
     trained = recipe("ner", ["--epochs", "1", "--output-dir", str(out)])
     check(trained.returncode == 0, f"the NER run failed: {trained.error or trained.stderr[-300:]}")
-    answer = saved_model_answers(out / "saved_model", NER_EDGES)
+    answer = saved_model_answers(out / "saved_model" / "1", NER_EDGES)
     check(answer.returncode == 0, f"the SavedModel failed an edge input: {answer.stderr[-400:]}")
     return "the NER SavedModel tagged a one-word sentence and answered [0, 3] and [1, 0] batches"
 
@@ -621,7 +621,7 @@ def speech_invalid_inputs(folder: pathlib.Path) -> str:
     out = folder / "run"
     trained = recipe("speech_ctc", ["--epochs", "1", "--output-dir", str(out)])
     check(trained.returncode == 0, f"the speech run failed: {trained.error or trained.stderr[-300:]}")
-    answer = saved_model_answers(out / "saved_model", SPEECH_EDGES)
+    answer = saved_model_answers(out / "saved_model" / "1", SPEECH_EDGES)
     check(answer.returncode == 0, f"the SavedModel: {answer.stdout[-200:]}{answer.stderr[-400:]}")
     return "the speech SavedModel refused contradicting lengths and NaN audio, and answered an empty batch"
 

@@ -105,6 +105,6 @@ def test_the_export_is_verified_in_a_fresh_process_on_every_edge_case(tmp_path, 
              "images_batch_of_one", "images_empty_batch"}  # fmt: skip
     assert set(seen["cases"]) >= edges
     assert seen["endpoints"]["images_empty_batch"] == "serve_images" and "empty_file" not in seen["endpoints"]
-    model = tf.saved_model.load(str(tmp_path / "saved_model"))
+    model = tf.saved_model.load(str(tmp_path / "saved_model" / "1"))
     assert model.serve(tf.constant([b""])).numpy().tolist() == [b""]
     assert model.serve_images(tf.zeros((0, 4, 4, 3))).shape == (0,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import pathlib
 
 import keras
@@ -61,6 +62,7 @@ def exported(tmp_path_factory):
         tflite_inputs=REAL[0],
         tflite_edge_inputs={"extreme": np.full((1, 3), 1e6, "float32")},
         tolerance=1e-2,
+        manifest={"labels": ["a", "b"]},
     )
     return folder, model, metrics
 
@@ -76,9 +78,9 @@ def test_every_export_is_verified_on_the_edge_cases(exported):
 def test_a_flaw_only_an_edge_case_shows_is_a_mismatch_naming_the_case(tmp_path, monkeypatch, flaw, case):
     write = zoo.export.export_saved_model
 
-    def flawed_export(function, path, input_signature, track=()):  # the SavedModel alone has the flaw
+    def flawed_export(function, path, input_signature, track=(), **kwargs):  # only the SavedModel is flawed
         flaw_layer = GraphOnlyFlaw(flaw)
-        return write(lambda x: flaw_layer(function(x)), path, input_signature, track)
+        return write(lambda x: flaw_layer(function(x)), path, input_signature, track, **kwargs)
 
     monkeypatch.setattr(zoo.export, "export_saved_model", flawed_export)
     model = small_model()
@@ -87,7 +89,7 @@ def test_a_flaw_only_an_edge_case_shows_is_a_mismatch_naming_the_case(tmp_path, 
     (tmp_path / "with_edges").mkdir()
     zoo.export.export_and_verify(tmp_path / "real_only", **arguments)  # real inputs alone pass
     edges = {"batch_of_one": [REAL[0][:1]], "empty_batch": [np.zeros((0, 3))]}
-    with pytest.raises(ExportMismatchError, match=f"saved_model \\({case}\\)"):
+    with pytest.raises(ExportMismatchError, match=f"saved_model/1 \\({case}\\)"):
         zoo.export.export_and_verify(tmp_path / "with_edges", **arguments, edge_inputs=edges)
 
 
@@ -97,9 +99,54 @@ def test_a_fresh_process_runs_every_case_and_names_the_one_the_export_fails_on(t
     cases = {"real inputs": REAL[0], "empty_batch": np.zeros((0, 3), "float32")}
     expected = {name: keras.ops.convert_to_numpy(model(inputs)) for name, inputs in cases.items()}
     with pytest.raises(
-        ExportMismatchError, match="(?s)saved_model \\(empty_batch\\): .*fresh process.*no rows"
+        ExportMismatchError, match="(?s)saved_model/1 \\(empty_batch\\): .*fresh process.*no rows"
     ):
         zoo.export.verify_in_fresh_process(path, cases, expected)
+
+
+def test_the_saved_model_stores_each_weight_once_in_serving_layout_with_named_outputs(tmp_path):
+    vectorizer = keras.layers.TextVectorization(max_tokens=50, output_sequence_length=4)
+    vectorizer.adapt(["a fine film", "a dull film"])
+    inputs = keras.Input((), dtype="string")
+    hidden = keras.layers.Embedding(50, 8)(vectorizer(inputs))
+    model = keras.Model(inputs, keras.layers.Dense(1)(keras.layers.Flatten()(hidden)))
+    doubled = zoo.export.Endpoint(lambda texts: {"twice": 2 * model(texts)}, None)
+    signature = [tf.TensorSpec([None], tf.string, name="text")]
+    path = zoo.export.export_saved_model(
+        model, tmp_path / "saved_model", signature, [model], output_name="score",
+        endpoints={"doubled": doubled._replace(input_signature=signature)},
+    )  # fmt: skip
+    assert path == tmp_path / "saved_model" / "1"
+    stored = tf.train.load_checkpoint(str(path / "variables" / "variables")).get_variable_to_shape_map()
+    values = sum(int(np.prod(shape)) for name, shape in stored.items() if "VARIABLE_VALUE" in name)
+    assert values == model.count_params()  # ExportArchive stores 2 x count_params()
+    signatures = zoo.export.saved_model_signatures(path)
+    assert set(signatures) == {"serve", "serving_default", "doubled"}
+    assert signatures["serving_default"]["inputs"] == {"text": {"dtype": "string", "shape": [-1]}}
+    assert signatures["serving_default"]["outputs"] == {"score": {"dtype": "float32", "shape": [-1, 1]}}
+    assert list(signatures["doubled"]["outputs"]) == ["twice"]
+    loaded = tf.saved_model.load(str(path))
+    texts = tf.constant(["a fine film", "unseen words"])
+    np.testing.assert_allclose(loaded.serve(texts), model(texts), atol=1e-6)
+    served = loaded.signatures["doubled"](text=texts)["twice"]
+    np.testing.assert_allclose(served, 2 * model(texts), atol=1e-6)
+
+
+def test_the_manifest_describes_every_export_and_the_recipe_facts(exported):
+    folder, _, metrics = exported
+    manifest = json.loads((folder / "deploy.json").read_text())
+    assert manifest["exports"]["keras"]["path"] == "model.keras"
+    assert manifest["exports"]["saved_model"]["path"] == "saved_model/1"
+    serving = manifest["exports"]["saved_model"]["signatures"]["serving_default"]
+    assert serving == {
+        "inputs": {"x": {"dtype": "float32", "shape": [-1, 3]}},
+        "outputs": {"output": {"dtype": "float32", "shape": [-1, 2]}},
+    }
+    tflite = manifest["exports"]["tflite"]["model.tflite"]
+    assert tflite["bytes"] == (folder / "model.tflite").stat().st_size
+    assert [entry["shape"] for entry in tflite["inputs"]] == [[1, 3]]
+    assert manifest["verified"] == metrics
+    assert manifest["labels"] == ["a", "b"]
 
 
 def failing_writer(folder: bool):
@@ -128,8 +175,8 @@ def test_an_export_failing_part_way_leaves_the_previous_one_whole(exported, monk
 
     before = contents()
     if name == "saved_model":
-        archive = type(keras.export.ExportArchive())  # the backend's class, made by ExportArchive.__new__
-        monkeypatch.setattr(archive, "write_out", failing_writer(folder=True))
+        write = failing_writer(folder=True)
+        monkeypatch.setattr(tf.saved_model, "save", lambda root, path, **kwargs: write(root, path))
         call = lambda: zoo.export.export_saved_model(model, folder / name, SIGNATURE, track=[model])  # noqa: E731
     elif name == "model.keras":
         monkeypatch.setattr(keras.Model, "save", failing_writer(folder=False))

@@ -20,7 +20,6 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.export
-import zoo.io
 from zoo.data.captioning import decode_image
 from zoo.decoding import pad_after_end
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID
@@ -143,13 +142,15 @@ class Captioner:
 def export_captioner(
     captioner: Captioner, path: str | pathlib.Path, images: np.ndarray, files: Sequence[bytes], track=()
 ) -> dict[str, int]:
-    """Write `captioner` as a SavedModel with two signatures and check it in a fresh Python process.
+    """Write `captioner` as a SavedModel (`path/1/`) with two signatures and check it in a fresh Python
+    process.
 
-    `serve` takes encoded image files (a 1-D string tensor) and `serve_images` float32 images
-    `(B, H, W, 3)` in [0, 1]; both return captions. The reloaded model must caption exactly as `captioner`
-    does `files` and `images` and the edge cases of `edge_images` (a batch of one, a one-pixel image, an
-    image larger than the model's input, an empty string, an empty batch), or `ExportMismatchError` is
-    raised naming the case (`zoo.export.verify_in_fresh_process`).
+    `serve` (also `serving_default`) takes encoded image files (a 1-D string tensor) and `serve_images`
+    float32 images `(B, H, W, 3)` in [0, 1]; both return captions (named `caption` in the signatures).
+    The reloaded model must caption exactly as `captioner` does `files` and `images` and the edge cases
+    of `edge_images` (a batch of one, a one-pixel image, an image larger than the model's input, an empty
+    string, an empty batch), or `ExportMismatchError` is raised naming the case
+    (`zoo.export.verify_in_fresh_process`).
 
     Args:
         captioner: the captioner to export.
@@ -161,18 +162,18 @@ def export_captioner(
     Returns:
         `{"savedmodel_differing_captions": 0}` (any difference raises).
     """
-    archive = keras.export.ExportArchive()
-    for resource in track or captioner.models:
-        archive.track(resource)
-    archive.add_endpoint("serve", captioner.caption_bytes)
-    archive.add_endpoint("serve_images", captioner.caption_images)
     cases = {"files": list(files), "images": np.asarray(images, np.float32), **edge_images(images, files)}
     # Lists of files go to `serve`, arrays of pixels to `serve_images`.
     endpoints = {name: "serve_images" for name, inputs in cases.items() if isinstance(inputs, np.ndarray)}
     run = {"serve": captioner.caption_bytes, "serve_images": captioner.caption_images}
     expected = {name: run[endpoints.get(name, "serve")](inputs).numpy() for name, inputs in cases.items()}
-    with zoo.io.replacing(path) as staging:
-        archive.write_out(str(staging), verbose=False)
+    path = zoo.export.export_saved_model(
+        captioner.caption_bytes,
+        path,
+        track=track or captioner.models,
+        output_name="caption",
+        endpoints={"serve_images": zoo.export.Endpoint(captioner.caption_images, output_name="caption")},
+    )
     zoo.export.verify_in_fresh_process(path, cases, expected, endpoints)
     return {"savedmodel_differing_captions": 0}
 

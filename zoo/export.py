@@ -34,6 +34,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -76,27 +77,96 @@ def export_keras(model: keras.Model, path: str | pathlib.Path) -> pathlib.Path:
     return path
 
 
+SERVING_VERSION = 1  # TF Serving loads the highest numbered folder under a model's base path
+
+
+class Endpoint(NamedTuple):
+    """One endpoint of a SavedModel: `function(*inputs)` over `input_signature`, its output named
+    `output_name` in the signature (a function returning a dict names its own outputs)."""
+
+    function: Callable
+    input_signature: Sequence[tf.TensorSpec] | None = None
+    output_name: str = "output"
+
+
 def export_saved_model(
     function: Callable,
     path: str | pathlib.Path,
-    input_signature: Sequence[tf.TensorSpec],
+    input_signature: Sequence[tf.TensorSpec] | None = None,
     track: Sequence = (),
+    *,
+    output_name: str = "output",
+    endpoints: Mapping[str, Endpoint] | None = None,
 ) -> pathlib.Path:
-    """A SavedModel with one `serve` endpoint (also `serving_default`) computing `function(*inputs)`.
+    """A SavedModel in TF Serving's layout (`path/1/`) whose `serve` endpoint computes `function(*inputs)`.
+
+    `serve` is also the `serving_default` signature; each of `endpoints` (name -> `Endpoint`) is one more
+    endpoint and signature, e.g. a beam-search translation beside the greedy one. In Python, a loaded
+    model's endpoints are attributes returning what the function returns (`loaded.serve(texts)`); for TF
+    Serving, signatures name their inputs by the `TensorSpec` names and their outputs by `output_name`
+    (`{"probability": ...}`), never TensorFlow's `output_0`.
+
+    The model is saved with `tf.saved_model.save` from a `tf.Module` that tracks the Keras models, so each
+    variable is stored once (`keras.export.ExportArchive` stores every weight twice, once per Python
+    wrapper, which doubles the file and a server's memory).
 
     Args:
-        function: maps the raw inputs to the outputs, e.g. `lambda texts: model(texts)`.
-        path: output folder.
-        input_signature: e.g. `[tf.TensorSpec([None], tf.string)]`.
-        track: the Keras models/layers whose variables and lookup tables `function` uses.
+        function: maps the raw inputs to the outputs, e.g. `lambda texts: model(texts)`, or a
+            `tf.function` with an input signature.
+        path: the model's folder; the SavedModel is written to `path/1/`, the folder replaced whole.
+        input_signature: e.g. `[tf.TensorSpec([None], tf.string, name="text")]` (None: `function`'s own).
+        track: the Keras models/layers whose variables and lookup tables the endpoints use.
+        output_name: the name of `serve`'s output in its signature.
+        endpoints: name -> `Endpoint` of the other endpoints.
+
+    Returns:
+        The version folder, `path/1`, which `tf.saved_model.load` reads.
     """
-    archive = keras.export.ExportArchive()
-    for resource in track:
-        archive.track(resource)
-    archive.add_endpoint("serve", function, input_signature=list(input_signature))
+    root = tf.Module()
+    root.tracked = list(track)  # variables, lookup tables and tokenizer resources, each once
+    signatures = {}
+    all_endpoints = {"serve": Endpoint(function, input_signature, output_name), **(endpoints or {})}
+    for name, endpoint in all_endpoints.items():
+        traced = _traced(endpoint.function, endpoint.input_signature)
+        setattr(root, name, traced)
+        signatures[name] = _named_outputs(traced, endpoint.output_name).get_concrete_function()
+    signatures["serving_default"] = signatures["serve"]
     with zoo.io.replacing(path) as staging:
-        archive.write_out(str(staging), verbose=False)
-    return pathlib.Path(path)
+        staging.mkdir()
+        tf.saved_model.save(root, str(staging / str(SERVING_VERSION)), signatures=signatures)
+    return pathlib.Path(path) / str(SERVING_VERSION)
+
+
+def _traced(function: Callable, input_signature: Sequence[tf.TensorSpec] | None):
+    if input_signature is None:
+        if getattr(function, "input_signature", None) is None:
+            raise ValueError("export_saved_model needs an input_signature or a tf.function that has one")
+        return function
+    specs = [  # inputs keep their TensorSpec names in the signature; unnamed ones are input_0, input_1...
+        spec if spec.name else tf.TensorSpec(spec.shape, spec.dtype, name=f"input_{index}")
+        for index, spec in enumerate(input_signature)
+    ]
+    return tf.function(function, input_signature=specs)
+
+
+def _named_outputs(traced, output_name: str):
+    def named(*inputs):
+        outputs = traced(*inputs)
+        return outputs if isinstance(outputs, dict) else {output_name: outputs}
+
+    return tf.function(named, input_signature=traced.input_signature)
+
+
+def saved_model_path(path: str | pathlib.Path) -> pathlib.Path:
+    """The SavedModel to load from `path`: `path` itself if it holds `saved_model.pb`, else its highest
+    numbered version folder (`saved_model/1`)."""
+    path = pathlib.Path(path)
+    if (path / "saved_model.pb").exists():
+        return path
+    versions = [child for child in path.glob("*") if child.name.isdigit() and child.is_dir()]
+    if not versions:
+        raise FileNotFoundError(f"{path}: no saved_model.pb and no version folder (1/, 2/, ...)")
+    return max(versions, key=lambda child: int(child.name))
 
 
 def export_tflite(
@@ -157,7 +227,7 @@ def run_tflite(path: str | pathlib.Path, inputs: np.ndarray) -> np.ndarray:
 def run_saved_model(path: str | pathlib.Path, *inputs) -> np.ndarray:
     """Load a SavedModel written by `export_saved_model` and call its `serve` endpoint with `inputs` in
     signature order (single output). (`serving_default` takes keyword arguments only, by input name.)"""
-    return _serve(tf.saved_model.load(str(path)), inputs)
+    return _serve(tf.saved_model.load(str(saved_model_path(path))), inputs)
 
 
 def export_and_verify(
@@ -172,8 +242,11 @@ def export_and_verify(
     tflite_inputs: np.ndarray | None = None,
     tflite_edge_inputs: Mapping[str, np.ndarray] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
+    output_name: str = "output",
+    manifest: Mapping | None = None,
 ) -> dict[str, float]:
-    """Write model.keras, saved_model/ and (if `tflite_model`) model.tflite; reload each and compare.
+    """Write model.keras, saved_model/1/ and (if `tflite_model`) model.tflite; reload each and compare;
+    then write deploy.json (`write_manifest`), the mark of a verified export.
 
     Args:
         output_dir: folder receiving the exports.
@@ -188,6 +261,9 @@ def export_and_verify(
         tflite_inputs: real inputs for it, batched along the first axis.
         tflite_edge_inputs: name -> inputs for it (batched along the first axis, like `tflite_inputs`).
         tolerance: largest accepted absolute difference.
+        output_name: the name of the SavedModel's output (`probability`, `tags`, ...).
+        manifest: facts for deploy.json beside the exports' own inputs and outputs (labels, side files,
+            the metric the export reproduces, ...).
 
     Returns:
         `{"keras_max_abs_diff": ..., "savedmodel_max_abs_diff": ..., "tflite_max_abs_diff": ...}`, each
@@ -211,16 +287,17 @@ def export_and_verify(
 
     keras_path = export_keras(serving_model, output_dir / "model.keras")
     reloaded = compiled(keras.saving.load_model(keras_path))
-    saved_model_path = export_saved_model(
+    saved_model = export_saved_model(
         lambda *inputs: call(serving_model, inputs),
         output_dir / "saved_model",
         serving_signature,
         track=[serving_model],
+        output_name=output_name,
     )
-    loaded = tf.saved_model.load(str(saved_model_path))
+    loaded = tf.saved_model.load(str(saved_model))
     runners = {
         "keras": (keras_path, lambda name: keras.ops.convert_to_numpy(reloaded(*cases[name]))),
-        "savedmodel": (saved_model_path, lambda name: _serve(loaded, cases[name])),
+        "savedmodel": (saved_model, lambda name: _serve(loaded, cases[name])),
     }
     metrics = {
         f"{kind}_max_abs_diff": verify_cases(path, expected, run, tolerance)
@@ -238,7 +315,89 @@ def export_and_verify(
         metrics["tflite_max_abs_diff"] = verify_cases(
             tflite_path, tflite_expected, lambda name: run_tflite(tflite_path, tflite_cases[name]), tolerance
         )
+    write_manifest(output_dir, **(manifest or {}), verified=metrics)
     return metrics
+
+
+def write_manifest(output_dir: str | pathlib.Path, **facts) -> pathlib.Path:
+    """Write `deploy.json`: what each export in `output_dir` takes and returns, read from the files
+    themselves (the SavedModel's signatures, each TFLite file's tensors: names, dtypes, shapes, -1 for
+    any length), and `facts`, the recipe's own (labels, sample rate, special ids, side files, the decoder,
+    the metric the export reproduces and how close each export came to the Keras model)."""
+    output_dir = pathlib.Path(output_dir)
+    exports: dict = {}
+    if (output_dir / "model.keras").exists():
+        exports["keras"] = {"path": "model.keras", "load": "zoo.load_model(path)"}
+    if (output_dir / "saved_model").exists():
+        path = saved_model_path(output_dir / "saved_model")
+        exports["saved_model"] = {
+            "path": path.relative_to(output_dir).as_posix(),
+            "signatures": saved_model_signatures(path),
+        }
+    for path in sorted(output_dir.glob("*.tflite")):
+        exports.setdefault("tflite", {})[path.name] = {"bytes": path.stat().st_size, **tflite_tensors(path)}
+    manifest = {"exports": exports, **facts}
+    text = json.dumps(manifest, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+    return zoo.io.write_text(output_dir / "deploy.json", text)
+
+
+def saved_model_signatures(path: str | pathlib.Path) -> dict[str, dict]:
+    """Each signature of the SavedModel at `path`: its inputs and outputs with dtype and shape, read from
+    `saved_model.pb` without loading the model (what `saved_model_cli show --all` prints)."""
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    proto = saved_model_pb2.SavedModel.FromString((pathlib.Path(path) / "saved_model.pb").read_bytes())
+
+    def tensors(infos) -> dict:
+        return {
+            name: {
+                "dtype": tf.dtypes.as_dtype(info.dtype).name,
+                "shape": [dim.size for dim in info.tensor_shape.dim],
+            }
+            for name, info in sorted(infos.items())
+        }
+
+    (graph,) = proto.meta_graphs
+    return {
+        name: {"inputs": tensors(signature.inputs), "outputs": tensors(signature.outputs)}
+        for name, signature in sorted(graph.signature_def.items())
+        if not name.startswith("__")
+    }
+
+
+def tflite_tensors(path: str | pathlib.Path) -> dict[str, list[dict]]:
+    """The inputs and outputs of a TFLite file: name, dtype, shape and, for a quantised tensor, its scale
+    and zero point."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path))
+
+    def describe(details) -> list[dict]:
+        described = []
+        for detail in details:
+            entry = {
+                "name": detail["name"],
+                "dtype": np.dtype(detail["dtype"]).name,
+                "shape": [int(size) for size in detail["shape_signature"]],
+            }
+            scale, zero_point = detail.get("quantization", (0.0, 0))
+            if scale:
+                entry["quantization"] = {"scale": float(scale), "zero_point": int(zero_point)}
+            described.append(entry)
+        return described
+
+    return {
+        "inputs": describe(interpreter.get_input_details()),
+        "outputs": describe(interpreter.get_output_details()),
+    }
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, pathlib.Path):
+        return value.as_posix()
+    raise TypeError(f"deploy.json cannot hold {type(value).__name__}: {value!r}")
 
 
 def verify_cases(

@@ -329,7 +329,11 @@ def export_scorer(
         )
     }
     path = zoo.export.export_saved_model(
-        serve, output_dir / "saved_model", [tf.TensorSpec([None], tf.string, name="texts")], [model, lookup]
+        serve,
+        output_dir / "saved_model",
+        [tf.TensorSpec([None], tf.string, name="text")],
+        [model, lookup],
+        output_name="log_probabilities",
     )
     metrics["savedmodel_max_abs_diff"] = max(
         zoo.export.max_abs_diff(

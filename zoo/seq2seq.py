@@ -360,7 +360,8 @@ def export_translator(translator: Translator, data: TranslationData, output_dir,
     path = export_saved_model(
         translator.translate,
         output_dir / "saved_model",
-        [tf.TensorSpec([None], tf.string, name="texts")],
+        [tf.TensorSpec([None], tf.string, name="text")],
+        output_name="translation",
         track=[*track, *{id(t): t for t in (data.tokenizers.source, data.tokenizers.target)}.values()],
     )
     verify_in_fresh_process(path, cases, expected)

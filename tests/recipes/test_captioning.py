@@ -77,7 +77,7 @@ def test_saved_model_captions_png_bytes_and_float_images(trained):
     output_dir, _ = trained
     strips = zoo.data.digit_strips(24, seed=123, split="test")
     files = [tf.io.encode_png(np.round(image * 255).astype(np.uint8)).numpy() for image in strips.images]
-    model = tf.saved_model.load(str(output_dir / "saved_model"))
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
     from_bytes = [text.decode() for text in model.serve(tf.constant(files)).numpy()]
     from_pixels = [text.decode() for text in model.serve_images(tf.constant(strips.images)).numpy()]
     references = [captions[0] for captions in strips.captions]

@@ -147,7 +147,7 @@ def test_main_writes_metrics_and_artifacts(trained):
     assert metrics["val_perplexity"] == pytest.approx(np.exp(metrics["val_loss"]))
     assert metrics["val_loss"] < 2.8  # a unigram model of English makes about 3.0 nats/char
     assert metrics["keras_max_abs_diff"] <= 1e-4 and metrics["savedmodel_max_abs_diff"] <= 1e-4
-    for name in ("model.keras", "vocabulary.json", "saved_model/saved_model.pb", "history.csv"):
+    for name in ("model.keras", "vocabulary.json", "saved_model/1/saved_model.pb", "history.csv"):
         assert (output_dir / name).exists(), name
     assert "<span" in (output_dir / "cells.html").read_text()
     assert "| position_in_line | lstm_0/" in (output_dir / "cells.md").read_text()
@@ -160,7 +160,7 @@ def test_short_training_prefers_a_sentence_to_its_shuffled_characters(trained):
     assert scores["text"]["bits_per_character"] < scores["scrambled"]["bits_per_character"] - 0.3
     # The SavedModel takes the strings and gives each character's log-probability: its row sums are
     # the scores.
-    loaded = tf.saved_model.load(str(output_dir / "saved_model"))
+    loaded = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
     rows = loaded.serve(tf.constant([char_lm.SENTENCE, "ab"])).numpy()
     assert rows.shape == (2, len(char_lm.SENTENCE))
     assert rows[0].sum() == pytest.approx(scores["text"]["log_probability_nats"], rel=1e-4)
@@ -169,7 +169,7 @@ def test_short_training_prefers_a_sentence_to_its_shuffled_characters(trained):
 
 def test_saved_model_scores_empty_texts_and_empty_batches(trained):
     output_dir, _ = trained
-    loaded = tf.saved_model.load(str(output_dir / "saved_model"))
+    loaded = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
     assert loaded.serve(tf.constant([], tf.string)).numpy().shape == (0, 0)
     assert loaded.serve(tf.constant([""])).numpy().shape == (1, 0)
     rows = loaded.serve(tf.constant(["", "a"])).numpy()

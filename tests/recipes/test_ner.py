@@ -45,7 +45,7 @@ def test_short_run_on_wnut17_learns(trained):
 def test_every_artifact_is_written(trained):
     output_dir, metrics = trained
     for name in ("model.keras", "model.tflite", "words.txt", "chars.txt", "tags.txt", "metrics.json",
-                 "history.csv", "entity_scores.md", "saved_model/saved_model.pb"):  # fmt: skip
+                 "history.csv", "entity_scores.md", "saved_model/1/saved_model.pb"):  # fmt: skip
         assert (output_dir / name).exists(), name
     assert json.loads((output_dir / "metrics.json").read_text()) == metrics
     table = (output_dir / "entity_scores.md").read_text()
@@ -63,7 +63,7 @@ def test_saved_model_tags_token_strings_in_a_fresh_process(trained):
     output_dir, _ = trained
     script = textwrap.dedent(f"""
         import json, tensorflow as tf
-        model = tf.saved_model.load({str(output_dir / "saved_model")!r})
+        model = tf.saved_model.load({str(output_dir / "saved_model" / "1")!r})
         tokens = tf.constant([["Going", "to", "New", "York", "with", "@bob", "😀"],
                               ["hi", "", "", "", "", "", ""]])
         (tags,) = model.signatures["serving_default"](tokens=tokens).values()
@@ -78,7 +78,7 @@ def test_saved_model_tags_token_strings_in_a_fresh_process(trained):
 
 def test_exports_tag_a_one_word_sentence_and_empty_batches(trained):
     output_dir, _ = trained
-    loaded = tf.saved_model.load(str(output_dir / "saved_model"))  # kept: its variables die with it
+    loaded = tf.saved_model.load(str(output_dir / "saved_model" / "1"))  # kept: its variables die with it
     serve = loaded.serve
     keras_model = keras.saving.load_model(output_dir / "model.keras")
     tag_names = (output_dir / "tags.txt").read_text().split()
@@ -230,4 +230,4 @@ def test_an_ensemble_trains_exports_and_scores_its_members(tmp_path):
     for key in ("test_entity_f1", "member_0_test_entity_f1", "member_1_test_entity_f1"):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["savedmodel_max_abs_diff"] == 0.0 and metrics["tflite_max_abs_diff"] == 0.0
-    assert (tmp_path / "saved_model" / "saved_model.pb").exists()
+    assert (tmp_path / "saved_model" / "1" / "saved_model.pb").exists()

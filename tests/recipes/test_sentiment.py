@@ -44,7 +44,7 @@ def test_short_run_on_sst2_learns(trained):
 def test_every_artifact_is_written(trained):
     output_dir, metrics = trained
     for name in ("model.keras", "model.tflite", "vocabulary.txt", "metrics.json", "history.csv",
-                 "training_curves.png", "saved_model/saved_model.pb"):  # fmt: skip
+                 "training_curves.png", "saved_model/1/saved_model.pb"):  # fmt: skip
         assert (output_dir / name).exists(), name
     assert json.loads((output_dir / "metrics.json").read_text()) == metrics
 
@@ -73,7 +73,7 @@ def test_saved_model_takes_raw_strings_in_a_fresh_process(trained):
     script = textwrap.dedent(
         f"""
         import json, tensorflow as tf
-        serve = tf.saved_model.load({str(output_dir / "saved_model")!r}).signatures["serving_default"]
+        serve = tf.saved_model.load({str(output_dir / "saved_model" / "1")!r}).signatures["serving_default"]
         (out,) = serve(texts=tf.constant({texts!r})).values()
         print(json.dumps(out.numpy()[:, 0].tolist()))
         """

@@ -55,7 +55,7 @@ def test_saved_model_transcribes_waveforms_in_a_fresh_process(trained, tmp_path)
     script = textwrap.dedent(
         f"""
         import json, numpy as np, tensorflow as tf
-        model = tf.saved_model.load({str(output_dir / "saved_model")!r})
+        model = tf.saved_model.load({str(output_dir / "saved_model" / "1")!r})
         waves = np.load({str(tmp_path / "waves.npy")!r})
         texts = model.serve(tf.constant(waves), tf.constant({lengths!r}, tf.int32)).numpy()
         print(json.dumps([t.decode() for t in texts]))
@@ -70,7 +70,7 @@ def test_saved_model_transcribes_waveforms_in_a_fresh_process(trained, tmp_path)
 
 def test_saved_model_refuses_invalid_audio_and_answers_every_valid_shape(trained):
     output_dir, _ = trained
-    loaded = tf.saved_model.load(str(output_dir / "saved_model"))  # kept: its variables die with it
+    loaded = tf.saved_model.load(str(output_dir / "saved_model" / "1"))  # kept: its variables die with it
     serve = loaded.serve
     keras_model = keras.saving.load_model(output_dir / "model.keras")
     waves = np.random.default_rng(0).uniform(-0.1, 0.1, (2, 4000)).astype("float32")

@@ -121,7 +121,7 @@ def test_embedded_default_learns_and_exports(tmp_path, flags):
     assert metrics["test_beam_bleu"] >= metrics["test_greedy_bleu"] - 2
     assert metrics["savedmodel_differing_translations"] == 0
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
-    for name in ("model.keras", "tokenizer.spm", "saved_model/saved_model.pb", "history.csv"):
+    for name in ("model.keras", "tokenizer.spm", "saved_model/1/saved_model.pb", "history.csv"):
         assert (tmp_path / name).exists(), name
 
 

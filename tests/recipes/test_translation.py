@@ -34,7 +34,7 @@ def test_short_run_learns(trained):
 
 def test_every_artifact_is_written_and_the_export_matches(trained):
     output_dir, metrics = trained
-    for name in ("model.keras", "tokenizer.spm", "saved_model/saved_model.pb", "metrics.json",
+    for name in ("model.keras", "tokenizer.spm", "saved_model/1/saved_model.pb", "metrics.json",
                  "history.csv", "attention_0.png", "attention_3.png"):  # fmt: skip
         assert (output_dir / name).exists(), name
     assert metrics["savedmodel_differing_translations"] == 0  # compared in a fresh process
@@ -43,7 +43,7 @@ def test_every_artifact_is_written_and_the_export_matches(trained):
 
 def test_the_saved_model_answers_empty_texts_empty_batches_and_overlong_texts(trained):
     output_dir, _ = trained
-    model = tf.saved_model.load(str(output_dir / "saved_model"))
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
     empty = model.serve(tf.zeros([0], tf.string))
     assert empty.shape == (0,) and empty.dtype == tf.string
     overlong = " ".join(["three hundred and twenty one"] * 20)  # far beyond --max-length pieces: cut
