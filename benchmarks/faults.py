@@ -263,7 +263,8 @@ def kill_in_export(folder: pathlib.Path) -> str:
     check(killed, "the run ended before the kill")
     check(not (out / "metrics.json").exists(), "the folder looks finished after a kill in export")
     if (out / "saved_model").exists():
-        loaded = saved_model_answers(out / "saved_model" / "1", "print(model.serve(tf.constant(['good'])).shape)")
+        probe = "print(model.serve(tf.constant(['good'])).shape)"
+        loaded = saved_model_answers(out / "saved_model" / "1", probe)
         check(loaded.returncode == 0, "a saved_model/ under its final name does not load")
     again = recipe("sentiment", flags)
     check("Training finished in an earlier run" in again.stdout, "the rerun trained again")
