@@ -39,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.data
 import zoo.export
 import zoo.io
@@ -51,7 +52,7 @@ from zoo.errors import DataFormatError
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["wnut17", "conll2003"] | None = flag(
         None, "wnut17 or conll2003; without it, a sample the zoo writes itself (a quick demo)"
     )

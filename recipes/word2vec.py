@@ -50,6 +50,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.data.corpora
 import zoo.embeddings
 import zoo.export
@@ -59,7 +60,7 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["lee", "head500", "imdb", "wikitext2", "text"] | None = flag(
         None,
         "lee, head500, imdb, wikitext2, or text (plain text at --data-dir); without it gensim's "
