@@ -45,6 +45,7 @@ import zoo.export
 import zoo.io
 import zoo.layers
 import zoo.metrics
+import zoo.predict
 import zoo.text
 import zoo.train
 from zoo.cli import flag
@@ -406,10 +407,11 @@ def predict_tags(tagger: keras.Model, dataset: tf.data.Dataset, tag_names: list[
     return true, predicted
 
 
-def export(tagger, data: NERData, config: Config, run: zoo.train.Run) -> dict[str, float]:
-    """model.keras and saved_model/ take token strings; model.tflite takes one sentence's packed ids,
+def export(tagger, data: NERData, config: Config, run: zoo.train.Run, reproduces) -> dict[str, float]:
+    """model.keras and saved_model/1/ take token strings; model.tflite takes one sentence's packed ids,
     (1, 64, 2 + max_word_length) int32, and writes tag ids; words.txt, chars.txt and tags.txt go beside
-    it (line n = id n + 2 for words and chars, id n for tags)."""
+    it (line n = id n + 2 for words and chars, id n for tags). `reproduces`: the test figures, for
+    deploy.json."""
     serving_model = end_to_end(tagger, data.features, data.tag_names)
     sentences = data.splits["test"].tokens[:32]
     width = max(map(len, sentences))
@@ -447,10 +449,35 @@ def export(tagger, data: NERData, config: Config, run: zoo.train.Run) -> dict[st
             "one_word": data.features(tf.constant([pad(one_word)])).numpy(),
             "longest": data.features(tf.constant([pad(longest)])).numpy(),
         },
+        output_name="tags",
+        manifest={
+            "tokenizer": "zoo.text.token_spans",
+            "scheme": config.tag_scheme,
+            "reproduces": reproduces,
+            "side_files": ["words.txt", "chars.txt", "tags.txt"],
+        },  # fmt: skip
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def answer(export: zoo.predict.Export, texts: list[str], options) -> list[dict]:
+    """`predict`: raw text -> its tokens (`zoo.text.token_spans`), their tags and the entities' spans."""
+    spans = [zoo.text.token_spans(text) for text in texts]
+    width = max(map(len, spans))
+    tokens = np.array([[t for t, _, _ in s] + [""] * (width - len(s)) for s in spans], object)
+    answers = []
+    for text, span, row in zip(texts, spans, export.call("serve", tokens.reshape(len(texts), width))):
+        tags = [tag.decode() for tag in row[: len(span)]]
+        entities = []
+        for kind, first, last in zoo.metrics.extract_entities(tags):
+            start, end = span[first][1], span[last - 1][2]
+            entities.append({"type": kind, "text": text[start:end], "start": start, "end": end})
+        answers.append({"text": text, "tokens": [t for t, _, _ in span], "tags": tags, "entities": entities})
+    return answers
+
+
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("ner", answer, argv)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.ner")
     run = zoo.train.Run(config, recipe="ner")
     data = load_data(config)
@@ -471,7 +498,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         for name in ("f1", "precision", "recall"):
             metrics[f"member_{index}_test_entity_{name}"] = getattr(alone, name)
     if config.export:
-        metrics |= export(tagger, data, config, run)
+        metrics |= export(tagger, data, config, run, {"test_entity_f1": metrics["test_entity_f1"]})
     return run.finish(metrics)
 
 

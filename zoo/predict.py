@@ -44,8 +44,9 @@ class PredictConfig:
 
 
 class Export:
-    """A finished run's exports: `manifest` (deploy.json), `metrics` (metrics.json), and the SavedModel
-    loaded on first use (`call`)."""
+    """A finished run's exports: `manifest` (deploy.json), `metrics` (metrics.json), the SavedModel
+    loaded on first use (`call`), and `cache`, where an answer keeps what it computes once per run (a
+    table of every word's vector, ...)."""
 
     def __init__(self, folder: str | pathlib.Path, recipe: str):
         self.folder, self.recipe = pathlib.Path(folder), recipe
@@ -59,6 +60,7 @@ class Export:
             raise ZooError(f"{self.folder} holds a run trained without export (no deploy.json): {train}")
         self.manifest = json.loads((self.folder / "deploy.json").read_text(encoding="utf-8"))
         self.metrics = json.loads((self.folder / "metrics.json").read_text(encoding="utf-8"))
+        self.cache: dict[str, Any] = {}
 
     @functools.cached_property
     def saved_model(self):

@@ -604,6 +604,14 @@ class Run:
 
             ask = command(self.recipe, self.output_dir)
             print(f"\nAsk the trained model (or pipe one input per line into it):\n  {ask}")
+        presets = getattr(type(self.config), "PRESETS", {})
+        if getattr(self.config, "dataset", "") is None and presets:
+            real = f"python -m recipes.{self.recipe} --preset {next(iter(presets))}"
+            print(
+                "\nThis run trained on the embedded demo sample: its figures show that the recipe works "
+                "end to end, not how good the model can be. A real model (the dataset from --data-dir, "
+                f"$ZOO_DATA_DIR or its public URL):\n  {real}"
+            )
         return metrics
 
 
