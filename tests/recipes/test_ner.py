@@ -231,3 +231,22 @@ def test_an_ensemble_trains_exports_and_scores_its_members(tmp_path):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["savedmodel_max_abs_diff"] == 0.0 and metrics["tflite_max_abs_diff"] == 0.0
     assert (tmp_path / "saved_model" / "1" / "saved_model.pb").exists()
+
+
+def test_predict_tags_raw_text_and_reads_entities_from_the_tags(trained, capsys):
+    output_dir, _ = trained
+    texts = ["Going to New York with @bob tonight!", ""]
+    answers = ner.main(["predict", "--output-dir", str(output_dir), *texts])
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()[-2:]] == answers
+    first, empty = answers
+    assert first["tokens"] == ["Going", "to", "New", "York", "with", "@bob", "tonight", "!"]
+    keras_model = keras.saving.load_model(output_dir / "model.keras")
+    tags = keras.ops.convert_to_numpy(keras_model(tf.constant([first["tokens"]])))[0]
+    assert first["tags"] == [tag.decode() for tag in tags]  # the SavedModel's tags are the model's
+    expected = zoo.metrics.extract_entities(first["tags"])
+    assert [(entity["type"], entity["text"]) for entity in first["entities"]] == [
+        (kind, " ".join(first["tokens"][start:end]).replace(" !", "!")) for kind, start, end in expected
+    ]
+    for entity in first["entities"]:
+        assert texts[0][entity["start"] : entity["end"]] == entity["text"]
+    assert empty == {"text": "", "tokens": [], "tags": [], "entities": []}
