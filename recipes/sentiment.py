@@ -345,6 +345,10 @@ def export(model, data: SentimentData, config: Config, run: zoo.train.Run, repro
         tflite_signature=[tf.TensorSpec([1, config.max_length], tf.int32, name="token_ids")],
         tflite_inputs=token_ids(sample_texts[:16]),
         tflite_edge_inputs={"one_word": token_ids([words[0]]), "longest": token_ids([longest])},
+        quantize=config.quantize,
+        tflite_representative=np.concatenate(  # training reviews calibrate int8, padded as the TFLite's
+            [np.pad(ids, [[0, 0], [0, config.max_length - ids.shape[1]]]) for ids, _ in data.train.take(4)]
+        ),
         output_name="probability",
         manifest={
             "labels": ["negative", "positive"],

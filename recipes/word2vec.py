@@ -209,7 +209,7 @@ def lookup_model(words: list[str], vectors: np.ndarray) -> keras.Model:
     return keras.Model(texts, outputs, name="word_vectors")
 
 
-def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run) -> dict[str, float]:
+def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run, quantize: str) -> dict[str, float]:
     """saved_model/ and model.keras map words to vectors; model.tflite maps a word id (line n of
     vocabulary.txt is id n, 0 is unknown) to its vector."""
     serving = lookup_model(words, vectors)
@@ -236,6 +236,8 @@ def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run) -> dict[st
             "unknown": np.zeros((1, 1), np.int32),
             "last_id": np.array([[len(words)]], np.int32),
         },
+        quantize=quantize,
+        tflite_representative=np.arange(min(len(words), 1000), dtype=np.int32)[:, None],
         output_name="vector",
         manifest={"side_files": ["vocabulary.txt", "vectors.txt"], "unknown_word": "zeros"},
     )
@@ -294,7 +296,7 @@ def train_and_evaluate(config: Config, data: Word2VecData, run: zoo.train.Run) -
         keyed, config.neighbours, run.output_dir / "word_map.png", title=f"word2vec {config.model}"
     )
     if config.export:
-        metrics |= export(words, vectors, run)
+        metrics |= export(words, vectors, run, config.quantize)
     return metrics
 
 

@@ -33,6 +33,11 @@ class RunConfig:
         "tf.distribute strategy: mirrored replicates over all GPUs, else all logical CPUs",
     )
     export: bool = flag(True, "write SavedModel and TFLite exports and check their parity")
+    quantize: Literal["none", "dynamic", "float16", "int8"] = flag(
+        "none",
+        "TFLite weights: none (float32), dynamic (int8 weights, float compute), float16, or int8 (weights "
+        "and activations, calibrated on training inputs)",
+    )
     patience: int = flag(2, "epochs without improvement of the monitored metric before stopping")
     backup_every_steps: int = flag(
         200,
@@ -48,7 +53,8 @@ class RunConfig:
 
     # Flags that may change between a run and its resumption: they do not shape the model or the data.
     RESUMABLE_CHANGES: ClassVar[frozenset[str]] = frozenset(
-        {"output_dir", "data_dir", "export", "overwrite", "skip_checksum", "backup_every_steps", "patience"}
+        {"output_dir", "data_dir", "export", "quantize", "overwrite", "skip_checksum", "backup_every_steps",
+         "patience"}  # fmt: skip
     )
 
     def __post_init__(self) -> None:

@@ -29,6 +29,7 @@ once (`verify_in_fresh_process`).
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import subprocess
 import sys
@@ -41,21 +42,26 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.io
-from zoo.errors import ExportMismatchError
+from zoo.errors import ExportMismatchError, ZooError
 
 DEFAULT_TOLERANCE = 1e-4
 
 
-def max_abs_diff(expected: np.ndarray, actual: np.ndarray, name: str, tolerance: float) -> float:
+def max_abs_diff(
+    expected: np.ndarray, actual: np.ndarray, name: str, tolerance: float, allow_differing: bool = False
+) -> float:
     """Largest |expected - actual|; raises `ExportMismatchError` above `tolerance` or on shape mismatch.
 
     Outputs that are not floating point (tag strings, token ids) must be equal: the difference is 0.0,
-    or the error names how many elements differ."""
+    or the error names how many elements differ. With `allow_differing` (a quantised model, whose
+    answers may change a little), the share of differing elements is returned instead of raising."""
     expected, actual = np.asarray(expected), np.asarray(actual)
     if expected.shape != actual.shape:
         raise ExportMismatchError(f"{name}: output shape {actual.shape} != Keras {expected.shape}")
     if expected.dtype.kind not in "fc":
         differing = int(np.sum(expected != actual))
+        if allow_differing:
+            return differing / max(expected.size, 1)
         if differing:
             raise ExportMismatchError(f"{name}: {differing} of {expected.size} outputs differ from Keras")
         return 0.0
@@ -169,23 +175,62 @@ def saved_model_path(path: str | pathlib.Path) -> pathlib.Path:
     return max(versions, key=lambda child: int(child.name))
 
 
+QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
+
+
 def export_tflite(
-    model: keras.Model, path: str | pathlib.Path, input_signature: Sequence[tf.TensorSpec]
+    model: keras.Model,
+    path: str | pathlib.Path,
+    input_signature: Sequence[tf.TensorSpec],
+    quantize: str = "none",
+    representative: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> pathlib.Path:
     """Keras's LiteRT export restricted to TFLite built-in ops, whole or not at all; `input_signature` must
-    be fully static."""
+    be fully static.
+
+    `quantize` (the TFLite converter's post-training quantisation): `none` keeps float32 weights;
+    `dynamic` stores weights as int8 and computes in float (about a quarter of the size); `float16` stores
+    weights as float16 (half); `int8` also runs activations in int8 where an op allows it, calibrated on
+    `representative`: real training inputs batched along the first axis (one array per input), of which
+    each row is fed as a batch of one. Inputs and outputs keep their dtypes in every case.
+
+    `int8` is refused for a model with a recurrent layer: calibrating the converter's `WHILE` loop crashes
+    the whole process (a segmentation fault in TensorFlow's converter, tensorflow/tensorflow#41305), so
+    the error says so before anything is converted; `dynamic` quantises the same weights.
+    """
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+    # Keras's own walk over every nested layer (wrappers and models included).
+    recurrent = [layer.name for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+    if quantize == "int8" and recurrent:
+        raise ZooError(
+            f"--quantize int8 cannot convert recurrent layers ({', '.join(recurrent[:3])}): TensorFlow's "
+            "converter crashes calibrating their loops (tensorflow/tensorflow#41305); use --quantize dynamic"
+        )
     for spec in input_signature:
         if not spec.shape.is_fully_defined():
             raise ValueError(
                 f"export_tflite needs a static input shape for built-in ops only, got {spec.shape}"
             )
+    settings: dict = {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}}
+    if quantize != "none":
+        settings["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        settings["target_spec"]["supported_types"] = [tf.float16]
+    if quantize == "int8":
+        if representative is None:
+            raise ValueError("quantize='int8' needs representative inputs to calibrate the activations")
+        arrays = [representative] if isinstance(representative, np.ndarray) else list(representative)
+
+        def rows():
+            for index in range(len(arrays[0])):
+                yield [array[index : index + 1].astype(spec.dtype.as_numpy_dtype)
+                       for array, spec in zip(arrays, input_signature)]  # fmt: skip
+
+        settings["representative_dataset"] = rows
     with zoo.io.replacing(path) as staging:
         model.export(
-            str(staging),
-            format="litert",
-            input_signature=list(input_signature),
-            target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]},
-            verbose=False,
+            str(staging), format="litert", input_signature=list(input_signature), verbose=False, **settings
         )
     return pathlib.Path(path)
 
@@ -241,6 +286,8 @@ def export_and_verify(
     tflite_signature: Sequence[tf.TensorSpec] = (),
     tflite_inputs: np.ndarray | None = None,
     tflite_edge_inputs: Mapping[str, np.ndarray] | None = None,
+    quantize: str = "none",
+    tflite_representative: np.ndarray | Sequence[np.ndarray] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     output_name: str = "output",
     manifest: Mapping | None = None,
@@ -260,6 +307,11 @@ def export_and_verify(
         tflite_signature: its static input signature.
         tflite_inputs: real inputs for it, batched along the first axis.
         tflite_edge_inputs: name -> inputs for it (batched along the first axis, like `tflite_inputs`).
+        quantize: the TFLite's quantisation (`export_tflite`). A quantised TFLite must answer every case
+            with the right shapes and finite values; its difference is measured, not bounded: the largest
+            absolute one (`tflite_max_abs_diff`) or, for ids and tags, the share that differ
+            (`tflite_differing_share`). What it costs in the test metric is the inference benchmark's.
+        tflite_representative: training inputs calibrating `quantize="int8"`.
         tolerance: largest accepted absolute difference.
         output_name: the name of the SavedModel's output (`probability`, `tags`, ...).
         manifest: facts for deploy.json beside the exports' own inputs and outputs (labels, side files,
@@ -305,17 +357,27 @@ def export_and_verify(
     }
 
     if tflite_model is not None:
-        tflite_path = export_tflite(tflite_model, output_dir / "model.tflite", tflite_signature)
+        tflite_path = export_tflite(
+            tflite_model, output_dir / "model.tflite", tflite_signature, quantize, tflite_representative
+        )
         tflite_cases = {"real inputs": tflite_inputs, **(tflite_edge_inputs or {})}
         tflite_in_memory = tf.function(tflite_model, reduce_retracing=True)
         tflite_expected = {
             name: keras.ops.convert_to_numpy(tflite_in_memory(tf.constant(inputs)))
             for name, inputs in tflite_cases.items()
         }
-        metrics["tflite_max_abs_diff"] = verify_cases(
-            tflite_path, tflite_expected, lambda name: run_tflite(tflite_path, tflite_cases[name]), tolerance
+        quantized = quantize != "none"
+        key = "tflite_max_abs_diff"
+        if quantized and np.asarray(tflite_expected["real inputs"]).dtype.kind not in "fc":
+            key = "tflite_differing_share"
+        metrics[key] = verify_cases(
+            tflite_path,
+            tflite_expected,
+            lambda name: run_tflite(tflite_path, tflite_cases[name]),
+            math.inf if quantized else tolerance,
+            allow_differing=quantized,
         )
-    write_manifest(output_dir, **(manifest or {}), verified=metrics)
+    write_manifest(output_dir, **(manifest or {}), quantization=quantize, verified=metrics)
     return metrics
 
 
@@ -405,6 +467,7 @@ def verify_cases(
     expected: Mapping[str, np.ndarray],
     run: Callable[[str], np.ndarray],
     tolerance: float = DEFAULT_TOLERANCE,
+    allow_differing: bool = False,
 ) -> float:
     """The largest `max_abs_diff` between `expected[name]` (the model in memory's outputs on each named
     case: real inputs, a batch of one, an empty batch, ...) and `run(name)` (the export's outputs on the
@@ -419,7 +482,7 @@ def verify_cases(
             raise ExportMismatchError(
                 f"{where}: failed where the model in memory answers: {error}"
             ) from error
-        largest = max(largest, max_abs_diff(outputs, actual, where, tolerance))
+        largest = max(largest, max_abs_diff(outputs, actual, where, tolerance, allow_differing))
     return largest
 
 
