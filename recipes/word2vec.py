@@ -209,7 +209,7 @@ def lookup_model(words: list[str], vectors: np.ndarray) -> keras.Model:
     return keras.Model(texts, outputs, name="word_vectors")
 
 
-def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run, quantize: str) -> dict[str, float]:
+def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run, quantize) -> dict[str, float]:
     """saved_model/ and model.keras map words to vectors; model.tflite maps a word id (line n of
     vocabulary.txt is id n, 0 is unknown) to its vector."""
     serving = lookup_model(words, vectors)

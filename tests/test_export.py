@@ -233,7 +233,10 @@ def test_a_quantised_export_reports_its_difference_and_says_so_in_the_manifest(t
         tflite_model=model,
         tflite_signature=[tf.TensorSpec([1, 8], tf.int32)],
         tflite_inputs=ids,
-        quantize="dynamic",
+        quantize=("dynamic", "float16"),
     )
     assert 0 < metrics["tflite_max_abs_diff"] < 0.02  # measured, not bounded by the float tolerance
-    assert json.loads((tmp_path / "deploy.json").read_text())["quantization"] == "dynamic"
+    assert 0 < metrics["tflite_float16_max_abs_diff"] < 0.02
+    manifest = json.loads((tmp_path / "deploy.json").read_text())
+    assert manifest["quantization"] == {"model.tflite": "dynamic", "model.float16.tflite": "float16"}
+    assert set(manifest["exports"]["tflite"]) == {"model.tflite", "model.float16.tflite"}

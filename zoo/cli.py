@@ -84,8 +84,12 @@ def _argument(field: dataclasses.Field, annotation: Any) -> dict[str, Any]:
     elif typing.get_origin(annotation) in (tuple, list):
         item_type = typing.get_args(annotation)[0]
         kwargs["nargs"] = "+"
-        kwargs["type"] = item_type
-        kwargs["metavar"] = item_type.__name__.upper()
+        if typing.get_origin(item_type) is Literal:  # several values, each one of the choices
+            kwargs["choices"] = list(typing.get_args(item_type))
+            kwargs["type"] = type(kwargs["choices"][0])
+        else:
+            kwargs["type"] = item_type
+            kwargs["metavar"] = item_type.__name__.upper()
     elif annotation in (int, float, str):
         kwargs["type"] = annotation
         kwargs["metavar"] = annotation.__name__.upper()

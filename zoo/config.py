@@ -33,10 +33,11 @@ class RunConfig:
         "tf.distribute strategy: mirrored replicates over all GPUs, else all logical CPUs",
     )
     export: bool = flag(True, "write SavedModel and TFLite exports and check their parity")
-    quantize: Literal["none", "dynamic", "float16", "int8"] = flag(
-        "none",
+    quantize: tuple[Literal["none", "dynamic", "float16", "int8"], ...] = flag(
+        ("none",),
         "TFLite weights: none (float32), dynamic (int8 weights, float compute), float16, or int8 (weights "
-        "and activations, calibrated on training inputs)",
+        "and activations, calibrated on training inputs); the first is model.tflite, each further one "
+        "model.<quantize>.tflite",
     )
     patience: int = flag(2, "epochs without improvement of the monitored metric before stopping")
     backup_every_steps: int = flag(
@@ -58,6 +59,7 @@ class RunConfig:
     )
 
     def __post_init__(self) -> None:
+        self.quantize = tuple(dict.fromkeys(self.quantize))  # each variant once, in the order given
         for name in ("epochs", "batch_size", "patience", "backup_every_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")

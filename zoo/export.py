@@ -286,7 +286,7 @@ def export_and_verify(
     tflite_signature: Sequence[tf.TensorSpec] = (),
     tflite_inputs: np.ndarray | None = None,
     tflite_edge_inputs: Mapping[str, np.ndarray] | None = None,
-    quantize: str = "none",
+    quantize: str | Sequence[str] = "none",
     tflite_representative: np.ndarray | Sequence[np.ndarray] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     output_name: str = "output",
@@ -307,10 +307,12 @@ def export_and_verify(
         tflite_signature: its static input signature.
         tflite_inputs: real inputs for it, batched along the first axis.
         tflite_edge_inputs: name -> inputs for it (batched along the first axis, like `tflite_inputs`).
-        quantize: the TFLite's quantisation (`export_tflite`). A quantised TFLite must answer every case
-            with the right shapes and finite values; its difference is measured, not bounded: the largest
-            absolute one (`tflite_max_abs_diff`) or, for ids and tags, the share that differ
-            (`tflite_differing_share`). What it costs in the test metric is the inference benchmark's.
+        quantize: the TFLite's quantisation (`export_tflite`), or several: the first is written to
+            model.tflite, each further one to model.<quantize>.tflite (its metrics prefixed
+            `tflite_<quantize>_`). A quantised TFLite must answer every case with the right shapes and
+            finite values; its difference is measured, not bounded: the largest absolute one
+            (`tflite_max_abs_diff`) or, for ids and tags, the share that differ (`..._differing_share`).
+            What it costs in the test metric is the inference benchmark's to measure.
         tflite_representative: training inputs calibrating `quantize="int8"`.
         tolerance: largest accepted absolute difference.
         output_name: the name of the SavedModel's output (`probability`, `tags`, ...).
@@ -356,29 +358,47 @@ def export_and_verify(
         for kind, (path, run) in runners.items()
     }
 
+    variants = {}
     if tflite_model is not None:
-        tflite_path = export_tflite(
-            tflite_model, output_dir / "model.tflite", tflite_signature, quantize, tflite_representative
-        )
         tflite_cases = {"real inputs": tflite_inputs, **(tflite_edge_inputs or {})}
         tflite_in_memory = tf.function(tflite_model, reduce_retracing=True)
         tflite_expected = {
             name: keras.ops.convert_to_numpy(tflite_in_memory(tf.constant(inputs)))
             for name, inputs in tflite_cases.items()
         }
-        quantized = quantize != "none"
-        key = "tflite_max_abs_diff"
-        if quantized and np.asarray(tflite_expected["real inputs"]).dtype.kind not in "fc":
-            key = "tflite_differing_share"
-        metrics[key] = verify_cases(
-            tflite_path,
-            tflite_expected,
-            lambda name: run_tflite(tflite_path, tflite_cases[name]),
-            math.inf if quantized else tolerance,
-            allow_differing=quantized,
-        )
-    write_manifest(output_dir, **(manifest or {}), quantization=quantize, verified=metrics)
+        for index, variant in enumerate([quantize] if isinstance(quantize, str) else quantize):
+            name = "model.tflite" if index == 0 else f"model.{variant}.tflite"
+            metrics |= _verified_tflite(
+                export_tflite(
+                    tflite_model, output_dir / name, tflite_signature, variant, tflite_representative
+                ),
+                variant,
+                tflite_cases,
+                tflite_expected,
+                tolerance,
+                prefix="tflite" if index == 0 else f"tflite_{variant}",
+            )
+            variants[name] = variant
+    write_manifest(output_dir, **(manifest or {}), quantization=variants, verified=metrics)
     return metrics
+
+
+def _verified_tflite(path, quantize, cases, expected, tolerance, prefix) -> dict[str, float]:
+    """The TFLite at `path` run on every case against `expected`: within `tolerance` unquantised; a
+    quantised one must answer with the right shapes and finite values, and its difference is measured:
+    the largest absolute one or, for ids and tags, the share that differ."""
+    quantized = quantize != "none"
+    key = f"{prefix}_max_abs_diff"
+    if quantized and np.asarray(expected["real inputs"]).dtype.kind not in "fc":
+        key = f"{prefix}_differing_share"
+    difference = verify_cases(
+        path,
+        expected,
+        lambda name: run_tflite(path, cases[name]),
+        math.inf if quantized else tolerance,
+        allow_differing=quantized,
+    )
+    return {key: difference}
 
 
 def write_manifest(output_dir: str | pathlib.Path, **facts) -> pathlib.Path:
