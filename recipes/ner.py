@@ -49,7 +49,7 @@ import zoo.predict
 import zoo.text
 import zoo.train
 from zoo.cli import flag
-from zoo.errors import DataFormatError
+from zoo.errors import DataFormatError, ExportMismatchError
 
 
 @dataclasses.dataclass
@@ -105,6 +105,9 @@ class Config(zoo.config.RunConfig):
         "momentum of an exponential moving average of the weights (e.g. 0.999), which is validated, "
         "checkpointed, tested and exported instead of the last weights; 0: off",
     )
+    device_words: int = flag(
+        0, "words model.tflite keeps: those of the data and the vocabulary's first N (most frequent); 0: all"
+    )
     ensemble: int = flag(
         1,
         "taggers trained side by side in one model, each from its own initial weights (word features to "
@@ -127,6 +130,7 @@ class Config(zoo.config.RunConfig):
             "dev_for_training": 0.5,
             "ensemble": 3,
             "ema": 0.999,
+            "device_words": 40_000,  # of GloVe's 341,479: the TFLite's word table shrinks eightfold
         },
         "conll2003": {"dataset": "conll2003", "epochs": 30, "batch_size": 32},
     }
@@ -416,8 +420,19 @@ def export(tagger, data: NERData, config: Config, run: zoo.train.Run, reproduces
     sentences = data.splits["test"].tokens[:32]
     width = max(map(len, sentences))
     padded = [sentence + [""] * (width - len(sentence)) for sentence in sentences]
+    features, device_tagger = data.features, tagger
+    if config.device_words:  # a smaller word table, and not one test prediction changed by it
+        tokens = tf.constant([t for split in data.splits.values() for s in split.tokens for t in s])
+        seen = {word.decode() for word in features.normalize(tokens).numpy()}
+        features, rows = features.keeping(seen | set(features.word_vocabulary[: config.device_words]))
+        device_tagger = zoo.export.with_embedding_rows(tagger, len(data.features.word_vocabulary) + 2, rows)
+        tag_ids = {tag: index for index, tag in enumerate(data.tag_names)}
+        test = make_dataset(data.splits["test"], features, tag_ids, config.batch_size, config.seed, False)
+        _, device_tags = predict_tags(device_tagger, test, data.tag_names)
+        if device_tags != predict_tags(tagger, data.test, data.tag_names)[1]:
+            raise ExportMismatchError("--device-words changed a test prediction; raise it")
     for name, lines in (
-        ("words.txt", data.features.word_vocabulary),
+        ("words.txt", features.word_vocabulary),
         ("chars.txt", data.features.char_vocabulary),
         ("tags.txt", data.tag_names),
     ):
@@ -442,19 +457,21 @@ def export(tagger, data: NERData, config: Config, run: zoo.train.Run, reproduces
             "empty_batch": [np.zeros((0, 3), dtype=bytes)],
             "no_tokens": [np.zeros((2, 0), dtype=bytes)],
         },
-        tflite_model=tagger,
+        tflite_model=device_tagger,
         tflite_signature=[tf.TensorSpec([1, length, 2 + config.max_word_length], tf.int32)],
-        tflite_inputs=data.features(tf.constant(short)).numpy(),
+        tflite_inputs=features(tf.constant(short)).numpy(),
         tflite_edge_inputs={
-            "one_word": data.features(tf.constant([pad(one_word)])).numpy(),
-            "longest": data.features(tf.constant([pad(longest)])).numpy(),
+            "one_word": features(tf.constant([pad(one_word)])).numpy(),
+            "longest": features(tf.constant([pad(longest)])).numpy(),
         },
+        quantize=config.quantize,  # its BiLSTM takes dynamic or float16 (int8 cannot convert recurrences)
         output_name="tags",
         manifest={
             "tokenizer": "zoo.text.token_spans",
             "scheme": config.tag_scheme,
             "reproduces": reproduces,
             "side_files": ["words.txt", "chars.txt", "tags.txt"],
+            "tflite_words": len(features.word_vocabulary),
         },  # fmt: skip
     )
 

@@ -54,8 +54,16 @@ class RunConfig:
 
     # Flags that may change between a run and its resumption: they do not shape the model or the data.
     RESUMABLE_CHANGES: ClassVar[frozenset[str]] = frozenset(
-        {"output_dir", "data_dir", "export", "quantize", "overwrite", "skip_checksum", "backup_every_steps",
-         "patience"}  # fmt: skip
+        {
+            "output_dir",
+            "data_dir",
+            "export",
+            "quantize",
+            "overwrite",
+            "skip_checksum",
+            "backup_every_steps",
+            "patience",
+        }  # fmt: skip
     )
 
     def __post_init__(self) -> None:

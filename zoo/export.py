@@ -175,6 +175,25 @@ def saved_model_path(path: str | pathlib.Path) -> pathlib.Path:
     return max(versions, key=lambda child: int(child.name))
 
 
+def with_embedding_rows(model: keras.Model, input_dim: int, rows: np.ndarray) -> keras.Model:
+    """A copy of `model` in which every `keras.layers.Embedding` of `input_dim` rows, nested models
+    included, keeps only `rows` (in that order), and every other weight is the same: a model for a
+    smaller vocabulary (`zoo.layers.TokenFeatures.keeping` gives the rows), e.g. to shrink a device
+    export whose word table holds a large file's words."""
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.Embedding) and layer.input_dim == input_dim:
+            config["input_dim"] = len(rows)
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    for old, new in zip(model.weights, copy.weights, strict=True):
+        value = keras.ops.convert_to_numpy(old)
+        new.assign(value[rows] if tuple(new.shape) != value.shape else value)
+    return copy
+
+
 QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
 
 
