@@ -121,6 +121,7 @@ class TokenFeatures(keras.layers.Layer):
 
         Example:
 
+        >>> import zoo.layers
         >>> features = zoo.layers.TokenFeatures(["the", "cat", "sat"], list("thecas"), max_word_length=3)
         >>> smaller, rows = features.keeping(["sat", "the", "dog"])
         >>> smaller.word_vocabulary, rows.tolist()

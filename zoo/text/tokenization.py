@@ -36,6 +36,7 @@ def token_spans(text: str) -> list[tuple[str, int, int]]:
 
     Example:
 
+    >>> from zoo.text import token_spans
     >>> [token for token, _, _ in token_spans("@ana loves McDonald's in the U.S.! #NYC")]
     ['@ana', 'loves', "McDonald's", 'in', 'the', 'U.S.', '!', '#NYC']
     >>> token_spans("New York!")
