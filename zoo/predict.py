@@ -109,20 +109,22 @@ def main(
     return answers
 
 
-EXAMPLES = {  # what a recipe's predict takes, shown in the command a finished run prints
-    "sentiment": '"A moving, beautifully acted film."',
-    "ner": '"Alice flew from Paris to New York with Air France."',
-    "translation": '"A sentence to translate."',
-    "transformer": '"A sentence to translate."',
-    "speech_ctc": "CLIP.wav",
-    "captioning": "PHOTO.jpg",
-    "word2vec": 'film "king - man + woman"',
+EXAMPLES = {  # what each recipe's finished run prints: how to ask its model
+    "sentiment": 'predict --output-dir {} "A moving, beautifully acted film."',
+    "ner": 'predict --output-dir {} "Alice flew from Paris to New York with Air France."',
+    "translation": 'predict --output-dir {} "A sentence to translate."',
+    "transformer": 'predict --output-dir {} "A sentence to translate."',
+    "speech_ctc": "predict --output-dir {} CLIP.wav",
+    "captioning": "predict --output-dir {} PHOTO.jpg",
+    "word2vec": 'predict --output-dir {} film "king - man + woman"',
+    "char_lm": 'generate --output-dir {} --prompt "The "',
 }
 
 
 def command(recipe: str, output_dir: str | pathlib.Path) -> str:
-    """The predict command a run prints when it ends."""
-    return f"python -m recipes.{recipe} predict --output-dir {output_dir} {EXAMPLES.get(recipe, 'INPUT')}"
+    """The command a finished run prints: its model answering an example input."""
+    example = EXAMPLES.get(recipe, "predict --output-dir {} INPUT")
+    return f"python -m recipes.{recipe} {example.format(output_dir)}"
 
 
 def _lines(stream) -> Iterator[str]:

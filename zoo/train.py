@@ -603,7 +603,7 @@ class Run:
             from zoo.predict import command
 
             ask = command(self.recipe, self.output_dir)
-            print(f"\nAsk the trained model (or pipe one input per line into it):\n  {ask}")
+            print(f"\nAsk the trained model:\n  {ask}")
         presets = getattr(type(self.config), "PRESETS", {})
         if getattr(self.config, "dataset", "") is None and presets:
             real = f"python -m recipes.{self.recipe} --preset {next(iter(presets))}"
