@@ -120,6 +120,9 @@ class BahdanauAttention(_EncoderDecoderAttention):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> source = keras.Input((None,), dtype="int32")
     >>> target = keras.Input((None,), dtype="int32")
     >>> encoded = keras.layers.Embedding(100, 8, mask_zero=True)(source)
@@ -211,6 +214,9 @@ class LuongAttention(_EncoderDecoderAttention):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> source = keras.Input((None,), dtype="int32")
     >>> target = keras.Input((None,), dtype="int32")
     >>> encoded = keras.layers.Embedding(100, 8, mask_zero=True)(source)

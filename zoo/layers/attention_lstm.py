@@ -54,6 +54,9 @@ class AttentionLSTM(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> grid = keras.Input((12, 32))  # a 3x4 feature grid, 32 channels
     >>> words = keras.Input((None,), dtype="int32")
     >>> embedded = keras.layers.Embedding(100, 16)(words)

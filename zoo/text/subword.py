@@ -42,8 +42,13 @@ def train_sentencepiece(
         A `keras_hub.tokenizers.SentencePieceTokenizer` (no start/end tokens added: callers add them).
 
     Example:
-    >>> tokenizer = zoo.text.train_sentencepiece(["hola mundo", "hola amigo"] * 50, 30)
-    >>> tokenizer.detokenize(tokenizer.tokenize("hola mundo"))  # "hola mundo"
+
+    >>> from zoo.text.subword import train_sentencepiece
+    >>> tokenizer = train_sentencepiece(["hola mundo", "hola amigo"] * 50, 30)
+    >>> tokenizer.vocabulary_size()  # fewer than 30: the corpus has no more distinct pieces
+    16
+    >>> tokenizer.detokenize(tokenizer.tokenize("hola mundo"))  # lossless
+    'hola mundo'
     """
     if vocabulary_size < 8:
         raise ValueError(f"vocabulary_size must be at least 8, got {vocabulary_size}")
