@@ -5,6 +5,8 @@ from __future__ import annotations
 import pathlib
 
 import matplotlib
+import matplotlib.figure
+import matplotlib.ticker
 import numpy as np
 
 matplotlib.use("Agg")  # files only: recipes run on servers and in CI without a display
@@ -13,32 +15,113 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 # Bookkeeping columns that are not learning curves.
 _NOT_CURVES = {"epoch", "epoch_seconds", "learning_rate"}
+_TRAINING, _VALIDATION, _BEST = "tab:blue", "tab:orange", "tab:green"
 
 
-def plot_history(history: list[dict[str, float]], path: str | pathlib.Path, title: str = "") -> pathlib.Path:
-    """One panel per metric with its training and validation curves, saved as a PNG at `path`.
+def plot_history(
+    history: list[dict[str, float]],
+    path: str | pathlib.Path,
+    title: str = "",
+    monitor: str = "val_loss",
+    mode: str = "min",
+    columns: int = 3,
+) -> int | None:
+    """Training curves as a grid of small panels (`history_figure`), saved as a PNG at `path`.
 
-    Args:
-        history: rows of `history.csv` (see `zoo.train.read_history`), one per epoch.
-        path: where the PNG goes.
-        title: figure title, usually the recipe's name.
+    Returns:
+        The best epoch (1-based) marked on the curves, or None when none was.
     """
-    names = sorted({key.removeprefix("val_") for key in history[0]} - _NOT_CURVES)
-    epochs = [int(row["epoch"]) + 1 for row in history]
-    figure, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
-    for axis, name in zip(axes[0], names):
-        for key, style in ((name, "-o"), (f"val_{name}", "--s")):
-            if key in history[0]:
-                axis.plot(epochs, [row[key] for row in history], style, label=key, markersize=3)
-        axis.set_title(name)
-        axis.set_xlabel("epoch")
-        axis.grid(alpha=0.3)
-        axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
+    figure, best_epoch = history_figure(history, title, monitor=monitor, mode=mode, columns=columns)
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return pathlib.Path(path)
+    return best_epoch
+
+
+def history_figure(
+    history: list[dict[str, float]],
+    title: str = "",
+    monitor: str = "val_loss",
+    mode: str = "min",
+    columns: int = 3,
+) -> tuple[matplotlib.figure.Figure, int | None]:
+    """Training curves: one small panel per metric, the best epoch marked.
+
+    One panel per metric, loss first and the others by name, each with its training curve (solid) and
+    validation curve (dashed) when the history has them. Epochs are 1-based integers, as Keras prints
+    them. The best epoch by `monitor` (the first one at its lowest value with `mode="min"`, highest with
+    "max", as the runner chooses its best weights) is a dotted vertical line in every panel, named in the
+    legend and the title. NaN or infinite values are gaps (each point has a marker, so a lone value still
+    shows); a curve with no finite value is left out, and so is a metric without any; a single epoch is a
+    single point; a monitor missing from the history, or without a finite value, marks nothing.
+
+    Args:
+        history: rows of `history.csv` (see `zoo.train.read_history`), one per epoch, "epoch" 0-based.
+        title: figure title, usually the recipe's name.
+        monitor: the column the best epoch is chosen by, e.g. "val_loss" or "val_accuracy".
+        mode: "min" or "max", whether lower or higher `monitor` is better.
+        columns: panels per row (fewer when there are fewer metrics).
+
+    Returns:
+        `(figure, best_epoch)`: the figure, which the caller saves and closes, and the 1-based epoch
+        marked, or None.
+
+    Raises:
+        ValueError: an empty history or a `mode` other than "min" and "max".
+    """
+    if not history:
+        raise ValueError("plotting training curves needs at least one epoch of history")
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    keys = list(dict.fromkeys(key for row in history for key in row))
+    epochs = np.array(
+        [int(row["epoch"]) + 1 if "epoch" in row else number for number, row in enumerate(history, 1)]
+    )
+
+    def values(key: str) -> np.ndarray:
+        column = np.array([row.get(key, np.nan) for row in history], dtype=np.float64)
+        return np.where(np.isfinite(column), column, np.nan)
+
+    curves = {key: values(key) for key in keys if key not in _NOT_CURVES}
+    curves = {key: column for key, column in curves.items() if np.isfinite(column).any()}
+    names = sorted({key.removeprefix("val_") for key in curves}, key=lambda name: (name != "loss", name))
+    best_epoch = best_value = None
+    if monitor in curves:
+        monitored = curves[monitor]
+        index = int(np.nanargmin(monitored) if mode == "min" else np.nanargmax(monitored))
+        best_epoch, best_value = int(epochs[index]), float(monitored[index])
+
+    columns = max(1, min(columns, len(names)))
+    rows = max(1, -(-len(names) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.7 * rows + 0.5), squeeze=False)
+    for axis in axes.flat[len(names) :]:
+        axis.axis("off")
+    if not names:
+        axes.flat[0].text(0.5, 0.5, "no finite values to plot", ha="center", va="center")
+    for axis, name in zip(axes.flat, names):
+        for key, label, style, color in (
+            (name, "training", "-o", _TRAINING),
+            (f"val_{name}", "validation", "--s", _VALIDATION),
+        ):
+            if key in curves:
+                axis.plot(epochs, curves[key], style, color=color, label=label, markersize=3, linewidth=1.2)
+        if best_epoch is not None:
+            axis.axvline(
+                best_epoch, color=_BEST, linestyle=":", linewidth=1.5, label=f"best: epoch {best_epoch}"
+            )
+        axis.set_title(name, fontsize=10)
+        axis.set_xlabel("epoch", fontsize=8)
+        # Whole epochs only, even for a run of one or two epochs.
+        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
+        axis.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
+        axis.tick_params(labelsize=8)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    if best_epoch is not None:
+        title = f"{title}: " if title else ""
+        title += f"best epoch {best_epoch} of {len(epochs)} by {monitor} = {best_value:.4g}"
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure, best_epoch
 
 
 def attention_heatmap(
