@@ -1,4 +1,5 @@
-"""zoo.plots: the training-curves grid (panels, integer epochs, the best epoch marked) and the heatmaps."""
+"""zoo.plots: the training-curves grid (panels, integer epochs, the best epoch marked) and the attention
+heatmaps (colour bar, sentence pair as the title, slanted tokens)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from zoo.plots import history_figure, plot_history, plt
+from zoo.plots import attention_figure, attention_heatmap, history_figure, plot_history, plt
 
 
 def history(epochs: int, **columns) -> list[dict[str, float]]:
@@ -117,3 +118,33 @@ def test_many_metrics_wrap_into_rows(tmp_path):
         assert len(figure.axes) == 9 and len({round(axis.get_position().y0, 3) for axis in shown}) == 3
     finally:
         plt.close(figure)
+
+
+def test_attention_heatmap_has_a_colour_bar_the_sentences_and_slanted_tokens(tmp_path):
+    source_tokens, target_tokens = (
+        ["▁I", "▁have", "▁three", "▁dogs", "."],
+        ["▁Tengo", "▁tres", "▁perros", ".", "</s>"],
+    )
+    weights = np.random.default_rng(0).dirichlet(np.ones(5), size=5)
+    source = "I have three dogs, " + "and a very long sentence goes on " * 4 + "."
+    figure = attention_figure(
+        weights, source_tokens, target_tokens, source_text=source, translation_text="Tengo tres perros."
+    )
+    try:
+        heatmap, colour_bar = figure.axes
+        assert colour_bar.get_ylabel() == "attention weight" and colour_bar.get_ylim() == (0.0, 1.0)
+        assert heatmap.images[0].get_clim() == (0.0, 1.0)  # a fixed scale, not each figure's own
+        title = heatmap.get_title(loc="left")
+        assert title.startswith("source: I have three dogs,") and "translation: Tengo tres perros." in title
+        assert " ".join(title.split()).count("and a very long sentence goes on") == 4  # wrapped, not cut
+        assert len(title.splitlines()) >= 3 and max(map(len, title.splitlines())) < len(source)
+        labels = heatmap.get_xticklabels()
+        assert [label.get_text() for label in labels] == source_tokens
+        assert all(label.get_rotation() == 45 for label in labels)
+        assert [label.get_text() for label in heatmap.get_yticklabels()] == target_tokens
+    finally:
+        plt.close(figure)
+    path = attention_heatmap(weights, source_tokens, target_tokens, tmp_path / "attention_0.png", "eng->spa")
+    assert path.read_bytes().startswith(b"\x89PNG")
+    with pytest.raises(ValueError, match="shape"):
+        attention_heatmap(weights[:, :4], source_tokens, target_tokens, tmp_path / "bad.png")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pathlib
+import textwrap
 
 import matplotlib
 import matplotlib.figure
@@ -125,34 +126,88 @@ def history_figure(
 
 
 def attention_heatmap(
-    weights, source_tokens: list[str], target_tokens: list[str], path: str | pathlib.Path, title: str = ""
+    weights,
+    source_tokens: list[str],
+    target_tokens: list[str],
+    path: str | pathlib.Path,
+    title: str = "",
+    *,
+    source_text: str = "",
+    translation_text: str = "",
 ) -> pathlib.Path:
-    """An attention matrix as a PNG: one row per output token, one column per input token, darker = more
-    weight. Rows are what the decoder wrote, columns what it read while writing them.
+    """An attention matrix as a PNG (`attention_figure`): one row per output token, one column per input
+    token, darker = more weight, with a colour bar and the sentence pair as the title.
 
     Args:
         weights: (len(target_tokens), len(source_tokens)) array, rows summing to 1.
         source_tokens: column labels (e.g. SentencePiece pieces).
         target_tokens: row labels.
         path: where the PNG goes.
+        title: a first title line, e.g. the model's name.
+        source_text: the source sentence, shown in the title.
+        translation_text: the translation, shown in the title.
+    """
+    figure = attention_figure(
+        weights,
+        source_tokens,
+        target_tokens,
+        title,
+        source_text=source_text,
+        translation_text=translation_text,
+    )
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)
+
+
+def attention_figure(
+    weights,
+    source_tokens: list[str],
+    target_tokens: list[str],
+    title: str = "",
+    *,
+    source_text: str = "",
+    translation_text: str = "",
+) -> matplotlib.figure.Figure:
+    """An attention matrix as a figure: rows are what the decoder wrote, columns what it read while
+    writing them, grey from white (weight 0) to black (weight 1) with a colour bar on that fixed scale,
+    so figures of different sentences compare. The source tokens are slanted to stay readable; the title
+    holds `title`, then "source: ..." and "translation: ..." lines, each wrapped to the figure's width.
+
+    Args: as `attention_heatmap`, without the path. Returns the figure, which the caller saves and closes.
+
+    Raises:
+        ValueError: `weights` whose shape is not `(len(target_tokens), len(source_tokens))`.
     """
     weights = np.asarray(weights)
     if weights.shape != (len(target_tokens), len(source_tokens)):
         raise ValueError(
             f"weights have shape {weights.shape}, labels ({len(target_tokens)}, {len(source_tokens)})"
         )
-    size = (max(3.0, 0.45 * len(source_tokens) + 1.5), max(2.5, 0.4 * len(target_tokens) + 1.2))
-    figure, axis = plt.subplots(figsize=size)
-    axis.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
-    axis.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
+    longest = max((len(token) for token in source_tokens), default=1)
+    width = max(4.0, 0.4 * len(source_tokens) + 2.6)  # + the row labels and the colour bar
+    height = max(3.0, 0.35 * len(target_tokens) + 0.09 * longest + 1.4)
+    # About 11 characters of 9-point text per inch of the figure, less the labels and colour bar.
+    lines = [line for line in (title,) if line] + [
+        f"{label}: {text}"
+        for label, text in (("source", source_text), ("translation", translation_text))
+        if text
+    ]
+    wrapped = [textwrap.fill(line, width=int(11 * width), subsequent_indent="  ") for line in lines]
+    height += 0.18 * sum(line.count("\n") + 1 for line in wrapped)
+    figure, axis = plt.subplots(figsize=(width, height))
+    image = axis.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    colour_bar = figure.colorbar(image, ax=axis, fraction=0.05, pad=0.03)
+    colour_bar.set_label("attention weight", fontsize=8)
+    colour_bar.ax.tick_params(labelsize=7)
+    axis.set_xticks(range(len(source_tokens)), source_tokens, rotation=45, ha="right", rotation_mode="anchor")
     axis.set_yticks(range(len(target_tokens)), target_tokens)
-    axis.set_xlabel("source")
-    axis.set_ylabel("translation")
-    axis.set_title(title)
+    axis.tick_params(labelsize=8)
+    axis.set_xlabel("source", fontsize=8)
+    axis.set_ylabel("translation", fontsize=8)
+    axis.set_title("\n".join(wrapped), fontsize=9, loc="left")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return pathlib.Path(path)
+    return figure
 
 
 def image_attention(
