@@ -31,6 +31,7 @@ from zoo.data.registry import DATASETS, find_dataset, locate
 from zoo.data.sentiment import decode_utf8
 from zoo.data.speech import DIGIT_WORDS
 from zoo.errors import DataFormatError
+from zoo.progress import progress
 
 
 class CaptionedImages(NamedTuple):
@@ -178,7 +179,7 @@ def read_images(
     if dtype not in ("float32", "uint8"):
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}")
     images = np.zeros((len(paths), *size, 3), dtype=np.float32)
-    for index, path in enumerate(paths):
+    for index, path in enumerate(progress(paths, "decoding images", unit="image")):
         try:
             contents = pathlib.Path(path).read_bytes()
         except OSError as error:

@@ -27,6 +27,7 @@ from zoo.data.integrity import check_counts
 from zoo.data.registry import DATASETS, find_dataset
 from zoo.data.sentiment import decode_utf8
 from zoo.errors import DataFormatError
+from zoo.progress import progress
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -172,7 +173,7 @@ def _read_clips(files: Sequence[pathlib.Path], sample_rate: int | None) -> tuple
     """Every file's waveform at `sample_rate`, and that rate; with None, the files' own rate, which must
     then be the same for all (the first file that differs is named)."""
     waveforms, rates = [], {}
-    for file in files:
+    for file in progress(files, "reading audio clips", unit="clip"):
         waveform, rate = _decode_wav(file)
         rates.setdefault(rate, file)
         if sample_rate is None and len(rates) > 1:

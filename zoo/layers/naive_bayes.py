@@ -6,6 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.progress import progress
+
 
 def unique_ids(feature_ids):
     """Each row's ids with repeats replaced by 0 (padding): a bag of counts becomes a set of presences.
@@ -91,7 +93,7 @@ class NaiveBayesLinear(keras.layers.Layer):
         if not self.built:
             self.build(None)
         counts = np.zeros((2, self.num_features))
-        for feature_ids, labels in batches:
+        for feature_ids, labels in progress(batches, "naive-Bayes counts", unit="batch"):
             feature_ids = keras.ops.convert_to_numpy(unique_ids(ops.convert_to_tensor(feature_ids)))
             labels = np.asarray(keras.ops.convert_to_numpy(labels)).reshape(-1)
             if not np.all((labels == 0) | (labels == 1)):
