@@ -164,6 +164,7 @@ def normalize_caption(text: str) -> str:
     """The caption a model learns to write and is scored against: lowercased, punctuation dropped (a
     hyphen or apostrophe inside a word stays), single spaces.
 
+    >>> from recipes.captioning import normalize_caption
     >>> normalize_caption('A dog shakes its head near the shore , a red ball next to it .')
     'a dog shakes its head near the shore a red ball next to it'
     >>> normalize_caption("A boy 's \\"ADHD\\" t-shirt")

@@ -119,6 +119,7 @@ def normalize_transcript(text: str, keep_case: bool = False, keep_punctuation: b
 
     Example:
 
+    >>> from recipes.speech_ctc import normalize_transcript
     >>> normalize_transcript('Printing, in the only sense "with which" we are at present concerned,')
     'printing in the only sense with which we are at present concerned'
     """

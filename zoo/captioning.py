@@ -22,6 +22,7 @@ import tensorflow as tf
 import zoo.export
 from zoo.data.captioning import decode_image
 from zoo.decoding import pad_after_end
+from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID
 
 
@@ -136,7 +137,8 @@ class Captioner:
         return tf.where(present, captions, "")
 
     def caption_all(self, images: tf.data.Dataset) -> list[str]:
-        return [text.decode("utf-8") for batch in images for text in self.caption_images(batch).numpy()]
+        batches = progress(images, f"captioning ({type(self.sampler).__name__})", unit="batch")
+        return [text.decode("utf-8") for batch in batches for text in self.caption_images(batch).numpy()]
 
 
 def export_captioner(

@@ -25,6 +25,7 @@ import tensorflow as tf
 import zoo.io
 import zoo.train
 from zoo.config import TranslationConfig  # noqa: F401 (named here too)
+from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, train_sentencepiece
 
 
@@ -168,9 +169,10 @@ class Translator:
         return self.translate(tf.constant(texts, tf.string))
 
     def translate_all(self, texts: Sequence[str], batch_size: int = 128) -> list[str]:
-        """Python strings in batches (the graph is traced once)."""
+        """Python strings in batches (the graph is traced once), with a progress bar (`zoo.progress`)."""
         outputs = []
-        for start in range(0, len(texts), batch_size):
+        starts = range(0, len(texts), batch_size)
+        for start in progress(starts, f"translating ({type(self.sampler).__name__})", unit="batch"):
             batch = self(list(texts[start : start + batch_size])).numpy()
             outputs += [text.decode("utf-8") for text in batch]
         return outputs

@@ -594,7 +594,13 @@ class Run:
         if history:
             from zoo.plots import plot_history
 
-            plot_history(history, self.output_dir / "training_curves.png", title=self.recipe)
+            plot_history(
+                history,
+                self.output_dir / "training_curves.png",
+                title=self.recipe,
+                monitor=self.monitor or "val_loss",
+                mode=self.mode,
+            )
         zoo.io.write_text(self.metrics_path, json.dumps(metrics, indent=2) + "\n")
         shutil.rmtree(self.backup_dir, ignore_errors=True)
         self._lock.release()

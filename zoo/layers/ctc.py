@@ -47,8 +47,10 @@ class ConvSubsampling(keras.layers.Layer):
 
     Example:
 
-    >>> layer = ConvSubsampling(8, strides=2, num_layers=2)
-    >>> layer(np.zeros((1, 10, 3), "float32")).shape
+    >>> import numpy as np
+    >>> import zoo.layers
+    >>> layer = zoo.layers.ConvSubsampling(8, strides=2, num_layers=2)
+    >>> tuple(layer(np.zeros((1, 10, 3), "float32")).shape)  # ceil(10 / 2 ** 2) frames
     (1, 3, 8)
     """
 
@@ -141,9 +143,11 @@ class CTCLogits(keras.layers.Layer):
 
     Example:
 
-    >>> layer = CTCLogits(4)
+    >>> import numpy as np
+    >>> import zoo.layers
+    >>> layer = zoo.layers.CTCLogits(4)
     >>> logits = layer(np.ones((1, 3, 2), "float32"), mask=np.array([[True, True, False]]))
-    >>> np.argmax(logits[0, 2])  # the padded frame is a blank
+    >>> int(np.argmax(logits[0, 2]))  # the padded frame is a blank
     0
     """
 
@@ -197,9 +201,11 @@ class CTCTranscriber(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> logits = np.log(np.eye(3, dtype="float32")[[1, 1, 0, 2, 0]] + 1e-3)[None]  # a a - b -
-    >>> CTCTranscriber(["a", "b"])(logits).numpy()
-    array([b'ab'], dtype=object)
+    >>> zoo.layers.CTCTranscriber(["a", "b"])(logits).numpy().tolist()
+    [b'ab']
     """
 
     def __init__(self, alphabet, beam_width: int = 0, **kwargs):

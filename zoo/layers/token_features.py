@@ -54,8 +54,14 @@ class TokenFeatures(keras.layers.Layer):
 
     Example:
 
+    >>> import tensorflow as tf
+    >>> import zoo.layers
     >>> features = zoo.layers.TokenFeatures(["the", "0000"], list("theTH0129"), max_word_length=4)
-    >>> features(tf.constant([["The", "2019", ""]]))[0, :, :2]  # [[2, 6], [3, 2], [0, 0]]
+    >>> packed = features(tf.constant([["The", "2019", ""]]))
+    >>> tuple(packed.shape), packed.dtype.name
+    ((1, 3, 6), 'int32')
+    >>> packed[0].numpy().tolist()  # [word, casing, 4 characters]: "The" is the, title; "2019" is 0000
+    [[2, 6, 5, 3, 4, 0], [3, 2, 9, 7, 8, 10], [0, 0, 0, 0, 0, 0]]
     """
 
     CASINGS = CASINGS

@@ -17,6 +17,7 @@ def tokenize(text: str) -> list[str]:
 
     Example:
 
+    >>> from zoo.text import tokenize
     >>> tokenize("it's great!! 7/10")
     ["it's", 'great', '!', '!', '7', '/', '10']
     """
@@ -53,6 +54,7 @@ def preprocess(text: str) -> list[str]:
 
     Example:
 
+    >>> from zoo.text import preprocess
     >>> preprocess("A <b>GREAT</b> film, see www.imdb.com!")
     ['a', 'great', 'film', ',', 'see', 'xxurl', '!']
     """
