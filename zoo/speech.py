@@ -35,6 +35,15 @@ from zoo.audio import LogMelSpectrogram, WaveformCheck
 from zoo.errors import ExportMismatchError
 from zoo.layers.ctc import ConvSubsampling, CTCTranscriber
 
+# How far a TFLite model's log-probabilities may be from the Keras model's. TFLite's float32 kernels
+# (RFFT2D, FULLY_CONNECTED, the WHILE loop; with or without XNNPACK) sum in another order than
+# TensorFlow's, about 1e-6 relative per op, and two convolutions and two bidirectional recurrent layers
+# over hundreds of frames amplify that: 1.3e-4 on a 10.5 s clip for the fsdd-digits preset's model after
+# three epochs, above `zoo.export.DEFAULT_TOLERANCE`. A log-probability off by 1e-3 is a probability off
+# by 0.1% of itself, which changes no decision but an exact tie; the greedy transcripts are compared
+# exactly besides.
+LOG_PROB_TOLERANCE = 1e-3
+
 # ## The SavedModel: batches of any length
 
 
@@ -169,7 +178,7 @@ def verify_tflite(
     model: keras.Model,
     clips: Mapping[str, np.ndarray],
     alphabet: Sequence[str],
-    tolerance: float = zoo.export.DEFAULT_TOLERANCE,
+    tolerance: float = LOG_PROB_TOLERANCE,
     batch_size: int = 32,
 ) -> dict[str, float]:
     """Prove that the TFLite model at `path` (a `device_model`) transcribes real clips as the SavedModel
