@@ -54,6 +54,7 @@ import tensorflow as tf
 
 import zoo.captioning
 import zoo.cli
+import zoo.config
 import zoo.data
 import zoo.decoding
 import zoo.export
@@ -71,7 +72,7 @@ from zoo.text.subword import END_ID, PAD_ID, START_ID
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["flickr8k", "coco"] | None = flag(
         None, "flickr8k or coco; without it, strips of handwritten digits captioned with their names"
     )

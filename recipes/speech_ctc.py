@@ -46,6 +46,7 @@ import tensorflow as tf
 
 import zoo.audio
 import zoo.cli
+import zoo.config
 import zoo.data
 import zoo.errors
 import zoo.export
@@ -58,7 +59,7 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["fsdd-digits", "fsdd", "yesno", "ljspeech"] | None = flag(
         None, "fsdd-digits, fsdd, yesno or ljspeech; without it, synthesised touch-tone digit strings"
     )

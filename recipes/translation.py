@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.data
 import zoo.decoding
 import zoo.export
@@ -52,7 +53,7 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.seq2seq.TranslationConfig):
+class Config(zoo.config.TranslationConfig):
     cell: Literal["gru", "lstm"] = flag("gru", "recurrent cell of the encoder and the decoder")
     # Luong's dot score needs query and key of one width; the bidirectional encoder's are twice the
     # decoder's, so the recipe offers the general score q.(W k) (zoo.layers.LuongAttention has both).

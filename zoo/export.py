@@ -29,6 +29,7 @@ once (`verify_in_fresh_process`).
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import subprocess
 import sys
@@ -41,21 +42,26 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.io
-from zoo.errors import ExportMismatchError
+from zoo.errors import ExportMismatchError, ZooError
 
 DEFAULT_TOLERANCE = 1e-4
 
 
-def max_abs_diff(expected: np.ndarray, actual: np.ndarray, name: str, tolerance: float) -> float:
+def max_abs_diff(
+    expected: np.ndarray, actual: np.ndarray, name: str, tolerance: float, allow_differing: bool = False
+) -> float:
     """Largest |expected - actual|; raises `ExportMismatchError` above `tolerance` or on shape mismatch.
 
     Outputs that are not floating point (tag strings, token ids) must be equal: the difference is 0.0,
-    or the error names how many elements differ."""
+    or the error names how many elements differ. With `allow_differing` (a quantised model, whose
+    answers may change a little), the share of differing elements is returned instead of raising."""
     expected, actual = np.asarray(expected), np.asarray(actual)
     if expected.shape != actual.shape:
         raise ExportMismatchError(f"{name}: output shape {actual.shape} != Keras {expected.shape}")
     if expected.dtype.kind not in "fc":
         differing = int(np.sum(expected != actual))
+        if allow_differing:
+            return differing / max(expected.size, 1)
         if differing:
             raise ExportMismatchError(f"{name}: {differing} of {expected.size} outputs differ from Keras")
         return 0.0
@@ -169,27 +175,83 @@ def saved_model_path(path: str | pathlib.Path) -> pathlib.Path:
     return max(versions, key=lambda child: int(child.name))
 
 
+def with_embedding_rows(model: keras.Model, input_dim: int, rows: np.ndarray) -> keras.Model:
+    """A copy of `model` in which every `keras.layers.Embedding` of `input_dim` rows, nested models
+    included, keeps only `rows` (in that order), and every other weight is the same: a model for a
+    smaller vocabulary (`zoo.layers.TokenFeatures.keeping` gives the rows), e.g. to shrink a device
+    export whose word table holds a large file's words."""
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.Embedding) and layer.input_dim == input_dim:
+            config["input_dim"] = len(rows)
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    for old, new in zip(model.weights, copy.weights, strict=True):
+        value = keras.ops.convert_to_numpy(old)
+        new.assign(value[rows] if tuple(new.shape) != value.shape else value)
+    return copy
+
+
+QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
+
+
 def export_tflite(
-    model: keras.Model, path: str | pathlib.Path, input_signature: Sequence[tf.TensorSpec]
+    model: keras.Model,
+    path: str | pathlib.Path,
+    input_signature: Sequence[tf.TensorSpec],
+    quantize: str = "none",
+    representative: np.ndarray | Sequence[np.ndarray] | None = None,
 ) -> pathlib.Path:
     """Keras's LiteRT export restricted to TFLite built-in ops, whole or not at all; `input_signature` must
     be fully static. A model of several inputs takes one spec per input, in the model's input order; their
-    names become the names of the TFLite signature's inputs (`run_tflite` with a mapping)."""
+    names become the names of the TFLite signature's inputs (`run_tflite` with a mapping).
+
+    `quantize` (the TFLite converter's post-training quantisation): `none` keeps float32 weights;
+    `dynamic` stores weights as int8 and computes in float (about a quarter of the size); `float16` stores
+    weights as float16 (half); `int8` also runs activations in int8 where an op allows it, calibrated on
+    `representative`: real training inputs batched along the first axis (one array per input), of which
+    each row is fed as a batch of one. Inputs and outputs keep their dtypes in every case.
+
+    `int8` is refused for a model with a recurrent layer: calibrating the converter's `WHILE` loop crashes
+    the whole process (a segmentation fault in TensorFlow's converter, tensorflow/tensorflow#41305), so
+    the error says so before anything is converted; `dynamic` quantises the same weights.
+    """
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+    # Keras's own walk over every nested layer (wrappers and models included).
+    recurrent = [layer.name for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+    if quantize == "int8" and recurrent:
+        raise ZooError(
+            f"--quantize int8 cannot convert recurrent layers ({', '.join(recurrent[:3])}): TensorFlow's "
+            "converter crashes calibrating their loops (tensorflow/tensorflow#41305); use --quantize dynamic"
+        )
     for spec in input_signature:
         if not spec.shape.is_fully_defined():
             raise ValueError(
                 f"export_tflite needs a static input shape for built-in ops only, got {spec.shape}"
             )
+    settings: dict = {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}}
+    if quantize != "none":
+        settings["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        settings["target_spec"]["supported_types"] = [tf.float16]
+    if quantize == "int8":
+        if representative is None:
+            raise ValueError("quantize='int8' needs representative inputs to calibrate the activations")
+        arrays = [representative] if isinstance(representative, np.ndarray) else list(representative)
+
+        def rows():
+            for index in range(len(arrays[0])):
+                yield [array[index : index + 1].astype(spec.dtype.as_numpy_dtype)
+                       for array, spec in zip(arrays, input_signature)]  # fmt: skip
+
+        settings["representative_dataset"] = rows
     # Keras calls the model with one positional argument per spec: several inputs travel as one list.
     signature = list(input_signature) if len(input_signature) == 1 else [list(input_signature)]
     with zoo.io.replacing(path) as staging:
-        model.export(
-            str(staging),
-            format="litert",
-            input_signature=signature,
-            target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]},
-            verbose=False,
-        )
+        model.export(str(staging), format="litert", input_signature=signature, verbose=False, **settings)
     return pathlib.Path(path)
 
 
@@ -269,6 +331,8 @@ def export_and_verify(
     tflite_signature: Sequence[tf.TensorSpec] = (),
     tflite_inputs: np.ndarray | Mapping[str, np.ndarray] | None = None,
     tflite_edge_inputs: Mapping[str, np.ndarray | Mapping[str, np.ndarray]] | None = None,
+    quantize: str | Sequence[str] = "none",
+    tflite_representative: np.ndarray | Sequence[np.ndarray] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     output_name: str = "output",
     manifest: Mapping | None = None,
@@ -291,6 +355,13 @@ def export_and_verify(
             several inputs a mapping from their names to arrays (as `run_tflite` takes them). A model
             of several outputs returns a dict, and each output is compared.
         tflite_edge_inputs: name -> inputs for it (batched along the first axis, like `tflite_inputs`).
+        quantize: the TFLite's quantisation (`export_tflite`), or several: the first is written to
+            model.tflite, each further one to model.<quantize>.tflite (its metrics prefixed
+            `tflite_<quantize>_`). A quantised TFLite must answer every case with the right shapes and
+            finite values; its difference is measured, not bounded: the largest absolute one
+            (`tflite_max_abs_diff`) or, for ids and tags, the share that differ (`..._differing_share`).
+            What it costs in the test metric is the inference benchmark's to measure.
+        tflite_representative: training inputs calibrating `quantize="int8"`.
         tolerance: largest accepted absolute difference.
         output_name: the name of the SavedModel's output (`probability`, `tags`, ...).
         manifest: facts for deploy.json beside the exports' own inputs and outputs (labels, side files,
@@ -339,8 +410,8 @@ def export_and_verify(
         for kind, (path, run) in runners.items()
     }
 
+    variants = {}
     if tflite_model is not None:
-        tflite_path = export_tflite(tflite_model, output_dir / "model.tflite", tflite_signature)
         tflite_cases = {"real inputs": tflite_inputs, **(tflite_edge_inputs or {})}
         tflite_in_memory = tf.function(tflite_model, reduce_retracing=True)
         tflite_expected = {
@@ -349,13 +420,45 @@ def export_and_verify(
             )
             for name, inputs in tflite_cases.items()
         }
-        metrics["tflite_max_abs_diff"] = verify_cases(
-            tflite_path, tflite_expected, lambda name: run_tflite(tflite_path, tflite_cases[name]), tolerance
-        )
+        for index, variant in enumerate([quantize] if isinstance(quantize, str) else quantize):
+            name = "model.tflite" if index == 0 else f"model.{variant}.tflite"
+            metrics |= _verified_tflite(
+                export_tflite(
+                    tflite_model, output_dir / name, tflite_signature, variant, tflite_representative
+                ),
+                variant,
+                tflite_cases,
+                tflite_expected,
+                tolerance,
+                prefix="tflite" if index == 0 else f"tflite_{variant}",
+            )
+            variants[name] = variant
     if verify_exports is not None:
         metrics |= verify_exports(output_dir)
-    write_manifest(output_dir, **(manifest or {}), verified=metrics)
+    write_manifest(output_dir, **(manifest or {}), quantization=variants, verified=metrics)
     return metrics
+
+
+def _verified_tflite(path, quantize, cases, expected, tolerance, prefix) -> dict[str, float]:
+    """The TFLite at `path` run on every case against `expected`: within `tolerance` unquantised; a
+    quantised one must answer with the right shapes and finite values, and its difference is measured:
+    the largest absolute one or, for ids and tags, the share that differ."""
+    quantized = quantize != "none"
+    key = f"{prefix}_max_abs_diff"
+    real = expected["real inputs"]  # one output, or a dict of them
+    kinds = {
+        np.asarray(output).dtype.kind for output in (real.values() if isinstance(real, dict) else [real])
+    }
+    if quantized and not kinds & set("fc"):
+        key = f"{prefix}_differing_share"
+    difference = verify_cases(
+        path,
+        expected,
+        lambda name: run_tflite(path, cases[name]),
+        math.inf if quantized else tolerance,
+        allow_differing=quantized,
+    )
+    return {key: difference}
 
 
 def write_manifest(output_dir: str | pathlib.Path, **facts) -> pathlib.Path:
@@ -452,6 +555,7 @@ def verify_cases(
     expected: Mapping[str, np.ndarray],
     run: Callable[[str], np.ndarray],
     tolerance: float = DEFAULT_TOLERANCE,
+    allow_differing: bool = False,
 ) -> float:
     """The largest `max_abs_diff` between `expected[name]` (the model in memory's outputs on each named
     case: real inputs, a batch of one, an empty batch, ...) and `run(name)` (the export's outputs on the
@@ -468,14 +572,14 @@ def verify_cases(
                 f"{where}: failed where the model in memory answers: {error}"
             ) from error
         if not isinstance(outputs, Mapping):
-            largest = max(largest, max_abs_diff(outputs, actual, where, tolerance))
+            largest = max(largest, max_abs_diff(outputs, actual, where, tolerance, allow_differing))
             continue
         if not isinstance(actual, Mapping) or set(actual) != set(outputs):
             found = sorted(actual) if isinstance(actual, Mapping) else "one unnamed output"
             raise ExportMismatchError(f"{where}: outputs {found} != the model's {sorted(outputs)}")
         for output, values in outputs.items():
             named = f"{path} ({name}, {output})"
-            largest = max(largest, max_abs_diff(values, actual[output], named, tolerance))
+            largest = max(largest, max_abs_diff(values, actual[output], named, tolerance, allow_differing))
     return largest
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import keras_hub
 import numpy as np
@@ -24,35 +24,8 @@ import tensorflow as tf
 
 import zoo.io
 import zoo.train
-from zoo.cli import flag
+from zoo.config import TranslationConfig  # noqa: F401 (named here too)
 from zoo.text.subword import END_ID, PAD_ID, START_ID, train_sentencepiece
-
-
-@dataclasses.dataclass
-class TranslationConfig(zoo.train.RunConfig):
-    """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
-    `Config` subclasses it and adds its model's flags."""
-
-    source: Literal["eng", "spa"] = flag("eng", "language translated from")
-    target: Literal["eng", "spa"] = flag("spa", "language translated into")
-    vocabulary_size: int = flag(8000, "most pieces of the joint SentencePiece model (an upper bound)")
-    max_length: int = flag(40, "longest sentence in pieces; longer training pairs are dropped")
-    beam_size: int = flag(4, "beam width for the test translations (1: greedy only)")
-    length_penalty: float = flag(0.6, "beam search's length normalisation exponent (GNMT's alpha)")
-    bleu_samples: int = flag(300, "validation pairs translated to report val_bleu after each epoch")
-    max_test_samples: int | None = flag(None, "score only the first N test pairs (decoding takes time)")
-    epochs: int = flag(10, "maximum number of epochs (early stopping may end sooner)")
-    batch_size: int = flag(64, "sentence pairs per batch")
-    label_smoothing: float = flag(0.0, "share of each target's probability spread over all pieces")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.source == self.target:
-            raise ValueError("--source and --target must differ")
-        if self.beam_size < 1 or self.max_length < 2 or self.bleu_samples < 1:
-            raise ValueError("--beam-size and --bleu-samples must be >= 1 and --max-length >= 2")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError("--label-smoothing must be in [0, 1)")
 
 
 @dataclasses.dataclass

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 # Casing classes (Reimers and Gurevych 2017). The word lookup lowercases, so "Apple" and "apple" share a
@@ -112,6 +113,29 @@ class TokenFeatures(keras.layers.Layer):
             0, shape=[shape[0], shape[1], self.max_word_length]
         )
         return tf.concat([word_ids[..., None], self.casing(tokens)[..., None], char_ids], axis=-1)
+
+    def keeping(self, words: Iterable[str]) -> tuple[TokenFeatures, np.ndarray]:
+        """A copy that looks up only the vocabulary's words among `words` (lookup forms, see `normalize`),
+        in the vocabulary's order, and the rows of a word-embedding table its ids select: `table[rows]`
+        is the smaller table, its padding and unknown rows included. Any other word becomes unknown.
+
+        Example:
+
+        >>> import zoo.layers
+        >>> features = zoo.layers.TokenFeatures(["the", "cat", "sat"], list("thecas"), max_word_length=3)
+        >>> smaller, rows = features.keeping(["sat", "the", "dog"])
+        >>> smaller.word_vocabulary, rows.tolist()
+        (['the', 'sat'], [0, 1, 2, 4])
+        """
+        keep = set(words)
+        indices = [index for index, word in enumerate(self.word_vocabulary) if word in keep]
+        copy = TokenFeatures(
+            [self.word_vocabulary[index] for index in indices],
+            self.char_vocabulary,
+            self.max_word_length,
+            name=self.name,
+        )
+        return copy, np.array([0, 1, *(index + 2 for index in indices)])
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, 2 + self.max_word_length)
