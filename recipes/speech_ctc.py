@@ -53,6 +53,7 @@ import zoo.export
 import zoo.io
 import zoo.layers
 import zoo.metrics
+import zoo.predict
 import zoo.speech
 import zoo.train
 from zoo.cli import flag
@@ -83,9 +84,7 @@ class Config(zoo.config.RunConfig):
     epochs: int = flag(8, "maximum number of epochs (early stopping on validation CER)")
     patience: int = flag(3, "epochs without a lower validation CER before stopping")
     batch_size: int = flag(16, "utterances per batch")
-    max_seconds: float = flag(
-        10.5, "longest clip model.tflite takes (LJ Speech's last up to 10.1 s, yes/no's 7, digit strings 6.5)"
-    )
+    max_seconds: float = flag(10.5, "longest clip model.tflite takes (LJ Speech's last up to 10.1 s)")
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "fsdd-digits": {
@@ -117,8 +116,7 @@ class Config(zoo.config.RunConfig):
             raise ValueError("--max-seconds must be positive")
 
     @property
-    def max_samples(self) -> int:
-        """The TFLite model's input length."""
+    def max_samples(self) -> int:  # the TFLite model's input length
         return round(self.max_seconds * self.sample_rate)
 
 
@@ -249,21 +247,16 @@ def build_model(config: Config, alphabet: list[str]) -> keras.Model:
 
 
 def export(model, data: SpeechData, config: Config, run: zoo.train.Run, reproduces) -> dict[str, float]:
-    """model.keras and saved_model/1/ take `waveform` (batch, samples) and `length` (batch,) and return each
-    `transcript` (greedy). model.tflite takes one clip padded to `--max-seconds` and its `length`, and
-    returns per-frame `log_probs` (blank first, then alphabet.txt) and the real `frames` (`zoo.speech`).
-    Before deploy.json is written, the TFLite model transcribes every test clip, one sample and a clip of
-    the maximum length exactly as the SavedModel does (`zoo.speech.verify_tflite`)."""
+    """saved_model/1/ takes `waveform` (batch, samples) and `length` (batch,), returns each `transcript`;
+    model.tflite takes one clip padded to `--max-seconds` and its `length`, returns per-frame `log_probs`
+    (blank first, then alphabet.txt) and the real `frames`, and must transcribe every test clip, one sample
+    and the maximum length as the SavedModel does (`zoo.speech.verify_tflite`)."""
     zoo.io.write_text(run.output_dir / "alphabet.txt", "\n".join(data.alphabet) + "\n")
     (waves, lengths), _ = next(iter(data.test))
     waves, lengths = waves.numpy(), lengths.numpy()
     test, samples = data.splits.test, config.max_samples
     audio = np.concatenate(test.waveforms)
-    edges = {
-        "one sample": audio[:1],
-        "no samples": audio[:0],
-        "the maximum length": np.resize(audio, samples),
-    }
+    edges = {"one sample": audio[:1], "no samples": audio[:0], "maximum length": np.resize(audio, samples)}
     clips = {f"test {name}": waveform for name, waveform in zip(test.ids, test.waveforms)} | edges
     waveform = tf.TensorSpec([None, None], tf.float32, name="waveform")
     return zoo.export.export_and_verify(
@@ -276,7 +269,7 @@ def export(model, data: SpeechData, config: Config, run: zoo.train.Run, reproduc
             "one_sample": [waves[:1, :1], [1]],
             "no_samples": [waves[:2], [0, 0]],
             "empty_batch": [np.zeros((0, 8), "float32"), np.zeros(0, "int32")],
-            "maximum_length": [edges["the maximum length"][None], [samples]],
+            "maximum_length": [edges["maximum length"][None], [samples]],
         },
         tflite_model=zoo.speech.device_model(model, samples),
         tflite_signature=[
@@ -301,7 +294,17 @@ def export(model, data: SpeechData, config: Config, run: zoo.train.Run, reproduc
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def answer(export: zoo.predict.Export, paths: list[str], options) -> list[dict]:
+    """`predict`: each WAV file's greedy transcript from the SavedModel, of any length, read at the model's
+    sample rate (`zoo.data.read_wav` resamples); a file that is not a readable WAV is refused by name."""
+    clips = [zoo.data.read_wav(path, export.manifest["sample_rate"]) for path in paths]
+    texts = export.call("serve", *zoo.speech.padded_batch(clips))
+    return [{"path": path, "transcript": text.decode("utf-8")} for path, text in zip(paths, texts)]
+
+
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("speech_ctc", answer, argv)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.speech_ctc")
     run = zoo.train.Run(config, recipe="speech_ctc")
     data = load_data(config)
@@ -315,16 +318,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         examples=config.examples,
     )
     run.fit(model, data.train, data.validation, monitor="val_cer", mode="min", extra_callbacks=[scores])
-    metrics = {}
+    metrics, hypotheses = {}, {}
     beam = zoo.speech.transcriber(model, data.alphabet, config.beam_width)
     for name, decoder in (("", greedy), ("beam_", beam)):
-        hypotheses = zoo.speech.transcribe_all(decoder, data.test)
-        rates = zoo.metrics.error_rates(data.references["test"], hypotheses)
+        hypotheses[name] = zoo.speech.transcribe_all(decoder, data.test)
+        rates = zoo.metrics.error_rates(data.references["test"], hypotheses[name])
         metrics |= {f"test_{name}{key}": value for key, value in rates.items()}
     print("\nTest transcripts (greedy):")
-    for reference, hypothesis in list(
-        zip(data.references["test"], zoo.speech.transcribe_all(greedy, data.test))
-    )[:5]:
+    for reference, hypothesis in list(zip(data.references["test"], hypotheses[""]))[:5]:
         print(f"  {reference!r} -> {hypothesis!r}")
     if data.splits.unseen_speaker_test is not None:
         unseen = make_dataset(

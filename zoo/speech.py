@@ -79,6 +79,16 @@ def compiled(transcribe: keras.Model):
     return lambda inputs: function(*inputs).numpy()
 
 
+def padded_batch(waveforms: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Waveforms of any lengths as the SavedModel's input: one float32 batch `(clips, longest)` padded with
+    zeros (at least one sample wide) and the int32 lengths `(clips,)`."""
+    lengths = np.array([len(waveform) for waveform in waveforms], np.int32)
+    batch = np.zeros((len(waveforms), max(lengths.max(initial=0), 1)), np.float32)
+    for row, waveform in enumerate(waveforms):
+        batch[row, : lengths[row]] = waveform
+    return batch, lengths
+
+
 def transcribe_all(transcribe: keras.Model, dataset: tf.data.Dataset) -> list[str]:
     """The transcript of every utterance of the `((waveforms, lengths), labels)` batches, in order."""
     decode = compiled(transcribe)

@@ -4,6 +4,7 @@ exports transcribe raw waveforms."""
 from __future__ import annotations
 
 import json
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ import zoo.metrics
 import zoo.speech
 import zoo.train
 from recipes import speech_ctc
+from tests.data.test_speech import write_wav
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +157,32 @@ def test_saved_model_refuses_invalid_audio_and_answers_every_valid_shape(trained
         assert texts.shape == shape
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras_model(list(inputs))), texts)
     assert serve(tf.constant(waves[:, :1]), tf.constant([1, 0])).numpy().tolist() == [b"", b""]
+
+
+def test_predict_transcribes_wav_files_of_any_rate_and_refuses_one_it_cannot_read(trained, tmp_path):
+    output_dir, _ = trained
+    first, second = zoo.data.tone_sample(seed=0).test.waveforms[:2]
+    at_8k = write_wav(tmp_path / "at_8k.wav", np.round(first * 32767))
+    at_16k = write_wav(
+        tmp_path / "at_16k.wav", np.round(zoo.data.resample(second, 8000, 16000) * 32767), 16000
+    )
+    answers = speech_ctc.main(["predict", "--output-dir", str(output_dir), str(at_8k), str(at_16k)])
+    loaded = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    alone = [zoo.data.read_wav(path, 8000) for path in (at_8k, at_16k)]  # each at the model's rate
+    expected = [loaded.serve(clip[None], [len(clip)]).numpy()[0].decode() for clip in alone]
+    assert answers == [
+        {"path": str(path), "transcript": text} for path, text in zip((at_8k, at_16k), expected)
+    ]
+    assert all(expected)
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("not audio")
+    command = [sys.executable, "-m", "recipes.speech_ctc", "predict", "--output-dir", str(output_dir)]
+    root = pathlib.Path(speech_ctc.__file__).parents[1]  # this checkout's recipes, not an installed copy
+    result = subprocess.run(
+        [*command, str(at_8k), str(not_audio)], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{not_audio}: not an integer PCM WAV file" in result.stderr
 
 
 def test_short_run_on_yes_no_recordings_learns(tmp_path, shared_data):
