@@ -132,6 +132,67 @@ def test_the_saved_model_stores_each_weight_once_in_serving_layout_with_named_ou
     np.testing.assert_allclose(served, 2 * model(texts), atol=1e-6)
 
 
+def two_input_device() -> tuple[keras.Model, keras.Model]:
+    """A model and a TFLite graph of two named inputs (`x`, `scale`) and two named outputs."""
+    model = small_model()
+    x = keras.Input((3,), batch_size=1, name="x")
+    scale = keras.Input((), batch_size=1, name="scale")
+    outputs = {"scores": model(x) * keras.ops.expand_dims(scale, -1), "total": keras.ops.sum(x, axis=-1)}
+    return model, keras.Model([x, scale], outputs)
+
+
+TWO_INPUTS = [tf.TensorSpec([1, 3], tf.float32, name="x"), tf.TensorSpec([1], tf.float32, name="scale")]
+
+
+def test_a_tflite_model_of_several_named_inputs_and_outputs_is_verified_and_run_by_name(tmp_path):
+    model, device = two_input_device()
+    checked = []
+    metrics = zoo.export.export_and_verify(
+        tmp_path,
+        serving_model=model,
+        serving_signature=SIGNATURE,
+        raw_inputs=REAL,
+        tflite_model=device,
+        tflite_signature=TWO_INPUTS,
+        tflite_inputs={"x": REAL[0], "scale": np.arange(4, dtype="float32")},
+        tflite_edge_inputs={"zero": {"x": np.zeros((1, 3), "float32"), "scale": np.zeros(1, "float32")}},
+        verify_exports=lambda folder: checked.append(folder) or {"own_check": 0.5},
+    )
+    assert checked == [tmp_path] and metrics["own_check"] == 0.5 and metrics["tflite_max_abs_diff"] < 1e-5
+    path = tmp_path / "model.tflite"
+    outputs = zoo.export.run_tflite(path, {"scale": np.full(4, 2, "float32"), "x": REAL[0]})
+    np.testing.assert_allclose(outputs["scores"], 2 * keras.ops.convert_to_numpy(model(REAL[0])), atol=1e-5)
+    np.testing.assert_allclose(outputs["total"], REAL[0].sum(axis=-1), atol=1e-6)
+    with pytest.raises(ValueError, match=r"takes inputs \['scale', 'x'\], got \['x'\]"):
+        zoo.export.run_tflite(path, {"x": REAL[0]})
+    tflite = json.loads((tmp_path / "deploy.json").read_text())["exports"]["tflite"]["model.tflite"]
+    assert {entry["signature_name"]: entry["shape"] for entry in tflite["inputs"]} == {
+        "x": [1, 3],
+        "scale": [1],
+    }
+    assert {entry["signature_name"] for entry in tflite["outputs"]} == {"scores", "total"}
+
+
+def test_a_failing_check_of_the_recipe_leaves_no_deploy_json(tmp_path):
+    model, device = two_input_device()
+
+    def refuse(folder):
+        raise ExportMismatchError(f"{folder / 'model.tflite'} (clip 3): another transcript")
+
+    with pytest.raises(ExportMismatchError, match=r"\(clip 3\)"):
+        zoo.export.export_and_verify(
+            tmp_path,
+            serving_model=model,
+            serving_signature=SIGNATURE,
+            raw_inputs=REAL,
+            tflite_model=device,
+            tflite_signature=TWO_INPUTS,
+            tflite_inputs={"x": REAL[0], "scale": np.ones(4, "float32")},
+            verify_exports=refuse,
+        )
+    assert (tmp_path / "model.tflite").exists() and not (tmp_path / "deploy.json").exists()
+
+
 def test_the_manifest_describes_every_export_and_the_recipe_facts(exported):
     folder, _, metrics = exported
     manifest = json.loads((folder / "deploy.json").read_text())

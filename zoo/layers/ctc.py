@@ -103,6 +103,13 @@ class ConvSubsampling(keras.layers.Layer):
     def compute_mask(self, inputs, mask=None):
         return self._masks(mask)[-1]
 
+    def num_frames(self, frames):
+        """The valid output frames of an utterance of `frames` valid input frames (int, array or tensor):
+        `ceil(frames / strides)` per block, what the output mask keeps."""
+        for _ in range(self.num_layers):
+            frames = (frames + self.strides - 1) // self.strides
+        return frames
+
     def compute_output_shape(self, input_shape):
         frames = input_shape[1]
         for _ in range(self.num_layers):
