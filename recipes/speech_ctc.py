@@ -279,6 +279,8 @@ def export(model, data: SpeechData, config: Config, run: zoo.train.Run, reproduc
         ],
         tflite_inputs=zoo.speech.tflite_batch([w[:n] for w, n in zip(waves[:4], lengths)], samples),
         tflite_edge_inputs={name: zoo.speech.tflite_batch([edges[name]], samples) for name in edges},
+        quantize=config.quantize,
+        tflite_representative=zoo.speech.tflite_batch(data.splits.train.waveforms[:32], samples),
         tolerance=zoo.speech.LOG_PROB_TOLERANCE,  # the TFLite's log-probabilities; transcripts are exact
         output_name="transcript",
         manifest={

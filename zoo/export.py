@@ -202,7 +202,7 @@ def export_tflite(
     path: str | pathlib.Path,
     input_signature: Sequence[tf.TensorSpec],
     quantize: str = "none",
-    representative: np.ndarray | Sequence[np.ndarray] | None = None,
+    representative: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray] | None = None,
 ) -> pathlib.Path:
     """Keras's LiteRT export restricted to TFLite built-in ops, whole or not at all; `input_signature` must
     be fully static. A model of several inputs takes one spec per input, in the model's input order; their
@@ -211,7 +211,8 @@ def export_tflite(
     `quantize` (the TFLite converter's post-training quantisation): `none` keeps float32 weights;
     `dynamic` stores weights as int8 and computes in float (about a quarter of the size); `float16` stores
     weights as float16 (half); `int8` also runs activations in int8 where an op allows it, calibrated on
-    `representative`: real training inputs batched along the first axis (one array per input), of which
+    `representative`: real training inputs batched along the first axis (one array per input, or a
+    mapping from input name to array), of which
     each row is fed as a batch of one. Inputs and outputs keep their dtypes in every case.
 
     `int8` is refused for a model with a recurrent layer: calibrating the converter's `WHILE` loop crashes
@@ -240,7 +241,12 @@ def export_tflite(
     if quantize == "int8":
         if representative is None:
             raise ValueError("quantize='int8' needs representative inputs to calibrate the activations")
-        arrays = [representative] if isinstance(representative, np.ndarray) else list(representative)
+        if isinstance(representative, Mapping):  # by input name, as `run_tflite` takes them
+            arrays = [representative[spec.name] for spec in input_signature]
+        elif isinstance(representative, np.ndarray):
+            arrays = [representative]
+        else:
+            arrays = list(representative)
 
         def rows():
             for index in range(len(arrays[0])):
