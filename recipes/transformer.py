@@ -288,13 +288,13 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         mode="max",
         extra_callbacks=[*ema, bleu],
     )
-    beam = translator(model, data.tokenizers, config, beam_size=config.beam_size)
-    metrics = zoo.seq2seq.score_test_split(greedy, beam if config.beam_size > 1 else None, data.test_pairs)
+    beam = translator(model, data.tokenizers, config, config.beam_size) if config.beam_size > 1 else None
+    metrics = zoo.seq2seq.score_test_split(greedy, beam, data.test_pairs)
     metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
     if config.export:
         zoo.export.export_keras(model.trainer, run.output_dir / "model.keras")
         metrics |= zoo.seq2seq.export_translator(
-            greedy, data, run.output_dir, track=[model.encoder, model.decoder]
+            greedy, data, run.output_dir, [model.encoder, model.decoder], beam, config, metrics
         )
     return run.finish(metrics)
 
