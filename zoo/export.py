@@ -127,6 +127,11 @@ def export_saved_model(
     """
     root = tf.Module()
     root.tracked = list(track)  # variables, lookup tables and tokenizer resources, each once
+    # TensorFlow's tracking does not reach the state of a Keras layer's seed generators (random
+    # augmentation, dropout), which a traced call still captures: saving would fail with "captures tensor
+    # ... not reachable from root". Those variables (and only those: a weight listed twice is stored
+    # twice) are listed here.
+    root.seed_states = [state for model in root.tracked for state in _seed_states(model)]
     signatures = {}
     all_endpoints = {"serve": Endpoint(function, input_signature, output_name), **(endpoints or {})}
     for name, endpoint in all_endpoints.items():
@@ -138,6 +143,12 @@ def export_saved_model(
         staging.mkdir()
         tf.saved_model.save(root, str(staging / str(SERVING_VERSION)), signatures=signatures)
     return pathlib.Path(path) / str(SERVING_VERSION)
+
+
+def _seed_states(model) -> list[tf.Variable]:
+    """The variables of a Keras model or layer that are not weights (seed generator states)."""
+    weights = {id(weight) for weight in getattr(model, "weights", ())}
+    return [variable.value for variable in getattr(model, "variables", ()) if id(variable) not in weights]
 
 
 def _traced(function: Callable, input_signature: Sequence[tf.TensorSpec] | None):
