@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.captioning
 import zoo.cli
 import zoo.data
 import zoo.errors
+import zoo.export
 import zoo.metrics
 import zoo.train
 from recipes import captioning
@@ -73,6 +75,46 @@ def test_every_artifact_is_written_and_exports_match(trained):
     assert words[:4] == ["", "[UNK]", "<s>", "</s>"] and set(words[4:-1]) == set(zoo.data.DIGIT_WORDS)
 
 
+def test_deploy_json_and_each_endpoint_reproduces_its_test_scores(trained):
+    """The test split's strips are float images: `serve_images` gives the greedy scores, `beam_images`
+    test_bleu4 and test_exact (beam search, the recipe's default decoder)."""
+    output_dir, metrics = trained
+    manifest = json.loads((output_dir / "deploy.json").read_text())
+    assert set(manifest["exports"]["saved_model"]["signatures"]) == {
+        "serve", "serving_default", "serve_images", "beam", "beam_images"
+    }  # fmt: skip
+    assert manifest["decoders"]["serve"] == manifest["decoders"]["serve_images"] == "greedy"
+    assert manifest["decoders"]["beam_images"].startswith("beam search, 3 beams, length penalty 0.6")
+    assert manifest["reproduces"]["serve_images"]["test_greedy_exact"] == metrics["test_greedy_exact"]
+    assert manifest["reproduces"]["beam_images"]["test_bleu4"] == metrics["test_bleu4"]
+    assert manifest["vocabulary"] == "vocabulary.txt" and manifest["special_ids"]["end"] == 3
+    assert manifest["verified"]["tflite_differing_captions"] == metrics["tflite_differing_captions"] == 0
+    test = zoo.data.load_captions(None, seed=0, strips=(2000, 300, 300)).test
+    references = [[captioning.normalize_caption(text) for text in captions] for captions in test.captions]
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    for endpoint, prefix in ((model.serve_images, "test_greedy_"), (model.beam_images, "test_")):
+        captions = [
+            text.decode() for i in range(0, 300, 64) for text in endpoint(test.images[i : i + 64]).numpy()
+        ]
+        scores = zoo.metrics.caption_scores(captions, references)
+        assert scores["exact"] == metrics[f"{prefix}exact"] and scores["bleu4"] == pytest.approx(
+            metrics[f"{prefix}bleu4"]
+        )
+
+
+def test_the_tflite_file_captions_as_the_greedy_endpoint(trained):
+    output_dir, _ = trained
+    images = zoo.data.digit_strips(8, seed=7, split="test").images
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    served = [text.decode() for text in model.serve_images(tf.constant(images)).numpy()]
+    assert zoo.captioning.caption_with_tflite(output_dir, images) == served
+    tensors = zoo.export.tflite_tensors(output_dir / "model.tflite")
+    assert (
+        tensors["inputs"][0]["shape"] == [1, *images.shape[1:]]
+        and tensors["outputs"][0]["name"] == "word_ids"
+    )
+
+
 def test_saved_model_captions_png_bytes_and_float_images(trained):
     output_dir, _ = trained
     strips = zoo.data.digit_strips(24, seed=123, split="test")
@@ -113,6 +155,8 @@ def test_an_ensemble_trains_its_members_exports_and_resumes(tmp_path, capsys):
         members[0]["train_seconds"] + members[1]["train_seconds"]
     )
     assert metrics["epochs"] == 4 and metrics["savedmodel_differing_captions"] == 0
+    assert metrics["tflite_differing_captions"] == 0  # the TFLite file decodes with both members too
+    assert json.loads((tmp_path / "deploy.json").read_text())["ensemble_members"] == 2
     assert (tmp_path / "saved_model").exists() and (tmp_path / "attention_0.png").exists()
     # A finished run says so; after a kill during the ensemble's export (its metrics.json not yet
     # written), the same command loads the trained members instead of training them again.
