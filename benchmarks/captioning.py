@@ -42,6 +42,7 @@ import numpy as np
 import zoo.cli
 import zoo.metrics
 from recipes import captioning
+from zoo.progress import step
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 RUNS = pathlib.Path(__file__).parent / "runs"
@@ -174,7 +175,8 @@ def main() -> None:
         results["rows"] = json.loads(previous.read_text()).get("rows", {})
     for name, (title, _) in TASKS.items():
         if name not in args.skip:
-            results["rows"][title] = run(name, extra[name])
+            with step(f"benchmark row: {title}"):
+                results["rows"][title] = run(name, extra[name])
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{stem}.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)

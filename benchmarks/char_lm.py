@@ -36,6 +36,7 @@ import pathlib
 import platform
 
 from recipes import char_lm
+from zoo.progress import step
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 RUNS = pathlib.Path(__file__).parent / "runs"
@@ -108,7 +109,9 @@ def main() -> None:
         if name in args.skip:
             continue
         load = os.getloadavg()[0]
-        results["tinyshakespeare"][label] = {**run_row(name, flags, args.quick), "load_average_before": load}
+        with step(f"benchmark row: {label}"):
+            row = run_row(name, flags, args.quick)
+        results["tinyshakespeare"][label] = {**row, "load_average_before": load}
         print(f"{label}: {results['tinyshakespeare'][label]}")
     rows = results["tinyshakespeare"]
     reference = next((row for label, row in rows.items() if label.startswith("nanoGPT")), None)

@@ -52,6 +52,8 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
+from zoo.progress import progress
+
 RESULTS = pathlib.Path(__file__).parent / "results"
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 # Small sentiment runs on the embedded sample: a backup after every batch, a small n-gram table so each
@@ -705,7 +707,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", choices=[case.name for case in CASES], default=None)
     args = parser.parse_args(argv)
     cases = [case for case in CASES if args.only is None or case.name in args.only]
-    outcomes = [run_case(case) for case in cases]
+    outcomes = [run_case(case) for case in progress(cases, "fault cases", unit="case")]
     results = {
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
         "cases": [dataclasses.asdict(outcome) for outcome in outcomes],

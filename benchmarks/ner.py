@@ -57,6 +57,7 @@ import zoo.layers
 import zoo.metrics
 import zoo.text
 from recipes import ner
+from zoo.progress import step
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 RUNS = pathlib.Path(__file__).parent / "runs"
@@ -272,12 +273,14 @@ def main() -> None:
             RUNS.mkdir(parents=True, exist_ok=True)
             seconds = word2vec_vectors(word2vec, english_corpus())
         embeddings = {None: "none", "word2vec": str(word2vec), "glove": "glove"}[vectors]
-        row = run_ours(name, [*flags, "--embeddings", embeddings])
+        with step(f"benchmark row: {label}"):
+            row = run_ours(name, [*flags, "--embeddings", embeddings])
         if vectors == "word2vec" and seconds is not None:
             row["embedding_seconds"] = seconds
         rows[label] = row
     if "keras_io" not in args.skip:
-        rows["keras-io ner_transformers"] = keras_io_transformer(zoo.data.load_ner("wnut17"))
+        with step("benchmark row: keras-io ner_transformers"):
+            rows["keras-io ner_transformers"] = keras_io_transformer(zoo.data.load_ner("wnut17"))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ner.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)

@@ -39,6 +39,7 @@ import tensorflow as tf
 import zoo.data
 import zoo.text
 from recipes import sentiment
+from zoo.progress import step
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 RUNS = pathlib.Path(__file__).parent / "runs"
@@ -190,7 +191,8 @@ def main() -> None:
             results["sst2"] = previous["sst2"]
     epochs_of = {}
     if "ours" not in args.skip:
-        ours = run_ours("imdb", args.ours_flags.split())
+        with step("benchmark row: ours"):
+            ours = run_ours("imdb", args.ours_flags.split())
         epochs_of["ours"] = ours["epochs"]
         keep = (
             "test_accuracy",
@@ -202,9 +204,10 @@ def main() -> None:
         )
         results["imdb"]["ours"] = {k: ours[k] for k in keep if k in ours}
     if "word2vec" not in args.skip:
-        vectors, pretrain_seconds = word2vec_vectors(train, args.vectors)
-        flags = ["--embeddings", str(vectors), *args.ours_flags.split()]
-        ours = run_ours("imdb", flags, name="_word2vec")
+        with step(f"benchmark row: ours + {args.vectors} word2vec"):
+            vectors, pretrain_seconds = word2vec_vectors(train, args.vectors)
+            flags = ["--embeddings", str(vectors), *args.ours_flags.split()]
+            ours = run_ours("imdb", flags, name="_word2vec")
         name = "ours_word2vec" if args.vectors == "ours" else "ours_gensim_word2vec"
         epochs_of[name] = ours["epochs"]
         row = {k: ours[k] for k in ("test_accuracy", "test_f1", "epochs", "test_rnn_accuracy") if k in ours}
@@ -212,17 +215,20 @@ def main() -> None:
         row["word2vec_seconds"] = pretrain_seconds
         results["imdb"][name] = row
     if "tfidf" not in args.skip:
-        results["imdb"]["tfidf_logreg"] = tfidf_logistic_regression(train, test)
+        with step("benchmark row: TF-IDF + logistic regression"):
+            results["imdb"]["tfidf_logreg"] = tfidf_logistic_regression(train, test)
         epochs_of["tfidf_logreg"] = 1
     if "keras_io" not in args.skip:
-        results["imdb"]["keras_io_bilstm"] = keras_io_bilstm(train, test)
+        with step("benchmark row: keras-io BiLSTM"):
+            results["imdb"]["keras_io_bilstm"] = keras_io_bilstm(train, test)
         epochs_of["keras_io_bilstm"] = 2
     for name, row in results["imdb"].items():
         if name not in epochs_of:  # kept from an earlier run (--update)
             continue
         row["examples_per_second"] = len(train.texts) * epochs_of[name] / row["train_seconds"]
     if "sst2" not in args.skip:
-        results["sst2"] = {"config": "--preset sst2", "ours": run_ours("sst2", [])}
+        with step("benchmark row: ours on SST-2"):
+            results["sst2"] = {"config": "--preset sst2", "ours": run_ours("sst2", [])}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "sentiment.json").write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)

@@ -29,6 +29,7 @@ import platform
 
 import zoo.metrics
 from recipes import speech_ctc
+from zoo.progress import step
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 RUNS = pathlib.Path(__file__).parent / "runs"
@@ -82,9 +83,12 @@ def main() -> None:
         results["baselines"] = json.loads(previous.read_text()).get("baselines", {})
     if "fsdd-digits" not in args.skip:
         flags = ["--preset", "fsdd-digits", "--held-out-speaker", "theo"]
-        results["rows"]["FSDD connected digits (5 seen speakers; theo unseen)"] = run("fsdd_digits", flags)
+        title = "FSDD connected digits (5 seen speakers; theo unseen)"
+        with step(f"benchmark row: {title}"):
+            results["rows"][title] = run("fsdd_digits", flags)
     if "ljspeech" not in args.skip:
-        results["rows"]["LJ Speech subset"] = run("ljspeech", ["--preset", "ljspeech"])
+        with step("benchmark row: LJ Speech subset"):
+            results["rows"]["LJ Speech subset"] = run("ljspeech", ["--preset", "ljspeech"])
         config = speech_ctc.Config(**speech_ctc.Config.PRESETS["ljspeech"])
         results["baselines"] = {"LJ Speech: character-frequency baseline": frequency_baseline(config)}
     RESULTS.mkdir(exist_ok=True)

@@ -30,6 +30,7 @@ import pathlib
 import platform
 
 from recipes import transformer, translation
+from zoo.progress import step
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 RUNS = pathlib.Path(__file__).parent / "runs"
@@ -86,7 +87,8 @@ def main() -> None:
         results["rows"] = json.loads(path.read_text())["rows"]
     for direction in args.directions:
         for name in args.recipes:
-            results["rows"][f"{name}:{direction}"] = run(name, direction, args.flags.split())
+            with step(f"benchmark row: {name}:{direction}"):
+                results["rows"][f"{name}:{direction}"] = run(name, direction, args.flags.split())
             RESULTS.mkdir(exist_ok=True)  # written after every row: a later crash keeps the earlier ones
             path.write_text(json.dumps(results, indent=2) + "\n")
     table = markdown(results)

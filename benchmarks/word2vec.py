@@ -37,6 +37,7 @@ import time
 
 import zoo.embeddings
 from recipes import word2vec
+from zoo.progress import step
 
 RESULTS = pathlib.Path(__file__).parent / "results"
 RUNS = pathlib.Path(__file__).parent / "runs"
@@ -183,10 +184,12 @@ def main() -> None:
     runs: dict[str, list] = {"gensim Word2Vec(sg=1)": [], name: []}
     for seed in range(args.repeats):  # alternating, so a slow spell of the machine falls on both
         if "gensim" not in args.skip:
-            runs["gensim Word2Vec(sg=1)"].append(gensim_row(sentences, seed))
+            with step(f"benchmark row: gensim, seed {seed}"):
+                runs["gensim Word2Vec(sg=1)"].append(gensim_row(sentences, seed))
             print(f"gensim, seed {seed}: {runs['gensim Word2Vec(sg=1)'][-1]}; load {os.getloadavg()[0]:.2f}")
         if "ours" not in args.skip:
-            runs[name].append(ours_row(args.corpus, sentences, extra, seed))
+            with step(f"benchmark row: ours, seed {seed}"):
+                runs[name].append(ours_row(args.corpus, sentences, extra, seed))
             print(f"ours, seed {seed}: {runs[name][-1]}; load average {os.getloadavg()[0]:.2f}")
     stamp = time.strftime("%Y-%m-%d %H:%M")
     for row_name, row_runs in runs.items():

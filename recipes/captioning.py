@@ -54,6 +54,7 @@ import tensorflow as tf
 
 import zoo.captioning
 import zoo.cli
+import zoo.config
 import zoo.data
 import zoo.decoding
 import zoo.export
@@ -71,7 +72,7 @@ from zoo.text.subword import END_ID, PAD_ID, START_ID
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["flickr8k", "coco"] | None = flag(
         None, "flickr8k or coco; without it, strips of handwritten digits captioned with their names"
     )
@@ -163,6 +164,7 @@ def normalize_caption(text: str) -> str:
     """The caption a model learns to write and is scored against: lowercased, punctuation dropped (a
     hyphen or apostrophe inside a word stays), single spaces.
 
+    >>> from recipes.captioning import normalize_caption
     >>> normalize_caption('A dog shakes its head near the shore , a red ball next to it .')
     'a dog shakes its head near the shore a red ball next to it'
     >>> normalize_caption("A boy 's \\"ADHD\\" t-shirt")

@@ -82,6 +82,7 @@ import sklearn.model_selection
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.export
 import zoo.gradients
 import zoo.io
@@ -94,7 +95,7 @@ CELLS = ("rnn", "lstm", "gru")
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     tasks: list[str] = flag(list(TASKS), f"tasks to run, any of {', '.join(TASKS)}")
     cells: list[str] = flag(list(CELLS), f"recurrent cells to compare, any of {', '.join(CELLS)}")
     lengths: list[int] = flag([20], "sequence lengths of the adding problem, e.g. --lengths 50 100 200")

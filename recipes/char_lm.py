@@ -48,6 +48,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.data.characters as characters_data
 import zoo.inspection
 import zoo.language_model as lm
@@ -58,7 +59,7 @@ SENTENCE = "The government said it would not change the law."  # scored against 
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["lee", "head500", "tinyshakespeare", "text"] | None = flag(
         None, "lee, head500, tinyshakespeare or text (the file at --data-dir); default: gensim's Lee corpus"
     )

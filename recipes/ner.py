@@ -39,19 +39,21 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.data
 import zoo.export
 import zoo.io
 import zoo.layers
 import zoo.metrics
+import zoo.predict
 import zoo.text
 import zoo.train
 from zoo.cli import flag
-from zoo.errors import DataFormatError
+from zoo.errors import DataFormatError, ExportMismatchError
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["wnut17", "conll2003"] | None = flag(
         None, "wnut17 or conll2003; without it, a sample the zoo writes itself (a quick demo)"
     )
@@ -103,6 +105,9 @@ class Config(zoo.train.RunConfig):
         "momentum of an exponential moving average of the weights (e.g. 0.999), which is validated, "
         "checkpointed, tested and exported instead of the last weights; 0: off",
     )
+    device_words: int = flag(
+        0, "words model.tflite keeps: those of the data and the vocabulary's first N (most frequent); 0: all"
+    )
     ensemble: int = flag(
         1,
         "taggers trained side by side in one model, each from its own initial weights (word features to "
@@ -125,6 +130,7 @@ class Config(zoo.train.RunConfig):
             "dev_for_training": 0.5,
             "ensemble": 3,
             "ema": 0.999,
+            "device_words": 40_000,  # of GloVe's 341,479: the TFLite's word table shrinks eightfold
         },
         "conll2003": {"dataset": "conll2003", "epochs": 30, "batch_size": 32},
     }
@@ -405,16 +411,28 @@ def predict_tags(tagger: keras.Model, dataset: tf.data.Dataset, tag_names: list[
     return true, predicted
 
 
-def export(tagger, data: NERData, config: Config, run: zoo.train.Run) -> dict[str, float]:
-    """model.keras and saved_model/ take token strings; model.tflite takes one sentence's packed ids,
+def export(tagger, data: NERData, config: Config, run: zoo.train.Run, reproduces) -> dict[str, float]:
+    """model.keras and saved_model/1/ take token strings; model.tflite takes one sentence's packed ids,
     (1, 64, 2 + max_word_length) int32, and writes tag ids; words.txt, chars.txt and tags.txt go beside
-    it (line n = id n + 2 for words and chars, id n for tags)."""
+    it (line n = id n + 2 for words and chars, id n for tags). `reproduces`: the test figures, for
+    deploy.json."""
     serving_model = end_to_end(tagger, data.features, data.tag_names)
     sentences = data.splits["test"].tokens[:32]
     width = max(map(len, sentences))
     padded = [sentence + [""] * (width - len(sentence)) for sentence in sentences]
+    features, device_tagger = data.features, tagger
+    if config.device_words:  # a smaller word table, and not one test prediction changed by it
+        tokens = tf.constant([t for split in data.splits.values() for s in split.tokens for t in s])
+        seen = {word.decode() for word in features.normalize(tokens).numpy()}
+        features, rows = features.keeping(seen | set(features.word_vocabulary[: config.device_words]))
+        device_tagger = zoo.export.with_embedding_rows(tagger, len(data.features.word_vocabulary) + 2, rows)
+        tag_ids = {tag: index for index, tag in enumerate(data.tag_names)}
+        test = make_dataset(data.splits["test"], features, tag_ids, config.batch_size, config.seed, False)
+        _, device_tags = predict_tags(device_tagger, test, data.tag_names)
+        if device_tags != predict_tags(tagger, data.test, data.tag_names)[1]:
+            raise ExportMismatchError("--device-words changed a test prediction; raise it")
     for name, lines in (
-        ("words.txt", data.features.word_vocabulary),
+        ("words.txt", features.word_vocabulary),
         ("chars.txt", data.features.char_vocabulary),
         ("tags.txt", data.tag_names),
     ):
@@ -439,17 +457,44 @@ def export(tagger, data: NERData, config: Config, run: zoo.train.Run) -> dict[st
             "empty_batch": [np.zeros((0, 3), dtype=bytes)],
             "no_tokens": [np.zeros((2, 0), dtype=bytes)],
         },
-        tflite_model=tagger,
+        tflite_model=device_tagger,
         tflite_signature=[tf.TensorSpec([1, length, 2 + config.max_word_length], tf.int32)],
-        tflite_inputs=data.features(tf.constant(short)).numpy(),
+        tflite_inputs=features(tf.constant(short)).numpy(),
         tflite_edge_inputs={
-            "one_word": data.features(tf.constant([pad(one_word)])).numpy(),
-            "longest": data.features(tf.constant([pad(longest)])).numpy(),
+            "one_word": features(tf.constant([pad(one_word)])).numpy(),
+            "longest": features(tf.constant([pad(longest)])).numpy(),
         },
+        quantize=config.quantize,  # its BiLSTM takes dynamic or float16 (int8 cannot convert recurrences)
+        output_name="tags",
+        manifest={
+            "tokenizer": "zoo.text.token_spans",
+            "scheme": config.tag_scheme,
+            "reproduces": reproduces,
+            "side_files": ["words.txt", "chars.txt", "tags.txt"],
+            "tflite_words": len(features.word_vocabulary),
+        },  # fmt: skip
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def answer(export: zoo.predict.Export, texts: list[str], options) -> list[dict]:
+    """`predict`: raw text -> its tokens (`zoo.text.token_spans`), their tags and the entities' spans."""
+    spans = [zoo.text.token_spans(text) for text in texts]
+    width = max(map(len, spans))
+    tokens = np.array([[t for t, _, _ in s] + [""] * (width - len(s)) for s in spans], object)
+    answers = []
+    for text, span, row in zip(texts, spans, export.call("serve", tokens.reshape(len(texts), width))):
+        tags = [tag.decode() for tag in row[: len(span)]]
+        entities = []
+        for kind, first, last in zoo.metrics.extract_entities(tags):
+            start, end = span[first][1], span[last - 1][2]
+            entities.append({"type": kind, "text": text[start:end], "start": start, "end": end})
+        answers.append({"text": text, "tokens": [t for t, _, _ in span], "tags": tags, "entities": entities})
+    return answers
+
+
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("ner", answer, argv)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.ner")
     run = zoo.train.Run(config, recipe="ner")
     data = load_data(config)
@@ -470,7 +515,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         for name in ("f1", "precision", "recall"):
             metrics[f"member_{index}_test_entity_{name}"] = getattr(alone, name)
     if config.export:
-        metrics |= export(tagger, data, config, run)
+        metrics |= export(tagger, data, config, run, {"test_entity_f1": metrics["test_entity_f1"]})
     return run.finish(metrics)
 
 

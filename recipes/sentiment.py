@@ -35,17 +35,19 @@ import sklearn.metrics
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.data
 import zoo.export
 import zoo.io
 import zoo.layers
+import zoo.predict
 import zoo.text
 import zoo.train
 from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["imdb", "sst2"] | None = flag(
         None, "imdb or sst2; without it, gensim's 200 Pang & Lee sentences (a quick demo)"
     )
@@ -313,9 +315,10 @@ def show_examples(serving_model: keras.Model, texts: list[str], labels: np.ndarr
         print(f"  {probability:.3f}  {'pos' if labels[index] else 'neg'}  {text[:100]}")
 
 
-def export(model: keras.Model, data: SentimentData, config: Config, run: zoo.train.Run) -> dict[str, float]:
-    """model.keras and saved_model/ take raw strings; model.tflite takes one row of `max_length` token
-    ids (int32) and `vocabulary.txt` beside it maps tokens to ids (line n = id n)."""
+def export(model, data: SentimentData, config: Config, run: zoo.train.Run, reproduces) -> dict[str, float]:
+    """model.keras and saved_model/1/ take raw strings; model.tflite takes one row of `max_length` token
+    ids (int32) and `vocabulary.txt` beside it maps tokens to ids (line n = id n). `reproduces`: the test
+    figures the exports give, for deploy.json."""
     serving_model = end_to_end(model, data.vectorizer)
     sample_texts = data.test_texts[:64]
     zoo.io.write_text(run.output_dir / "vocabulary.txt", "\n".join(data.vectorizer.get_vocabulary()) + "\n")
@@ -329,7 +332,7 @@ def export(model: keras.Model, data: SentimentData, config: Config, run: zoo.tra
     return zoo.export.export_and_verify(
         run.output_dir,
         serving_model=serving_model,
-        serving_signature=[tf.TensorSpec([None], tf.string, name="texts")],
+        serving_signature=[tf.TensorSpec([None], tf.string, name="text")],
         raw_inputs=[sample_texts],
         edge_inputs={
             "batch_of_one": [sample_texts[:1]],
@@ -342,10 +345,32 @@ def export(model: keras.Model, data: SentimentData, config: Config, run: zoo.tra
         tflite_signature=[tf.TensorSpec([1, config.max_length], tf.int32, name="token_ids")],
         tflite_inputs=token_ids(sample_texts[:16]),
         tflite_edge_inputs={"one_word": token_ids([words[0]]), "longest": token_ids([longest])},
+        quantize=config.quantize,
+        tflite_representative=np.concatenate(  # training reviews calibrate int8, padded as the TFLite's
+            [np.pad(ids, [[0, 0], [0, config.max_length - ids.shape[1]]]) for ids, _ in data.train.take(4)]
+        ),
+        output_name="probability",
+        manifest={
+            "labels": ["negative", "positive"],
+            "side_files": ["vocabulary.txt"],
+            "reproduces": reproduces,
+        },
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def answer(export: zoo.predict.Export, texts: list[str], options) -> list[dict]:
+    """`predict`: each text's probability of the second label, and the likelier label."""
+    negative, positive = export.manifest["labels"]
+    probabilities = export.call("serve", texts)[:, 0]
+    return [
+        {"text": text, "probability": round(float(p), 4), "label": positive if p >= 0.5 else negative}
+        for text, p in zip(texts, probabilities)
+    ]
+
+
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("sentiment", answer, argv)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.sentiment")
     run = zoo.train.Run(config, recipe="sentiment")
     data = load_data(config)
@@ -359,7 +384,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     model = classifier(model)
     show_examples(end_to_end(model, data.vectorizer), data.test_texts, data.test_labels, config.examples)
     if config.export:
-        metrics |= export(model, data, config, run)
+        metrics |= export(model, data, config, run, {"test_accuracy": metrics["test_accuracy"]})
     return run.finish(metrics)
 
 

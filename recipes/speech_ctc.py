@@ -46,17 +46,21 @@ import tensorflow as tf
 
 import zoo.audio
 import zoo.cli
+import zoo.config
 import zoo.data
+import zoo.errors
 import zoo.export
 import zoo.io
 import zoo.layers
 import zoo.metrics
+import zoo.predict
+import zoo.speech
 import zoo.train
 from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["fsdd-digits", "fsdd", "yesno", "ljspeech"] | None = flag(
         None, "fsdd-digits, fsdd, yesno or ljspeech; without it, synthesised touch-tone digit strings"
     )
@@ -80,6 +84,7 @@ class Config(zoo.train.RunConfig):
     epochs: int = flag(8, "maximum number of epochs (early stopping on validation CER)")
     patience: int = flag(3, "epochs without a lower validation CER before stopping")
     batch_size: int = flag(16, "utterances per batch")
+    max_seconds: float = flag(10.5, "longest clip model.tflite takes (LJ Speech's last up to 10.1 s)")
 
     PRESETS: ClassVar[dict[str, dict]] = {
         "fsdd-digits": {
@@ -107,6 +112,12 @@ class Config(zoo.train.RunConfig):
             raise ValueError(
                 "--sample-rate, --num-mel-bins, --units, --rnn-layers and --beam-width must be >= 1"
             )
+        if not self.max_seconds > 0:
+            raise ValueError("--max-seconds must be positive")
+
+    @property
+    def max_samples(self) -> int:  # the TFLite model's input length
+        return round(self.max_seconds * self.sample_rate)
 
 
 # ## Data
@@ -118,6 +129,7 @@ def normalize_transcript(text: str, keep_case: bool = False, keep_punctuation: b
 
     Example:
 
+    >>> from recipes.speech_ctc import normalize_transcript
     >>> normalize_transcript('Printing, in the only sense "with which" we are at present concerned,')
     'printing in the only sense with which we are at present concerned'
     """
@@ -181,6 +193,12 @@ def load_data(config: Config) -> SpeechData:
             for field in ("ids", "waveforms", "transcripts", "speakers")
         }))  # fmt: skip
     print(zoo.data.speech_summary(splits))
+    longest = max(map(len, splits.test.waveforms), default=0)
+    if config.export and longest > config.max_samples:
+        raise zoo.errors.ZooError(
+            f"the longest test clip lasts {longest / config.sample_rate:.2f} s, longer than model.tflite "
+            f"would take (--max-seconds {config.max_seconds:g}): raise --max-seconds or pass --no-export"
+        )
     normalize = dict(keep_case=config.keep_case, keep_punctuation=config.keep_punctuation)
     references = {
         name: [normalize_transcript(text, **normalize) for text in getattr(splits, name).transcripts]
@@ -226,102 +244,91 @@ def build_model(config: Config, alphabet: list[str]) -> keras.Model:
     return model
 
 
-# ## Decoding
+# ## Export
 
 
-def transcriber(model: keras.Model, alphabet: list[str], beam_width: int = 0) -> keras.Model:
-    """(waveforms, lengths) -> transcript strings: the CTC model and its greedy (`beam_width` 0) or beam
-    search decoder (`zoo.layers.CTCTranscriber`), as one model (the SavedModel's).
-
-    Invalid input (lengths that do not fit the waveforms, NaN samples) raises an error naming the problem
-    (`zoo.audio.WaveformCheck`). Every valid input is answered: the model runs on one more waveform of
-    length 0 and one more frame of silence than it is given, and drops that waveform's transcript, because
-    its convolutions and recurrent layers cannot run on an empty batch or on zero frames (a waveform
-    shorter than a frame). Padding past a waveform's length is masked, so no transcript changes."""
-    waveforms = keras.Input((None,), dtype="float32", name="waveforms")
-    lengths = keras.Input((), dtype="int32", name="lengths")
-    checked_waveforms, checked_lengths = zoo.audio.WaveformCheck(name="waveform_check")([waveforms, lengths])
-    frame_length = model.get_layer("log_mel").frame_length
-    padded = [
-        keras.ops.pad(checked_waveforms, [[0, 1], [0, frame_length]]),
-        keras.ops.pad(checked_lengths, [[0, 1]]),
-    ]
-    text = zoo.layers.CTCTranscriber(alphabet, beam_width, name="ctc_transcriber")(model(padded))
-    # A tuple key: Keras slices a symbolic tensor only by a tuple.
-    return keras.Model([waveforms, lengths], text[:-1,], name="transcriber")
-
-
-def compiled(transcribe: keras.Model):
-    """The transcriber as a traced graph for batches of any size and length: called eagerly, the
-    recurrent layers would step through the frames in Python, many times slower."""
-    specs = [tf.TensorSpec([None, None], tf.float32), tf.TensorSpec([None], tf.int32)]
-    function = tf.function(
-        lambda waves, lengths: transcribe([waves, lengths], training=False), input_signature=specs
-    )
-    return lambda inputs: function(*inputs).numpy()
-
-
-def transcribe_all(transcribe: keras.Model, dataset: tf.data.Dataset) -> list[str]:
-    decode = compiled(transcribe)
-    return [text.decode("utf-8") for (inputs, _) in dataset for text in decode(inputs)]
-
-
-def export(model, data: SpeechData, config: Config, run: zoo.train.Run) -> dict[str, float]:
-    """model.keras and saved_model/ take (waveforms, lengths) and return transcripts; model.tflite takes one
-    waveform of `seconds` x sample rate samples and returns per-frame log-probabilities (blank first, then
-    alphabet.txt), to decode beside it."""
+def export(model, data: SpeechData, config: Config, run: zoo.train.Run, reproduces) -> dict[str, float]:
+    """saved_model/1/ takes `waveform` (batch, samples) and `length` (batch,), returns each `transcript`;
+    model.tflite takes one clip padded to `--max-seconds` and its `length`, returns per-frame `log_probs`
+    (blank first, then alphabet.txt) and the real `frames`, and must transcribe every test clip, one sample
+    and the maximum length as the SavedModel does (`zoo.speech.verify_tflite`)."""
     zoo.io.write_text(run.output_dir / "alphabet.txt", "\n".join(data.alphabet) + "\n")
     (waves, lengths), _ = next(iter(data.test))
     waves, lengths = waves.numpy(), lengths.numpy()
-    samples = int(max(lengths))
-    waveform = keras.Input((samples,), batch_size=1, dtype="float32", name="waveform")
-    full = keras.ops.full((1,), samples, dtype="int32")
-    device = keras.Model(waveform, keras.ops.log_softmax(model([waveform, full]), axis=-1), name="frames")
-    longest = waves[np.argmax(lengths)][None, :samples]  # the TFLite length, all of it real audio
+    test, samples = data.splits.test, config.max_samples
+    audio = np.concatenate(test.waveforms)
+    edges = {"one sample": audio[:1], "no samples": audio[:0], "maximum length": np.resize(audio, samples)}
+    clips = {f"test {name}": waveform for name, waveform in zip(test.ids, test.waveforms)} | edges
+    waveform = tf.TensorSpec([None, None], tf.float32, name="waveform")
     return zoo.export.export_and_verify(
         run.output_dir,
-        serving_model=transcriber(model, data.alphabet),
-        serving_signature=[
-            tf.TensorSpec([None, None], tf.float32, name="waveforms"),
-            tf.TensorSpec([None], tf.int32, name="lengths"),
-        ],
+        serving_model=zoo.speech.transcriber(model, data.alphabet),
+        serving_signature=[waveform, tf.TensorSpec([None], tf.int32, name="length")],
         raw_inputs=[waves, lengths],
         edge_inputs={
             "batch_of_one": [waves[:1], lengths[:1]],
             "one_sample": [waves[:1, :1], [1]],
             "no_samples": [waves[:2], [0, 0]],
-            "empty_batch": [np.zeros((0, samples), "float32"), np.zeros(0, "int32")],
-            "longest": [longest, [samples]],
+            "empty_batch": [np.zeros((0, 8), "float32"), np.zeros(0, "int32")],
+            "maximum_length": [edges["maximum length"][None], [samples]],
         },
-        tflite_model=device,
-        tflite_signature=[tf.TensorSpec([1, samples], tf.float32)],
-        tflite_inputs=waves[:4, :samples],
-        tflite_edge_inputs={"batch_of_one": waves[:1, :samples], "longest": longest},
+        tflite_model=zoo.speech.device_model(model, samples),
+        tflite_signature=[
+            tf.TensorSpec([1, samples], tf.float32, name="waveform"),
+            tf.TensorSpec([1], tf.int32, name="length"),
+        ],
+        tflite_inputs=zoo.speech.tflite_batch([w[:n] for w, n in zip(waves[:4], lengths)], samples),
+        tflite_edge_inputs={name: zoo.speech.tflite_batch([edges[name]], samples) for name in edges},
+        quantize=config.quantize,
+        tflite_representative=zoo.speech.tflite_batch(data.splits.train.waveforms[:32], samples),
+        tolerance=zoo.speech.LOG_PROB_TOLERANCE,  # the TFLite's log-probabilities; transcripts are exact
+        output_name="transcript",
+        manifest={
+            "sample_rate": config.sample_rate,
+            "alphabet": "alphabet.txt",
+            "blank_id": 0,
+            "max_samples": samples,
+            "decoder": "greedy",
+            "reproduces": reproduces,
+        },
+        verify_exports=lambda folder: zoo.speech.verify_tflite(
+            folder / "model.tflite", folder / "saved_model", model, clips, data.alphabet
+        ),
     )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def answer(export: zoo.predict.Export, paths: list[str], options) -> list[dict]:
+    """`predict`: each WAV file's greedy transcript from the SavedModel, of any length, read at the model's
+    sample rate (`zoo.data.read_wav` resamples); a file that is not a readable WAV is refused by name."""
+    clips = [zoo.data.read_wav(path, export.manifest["sample_rate"]) for path in paths]
+    texts = export.call("serve", *zoo.speech.padded_batch(clips))
+    return [{"path": path, "transcript": text.decode("utf-8")} for path, text in zip(paths, texts)]
+
+
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("speech_ctc", answer, argv)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.speech_ctc")
     run = zoo.train.Run(config, recipe="speech_ctc")
     data = load_data(config)
     with run.strategy.scope():
         model = build_model(config, data.alphabet)
-    greedy = transcriber(model, data.alphabet)
+    greedy = zoo.speech.transcriber(model, data.alphabet)
     scores = zoo.metrics.TranscriptionCallback(
         data.validation.map(lambda inputs, labels: inputs),
-        compiled(greedy),
+        zoo.speech.compiled(greedy),
         data.references["validation"],
         examples=config.examples,
     )
     run.fit(model, data.train, data.validation, monitor="val_cer", mode="min", extra_callbacks=[scores])
-    metrics = {}
-    beam = transcriber(model, data.alphabet, config.beam_width)
+    metrics, hypotheses = {}, {}
+    beam = zoo.speech.transcriber(model, data.alphabet, config.beam_width)
     for name, decoder in (("", greedy), ("beam_", beam)):
-        hypotheses = transcribe_all(decoder, data.test)
-        rates = zoo.metrics.error_rates(data.references["test"], hypotheses)
+        hypotheses[name] = zoo.speech.transcribe_all(decoder, data.test)
+        rates = zoo.metrics.error_rates(data.references["test"], hypotheses[name])
         metrics |= {f"test_{name}{key}": value for key, value in rates.items()}
     print("\nTest transcripts (greedy):")
-    for reference, hypothesis in list(zip(data.references["test"], transcribe_all(greedy, data.test)))[:5]:
+    for reference, hypothesis in list(zip(data.references["test"], hypotheses[""]))[:5]:
         print(f"  {reference!r} -> {hypothesis!r}")
     if data.splits.unseen_speaker_test is not None:
         unseen = make_dataset(
@@ -329,11 +336,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             config.batch_size, config.seed, False,
         )  # fmt: skip
         rates = zoo.metrics.error_rates(
-            data.references["unseen_speaker_test"], transcribe_all(greedy, unseen)
+            data.references["unseen_speaker_test"], zoo.speech.transcribe_all(greedy, unseen)
         )
         metrics |= {f"unseen_speaker_test_{key}": value for key, value in rates.items()}
     if config.export:
-        metrics |= export(model, data, config, run)
+        metrics |= export(model, data, config, run, {key: metrics[key] for key in ("test_cer", "test_wer")})
     return run.finish(metrics)
 
 

@@ -31,6 +31,7 @@ import keras
 import keras_hub
 
 import zoo.cli
+import zoo.config
 import zoo.decoding
 import zoo.export
 import zoo.losses
@@ -43,7 +44,7 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.seq2seq.TranslationConfig):
+class Config(zoo.config.TranslationConfig):
     layers: int = flag(2, "transformer blocks in the encoder and in the decoder")
     embedding_dim: int = flag(128, "model width (piece and position embeddings)")
     intermediate_dim: int = flag(256, "width of each block's feed-forward layer")

@@ -37,6 +37,7 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.data
 import zoo.decoding
 import zoo.export
@@ -52,7 +53,7 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.seq2seq.TranslationConfig):
+class Config(zoo.config.TranslationConfig):
     cell: Literal["gru", "lstm"] = flag("gru", "recurrent cell of the encoder and the decoder")
     # Luong's dot score needs query and key of one width; the bidirectional encoder's are twice the
     # decoder's, so the recipe offers the general score q.(W k) (zoo.layers.LuongAttention has both).
@@ -212,8 +213,9 @@ def translator(model: Seq2Seq, tokenizers, config: Config, beam_size: int = 1) -
 def draw_heatmaps(
     model: Seq2Seq, data: zoo.seq2seq.TranslationData, greedy: zoo.seq2seq.Translator, run, count: int
 ):
-    """Attention weights of the greedy translations of the first `count` test sentences, as PNGs: the
-    decoder is run with teacher forcing on its own output, which reproduces the decoding steps exactly."""
+    """Attention weights of the greedy translations of the first `count` test sentences, as PNGs titled
+    with the sentence and its translation: the decoder is run with teacher forcing on its own output,
+    which reproduces the decoding steps exactly."""
     sources = [source for source, _ in data.test_pairs[:count]]
     if not sources:
         return
@@ -225,9 +227,15 @@ def draw_heatmaps(
     for index in range(len(sources)):
         rows = zoo.seq2seq.attention_rows(weights[index], target_ids[index], source_ids[index])
         source_tokens = [source_vocab.id_to_token(int(i)) for i in source_ids[index][: rows.shape[1]]]
-        target_tokens = [target_vocab.id_to_token(int(i)) for i in target_ids[index][: rows.shape[0] - 1]]
+        written = target_ids[index][: rows.shape[0] - 1]
+        target_tokens = [target_vocab.id_to_token(int(i)) for i in written]
         zoo.plots.attention_heatmap(
-            rows, source_tokens, target_tokens + ["</s>"], run.output_dir / f"attention_{index}.png"
+            rows,
+            source_tokens,
+            target_tokens + ["</s>"],
+            run.output_dir / f"attention_{index}.png",
+            source_text=sources[index],
+            translation_text=str(target_vocab.detokenize(written.tolist())),
         )
 
 

@@ -41,6 +41,7 @@ Commands:
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import time
 from typing import ClassVar, Literal, NamedTuple
@@ -50,16 +51,18 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.cli
+import zoo.config
 import zoo.data.corpora
 import zoo.embeddings
 import zoo.export
 import zoo.io
+import zoo.predict
 import zoo.train
 from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.train.RunConfig):
+class Config(zoo.config.RunConfig):
     dataset: Literal["lee", "head500", "imdb", "wikitext2", "text"] | None = flag(
         None,
         "lee, head500, imdb, wikitext2, or text (plain text at --data-dir); without it gensim's "
@@ -206,7 +209,7 @@ def lookup_model(words: list[str], vectors: np.ndarray) -> keras.Model:
     return keras.Model(texts, outputs, name="word_vectors")
 
 
-def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run) -> dict[str, float]:
+def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run, quantize) -> dict[str, float]:
     """saved_model/ and model.keras map words to vectors; model.tflite maps a word id (line n of
     vocabulary.txt is id n, 0 is unknown) to its vector."""
     serving = lookup_model(words, vectors)
@@ -233,7 +236,36 @@ def export(words: list[str], vectors: np.ndarray, run: zoo.train.Run) -> dict[st
             "unknown": np.zeros((1, 1), np.int32),
             "last_id": np.array([[len(words)]], np.int32),
         },
+        quantize=quantize,
+        tflite_representative=np.arange(min(len(words), 1000), dtype=np.int32)[:, None],
+        output_name="vector",
+        manifest={"side_files": ["vocabulary.txt", "vectors.txt"], "unknown_word": "zeros"},
     )
+
+
+@dataclasses.dataclass
+class PredictConfig(zoo.predict.PredictConfig):
+    neighbours: int = flag(10, "nearest words answered per input")
+
+
+def answer(export: zoo.predict.Export, queries: list[str], options: PredictConfig) -> list[dict]:
+    """`predict`: a word's nearest words, or an analogy's (`king - man + woman`, gensim's 3CosAdd), by
+    cosine similarity of the exported vectors."""
+    if "keyed" not in export.cache:  # every word's vector, once, from the SavedModel
+        words = (export.folder / "vocabulary.txt").read_text(encoding="utf-8").splitlines()[1:]
+        export.cache["keyed"] = zoo.embeddings.keyed_vectors(words, export.call("serve", words))
+    keyed, answers = export.cache["keyed"], []
+    for query in queries:
+        signs = re.findall(r"([+-]?)\s*([^\s+-]+)", query)
+        positive = [word for sign, word in signs if sign != "-"]
+        negative = [word for sign, word in signs if sign == "-"]
+        unknown = [word for word in positive + negative if word not in keyed]
+        if unknown or not positive:
+            answers.append({"query": query, "error": f"not in the vocabulary: {unknown or query!r}"})
+            continue
+        nearest = keyed.most_similar(positive, negative, topn=options.neighbours)
+        answers.append({"query": query, "neighbours": [[w, round(float(s), 4)] for w, s in nearest]})
+    return answers
 
 
 def report_neighbours(keyed, words: list[str]) -> None:
@@ -264,13 +296,15 @@ def train_and_evaluate(config: Config, data: Word2VecData, run: zoo.train.Run) -
         keyed, config.neighbours, run.output_dir / "word_map.png", title=f"word2vec {config.model}"
     )
     if config.export:
-        metrics |= export(words, vectors, run)
+        metrics |= export(words, vectors, run, config.quantize)
     return metrics
 
 
-def main(argv: list[str] | None = None, sentences: list[list[str]] | None = None) -> dict[str, float]:
+def main(argv: list[str] | None = None, sentences: list[list[str]] | None = None) -> dict | list[dict]:
     """Train, evaluate and write the artifacts; `sentences` (token lists) replaces reading the corpus, so a
     benchmark can give gensim and this recipe the very same tokens."""
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("word2vec", answer, argv, PredictConfig)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.word2vec")
     run = zoo.train.Run(config, recipe="word2vec")
     data = load_data(config, sentences)

@@ -108,3 +108,31 @@ def test_recipe_help_runs_as_a_module():
     ):
         assert name in result.stdout
     assert "(default: embedded sample)" in result.stdout
+
+
+RECIPES = ("sentiment", "ner", "translation", "transformer", "speech_ctc", "captioning", "char_lm",
+           "word2vec", "cells")  # fmt: skip
+COMMANDS = [[name] for name in RECIPES] + [["sentiment", "predict"], ["char_lm", "generate"]]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_help_answers_without_running_tensorflow(command):
+    """`--help` builds its parser from the light config modules: TensorFlow and Keras are imported but
+    never executed (`recipes._deferred`), and the text is the one a full import prints."""
+    deferred = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", f"recipes.{command[0]}", *command[1:], "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert deferred.returncode == 0, deferred.stderr
+    assert deferred.stdout.startswith(f"usage: python -m recipes.{' '.join(command)}")
+    executed = {line.rsplit("|", 1)[-1].strip() for line in deferred.stderr.splitlines() if "|" in line}
+    assert not {"tensorflow.python", "keras.src", "sklearn.base"} & executed
+    if command == ["word2vec"]:  # the same text as when everything is imported
+        program = (
+            f"import runpy, sys; sys.argv = ['python -m recipes.{command[0]}', '--help']; "
+            f"runpy.run_module('recipes.{command[0]}', run_name='__main__', alter_sys=True)"
+        )
+        full = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=300)
+        assert full.stdout == deferred.stdout

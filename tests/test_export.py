@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 
 import zoo.export
-from zoo.errors import ExportMismatchError
+from zoo.errors import ExportMismatchError, ZooError
 
 SIGNATURE = [tf.TensorSpec([None, 3], tf.float32, name="x")]
 REAL = [np.arange(12, dtype="float32").reshape(4, 3) / 10]
@@ -150,6 +150,67 @@ def test_a_model_with_random_layers_saves_its_seed_states_and_each_weight_once(t
     np.testing.assert_allclose(loaded.serve(images), model(images, training=False), atol=1e-6)
 
 
+def two_input_device() -> tuple[keras.Model, keras.Model]:
+    """A model and a TFLite graph of two named inputs (`x`, `scale`) and two named outputs."""
+    model = small_model()
+    x = keras.Input((3,), batch_size=1, name="x")
+    scale = keras.Input((), batch_size=1, name="scale")
+    outputs = {"scores": model(x) * keras.ops.expand_dims(scale, -1), "total": keras.ops.sum(x, axis=-1)}
+    return model, keras.Model([x, scale], outputs)
+
+
+TWO_INPUTS = [tf.TensorSpec([1, 3], tf.float32, name="x"), tf.TensorSpec([1], tf.float32, name="scale")]
+
+
+def test_a_tflite_model_of_several_named_inputs_and_outputs_is_verified_and_run_by_name(tmp_path):
+    model, device = two_input_device()
+    checked = []
+    metrics = zoo.export.export_and_verify(
+        tmp_path,
+        serving_model=model,
+        serving_signature=SIGNATURE,
+        raw_inputs=REAL,
+        tflite_model=device,
+        tflite_signature=TWO_INPUTS,
+        tflite_inputs={"x": REAL[0], "scale": np.arange(4, dtype="float32")},
+        tflite_edge_inputs={"zero": {"x": np.zeros((1, 3), "float32"), "scale": np.zeros(1, "float32")}},
+        verify_exports=lambda folder: checked.append(folder) or {"own_check": 0.5},
+    )
+    assert checked == [tmp_path] and metrics["own_check"] == 0.5 and metrics["tflite_max_abs_diff"] < 1e-5
+    path = tmp_path / "model.tflite"
+    outputs = zoo.export.run_tflite(path, {"scale": np.full(4, 2, "float32"), "x": REAL[0]})
+    np.testing.assert_allclose(outputs["scores"], 2 * keras.ops.convert_to_numpy(model(REAL[0])), atol=1e-5)
+    np.testing.assert_allclose(outputs["total"], REAL[0].sum(axis=-1), atol=1e-6)
+    with pytest.raises(ValueError, match=r"takes inputs \['scale', 'x'\], got \['x'\]"):
+        zoo.export.run_tflite(path, {"x": REAL[0]})
+    tflite = json.loads((tmp_path / "deploy.json").read_text())["exports"]["tflite"]["model.tflite"]
+    assert {entry["signature_name"]: entry["shape"] for entry in tflite["inputs"]} == {
+        "x": [1, 3],
+        "scale": [1],
+    }
+    assert {entry["signature_name"] for entry in tflite["outputs"]} == {"scores", "total"}
+
+
+def test_a_failing_check_of_the_recipe_leaves_no_deploy_json(tmp_path):
+    model, device = two_input_device()
+
+    def refuse(folder):
+        raise ExportMismatchError(f"{folder / 'model.tflite'} (clip 3): another transcript")
+
+    with pytest.raises(ExportMismatchError, match=r"\(clip 3\)"):
+        zoo.export.export_and_verify(
+            tmp_path,
+            serving_model=model,
+            serving_signature=SIGNATURE,
+            raw_inputs=REAL,
+            tflite_model=device,
+            tflite_signature=TWO_INPUTS,
+            tflite_inputs={"x": REAL[0], "scale": np.ones(4, "float32")},
+            verify_exports=refuse,
+        )
+    assert (tmp_path / "model.tflite").exists() and not (tmp_path / "deploy.json").exists()
+
+
 def test_the_manifest_describes_every_export_and_the_recipe_facts(exported):
     folder, _, metrics = exported
     manifest = json.loads((folder / "deploy.json").read_text())
@@ -210,3 +271,51 @@ def test_an_export_failing_part_way_leaves_the_previous_one_whole(exported, monk
     assert not [path for path in folder.iterdir() if path.name.startswith(".partial-")]
     if name == "saved_model":  # and it still loads and answers
         assert zoo.export.run_saved_model(folder / name, REAL[0]).shape == (4, 2)
+
+
+def embedding_model(recurrent: bool = False) -> keras.Model:
+    ids = keras.Input((8,), batch_size=1, dtype="int32")
+    vectors = keras.layers.Embedding(5000, 32, embeddings_initializer="uniform")(ids)
+    pooled = keras.layers.GRU(4)(vectors) if recurrent else keras.layers.GlobalAveragePooling1D()(vectors)
+    return keras.Model(ids, keras.layers.Dense(2, activation="softmax")(pooled))
+
+
+@pytest.mark.parametrize("quantize, smaller_than", [("dynamic", 0.3), ("float16", 0.55), ("int8", 0.3)])
+def test_quantised_tflite_shrinks_and_answers_close_to_keras(tmp_path, quantize, smaller_than):
+    model = embedding_model()
+    ids = np.random.default_rng(0).integers(0, 5000, (64, 8)).astype("int32")
+    signature = [tf.TensorSpec([1, 8], tf.int32)]
+    full = zoo.export.export_tflite(model, tmp_path / "full.tflite", signature)
+    small = zoo.export.export_tflite(model, tmp_path / "small.tflite", signature, quantize, ids[:32])
+    assert small.stat().st_size < smaller_than * full.stat().st_size
+    expected = keras.ops.convert_to_numpy(model(ids[32:]))
+    np.testing.assert_allclose(zoo.export.run_tflite(small, ids[32:]), expected, atol=0.02)
+
+
+def test_int8_refuses_a_recurrent_model_before_converting(tmp_path):
+    with pytest.raises(ZooError, match="recurrent layers \\(gru.*--quantize dynamic"):
+        zoo.export.export_tflite(
+            embedding_model(recurrent=True), tmp_path / "m.tflite", [tf.TensorSpec([1, 8], tf.int32)], "int8",
+            np.zeros((4, 8), "int32"),
+        )  # fmt: skip
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_quantised_export_reports_its_difference_and_says_so_in_the_manifest(tmp_path):
+    model = embedding_model()
+    ids = np.random.default_rng(1).integers(0, 5000, (16, 8)).astype("int32")
+    metrics = zoo.export.export_and_verify(
+        tmp_path,
+        serving_model=model,
+        serving_signature=[tf.TensorSpec([None, 8], tf.int32, name="ids")],
+        raw_inputs=[ids],
+        tflite_model=model,
+        tflite_signature=[tf.TensorSpec([1, 8], tf.int32)],
+        tflite_inputs=ids,
+        quantize=("dynamic", "float16"),
+    )
+    assert 0 < metrics["tflite_max_abs_diff"] < 0.02  # measured, not bounded by the float tolerance
+    assert 0 < metrics["tflite_float16_max_abs_diff"] < 0.02
+    manifest = json.loads((tmp_path / "deploy.json").read_text())
+    assert manifest["quantization"] == {"model.tflite": "dynamic", "model.float16.tflite": "float16"}
+    assert set(manifest["exports"]["tflite"]) == {"model.tflite", "model.float16.tflite"}

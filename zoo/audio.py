@@ -91,7 +91,9 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
     >>> import numpy as np
+    >>> import zoo.audio
     >>> waveforms = keras.Input((None,))
     >>> lengths = keras.Input((), dtype="int32")
     >>> log_mel = zoo.audio.LogMelSpectrogram(sample_rate=8000, num_mel_bins=40)
@@ -328,7 +330,9 @@ class SpecAugment(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
     >>> import numpy as np
+    >>> import zoo.audio
     >>> augment = zoo.audio.SpecAugment(frequency_mask_width=4, time_mask_width=5, seed=1)
     >>> features = np.ones((2, 30, 16), "float32")
     >>> bool(keras.ops.all(augment(features) == features))  # inference: unchanged
@@ -456,6 +460,8 @@ class WaveformCheck(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> import zoo.audio
     >>> waveforms, lengths = keras.Input((None,)), keras.Input((), dtype="int32")
     >>> checked = zoo.audio.WaveformCheck()([waveforms, lengths])
     >>> features = zoo.audio.LogMelSpectrogram(8000, num_mel_bins=40)(checked)

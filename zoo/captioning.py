@@ -25,6 +25,7 @@ import zoo.export
 import zoo.io
 from zoo.data.captioning import decode_image
 from zoo.decoding import pad_after_end
+from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID
 
 
@@ -141,7 +142,8 @@ class Captioner:
         return tf.where(present, captions, "")
 
     def caption_all(self, images: tf.data.Dataset) -> list[str]:
-        return [text.decode("utf-8") for batch in images for text in self.caption_images(batch).numpy()]
+        batches = progress(images, f"captioning ({type(self.sampler).__name__})", unit="batch")
+        return [text.decode("utf-8") for batch in batches for text in self.caption_images(batch).numpy()]
 
 
 def export_captioning(

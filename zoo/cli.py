@@ -43,6 +43,12 @@ def flag(default: Any, help: str, **field_kwargs: Any) -> Any:
     return dataclasses.field(default=default, metadata={"help": help}, **field_kwargs)
 
 
+def positional(help: str) -> Any:
+    """A list field read from the command line's positional arguments (zero or more), e.g. the inputs of
+    `predict`: `inputs: list[str] = positional("texts to answer")`."""
+    return dataclasses.field(default_factory=list, metadata={"help": help, "positional": True})
+
+
 def _flag_name(field_name: str) -> str:
     return "--" + field_name.replace("_", "-")
 
@@ -78,8 +84,12 @@ def _argument(field: dataclasses.Field, annotation: Any) -> dict[str, Any]:
     elif typing.get_origin(annotation) in (tuple, list):
         item_type = typing.get_args(annotation)[0]
         kwargs["nargs"] = "+"
-        kwargs["type"] = item_type
-        kwargs["metavar"] = item_type.__name__.upper()
+        if typing.get_origin(item_type) is Literal:  # several values, each one of the choices
+            kwargs["choices"] = list(typing.get_args(item_type))
+            kwargs["type"] = type(kwargs["choices"][0])
+        else:
+            kwargs["type"] = item_type
+            kwargs["metavar"] = item_type.__name__.upper()
     elif annotation in (int, float, str):
         kwargs["type"] = annotation
         kwargs["metavar"] = annotation.__name__.upper()
@@ -111,6 +121,10 @@ def build_parser(config_cls: type, prog: str | None = None) -> argparse.Argument
     for field in dataclasses.fields(config_cls):
         if not field.init:
             continue
+        if field.metadata.get("positional"):
+            help_text = field.metadata.get("help", "")
+            parser.add_argument(field.name, nargs="*", default=argparse.SUPPRESS, help=help_text)
+            continue
         kwargs = _argument(field, hints[field.name])
         default = _default_of(field)
         help_text = field.metadata.get("help", "")
@@ -135,7 +149,9 @@ def parse(config_cls: type[ConfigT], argv: Sequence[str] | None = None, prog: st
     `__post_init__` rejects with `ValueError` all exit with status 2 and a message naming the flag.
     """
     parser = build_parser(config_cls, prog)
-    given = vars(parser.parse_args(argv))
+    positionals = any(field.metadata.get("positional") for field in dataclasses.fields(config_cls))
+    # Inputs may come before, between or after the flags: `predict "a text" --output-dir DIR "another"`.
+    given = vars(parser.parse_intermixed_args(argv) if positionals else parser.parse_args(argv))
     values: dict[str, Any] = {}
     preset = given.get("preset")
     if preset is not None:

@@ -59,6 +59,8 @@ def pad_after_end(
 
     Example:
 
+    >>> import keras
+    >>> from zoo.decoding import pad_after_end
     >>> keras.ops.convert_to_numpy(pad_after_end([[1, 5, 2, 7, 2]], end_id=2, index=1)).tolist()
     [[1, 5, 2, 0, 0]]
     """

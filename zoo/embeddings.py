@@ -294,6 +294,8 @@ class Word2Vec(keras.Model):
 
     Example:
 
+    >>> import numpy as np
+    >>> import zoo.embeddings
     >>> model = zoo.embeddings.Word2Vec(np.array([5, 3, 2]), dimension=4, window=1)
     >>> model(np.array([[0, 2]])).shape
     TensorShape([1, 2, 4])

@@ -32,6 +32,7 @@ once (`verify_in_fresh_process`).
 from __future__ import annotations
 
 import json
+import math
 import pathlib
 import subprocess
 import sys
@@ -44,21 +45,26 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.io
-from zoo.errors import ExportMismatchError
+from zoo.errors import ExportMismatchError, ZooError
 
 DEFAULT_TOLERANCE = 1e-4
 
 
-def max_abs_diff(expected: np.ndarray, actual: np.ndarray, name: str, tolerance: float) -> float:
+def max_abs_diff(
+    expected: np.ndarray, actual: np.ndarray, name: str, tolerance: float, allow_differing: bool = False
+) -> float:
     """Largest |expected - actual|; raises `ExportMismatchError` above `tolerance` or on shape mismatch.
 
     Outputs that are not floating point (tag strings, token ids) must be equal: the difference is 0.0,
-    or the error names how many elements differ."""
+    or the error names how many elements differ. With `allow_differing` (a quantised model, whose
+    answers may change a little), the share of differing elements is returned instead of raising."""
     expected, actual = np.asarray(expected), np.asarray(actual)
     if expected.shape != actual.shape:
         raise ExportMismatchError(f"{name}: output shape {actual.shape} != Keras {expected.shape}")
     if expected.dtype.kind not in "fc":
         differing = int(np.sum(expected != actual))
+        if allow_differing:
+            return differing / max(expected.size, 1)
         if differing:
             raise ExportMismatchError(f"{name}: {differing} of {expected.size} outputs differ from Keras")
         return 0.0
@@ -183,24 +189,89 @@ def saved_model_path(path: str | pathlib.Path) -> pathlib.Path:
     return max(versions, key=lambda child: int(child.name))
 
 
+def with_embedding_rows(model: keras.Model, input_dim: int, rows: np.ndarray) -> keras.Model:
+    """A copy of `model` in which every `keras.layers.Embedding` of `input_dim` rows, nested models
+    included, keeps only `rows` (in that order), and every other weight is the same: a model for a
+    smaller vocabulary (`zoo.layers.TokenFeatures.keeping` gives the rows), e.g. to shrink a device
+    export whose word table holds a large file's words."""
+
+    def clone(layer):
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.Embedding) and layer.input_dim == input_dim:
+            config["input_dim"] = len(rows)
+        return layer.__class__.from_config(config)
+
+    copy = keras.models.clone_model(model, clone_function=clone, recursive=True)
+    for old, new in zip(model.weights, copy.weights, strict=True):
+        value = keras.ops.convert_to_numpy(old)
+        new.assign(value[rows] if tuple(new.shape) != value.shape else value)
+    return copy
+
+
+QUANTIZATIONS = ("none", "dynamic", "float16", "int8")
+
+
 def export_tflite(
-    model: keras.Model, path: str | pathlib.Path, input_signature: Sequence[tf.TensorSpec]
+    model: keras.Model,
+    path: str | pathlib.Path,
+    input_signature: Sequence[tf.TensorSpec],
+    quantize: str = "none",
+    representative: np.ndarray | Sequence[np.ndarray] | Mapping[str, np.ndarray] | None = None,
 ) -> pathlib.Path:
     """Keras's LiteRT export restricted to TFLite built-in ops, whole or not at all; `input_signature` must
-    be fully static."""
+    be fully static. A model of several inputs takes one spec per input, in the model's input order; their
+    names become the names of the TFLite signature's inputs (`run_tflite` with a mapping).
+
+    `quantize` (the TFLite converter's post-training quantisation): `none` keeps float32 weights;
+    `dynamic` stores weights as int8 and computes in float (about a quarter of the size); `float16` stores
+    weights as float16 (half); `int8` also runs activations in int8 where an op allows it, calibrated on
+    `representative`: real training inputs batched along the first axis (one array per input, or a
+    mapping from input name to array), of which
+    each row is fed as a batch of one. Inputs and outputs keep their dtypes in every case.
+
+    `int8` is refused for a model with a recurrent layer: calibrating the converter's `WHILE` loop crashes
+    the whole process (a segmentation fault in TensorFlow's converter, tensorflow/tensorflow#41305), so
+    the error says so before anything is converted; `dynamic` quantises the same weights.
+    """
+    if quantize not in QUANTIZATIONS:
+        raise ValueError(f"quantize must be one of {QUANTIZATIONS}, got {quantize!r}")
+    # Keras's own walk over every nested layer (wrappers and models included).
+    recurrent = [layer.name for layer in model._flatten_layers() if isinstance(layer, keras.layers.RNN)]
+    if quantize == "int8" and recurrent:
+        raise ZooError(
+            f"--quantize int8 cannot convert recurrent layers ({', '.join(recurrent[:3])}): TensorFlow's "
+            "converter crashes calibrating their loops (tensorflow/tensorflow#41305); use --quantize dynamic"
+        )
     for spec in input_signature:
         if not spec.shape.is_fully_defined():
             raise ValueError(
                 f"export_tflite needs a static input shape for built-in ops only, got {spec.shape}"
             )
+    settings: dict = {"target_spec": {"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]}}
+    if quantize != "none":
+        settings["optimizations"] = [tf.lite.Optimize.DEFAULT]
+    if quantize == "float16":
+        settings["target_spec"]["supported_types"] = [tf.float16]
+    if quantize == "int8":
+        if representative is None:
+            raise ValueError("quantize='int8' needs representative inputs to calibrate the activations")
+        if isinstance(representative, Mapping):  # by input name, as `run_tflite` takes them
+            arrays = [representative[spec.name] for spec in input_signature]
+        elif isinstance(representative, np.ndarray):
+            arrays = [representative]
+        else:
+            arrays = list(representative)
+
+        def rows():
+            for index in range(len(arrays[0])):
+                yield [array[index : index + 1].astype(spec.dtype.as_numpy_dtype)
+                       for array, spec in zip(arrays, input_signature)]  # fmt: skip
+
+        settings["representative_dataset"] = rows
+    # Keras calls the model with one positional argument per spec: several inputs travel as one list.
+    signature = list(input_signature) if len(input_signature) == 1 else [list(input_signature)]
     with zoo.io.replacing(path) as staging:
-        model.export(
-            str(staging),
-            format="litert",
-            input_signature=list(input_signature),
-            target_spec={"supported_ops": [tf.lite.OpsSet.TFLITE_BUILTINS]},
-            verbose=False,
-        )
+        model.export(str(staging), format="litert", input_signature=signature, verbose=False, **settings)
     return pathlib.Path(path)
 
 
@@ -283,10 +354,35 @@ def tflite_ops(path: str | pathlib.Path) -> set[str]:
     return {op["op_name"] for op in interpreter._get_ops_details()}
 
 
-def run_tflite(path: str | pathlib.Path, inputs: np.ndarray) -> np.ndarray:
-    """Run a single-input, single-output TFLite model on each row of `inputs` (its batch dimension is the
-    model's fixed one, usually 1) and stack the outputs."""
+def run_tflite(
+    path: str | pathlib.Path, inputs: np.ndarray | Mapping[str, np.ndarray]
+) -> np.ndarray | dict[str, np.ndarray]:
+    """Run a TFLite model on each row of `inputs` (its batch dimension is the model's fixed one, usually 1)
+    and stack the outputs.
+
+    `inputs` is an array for a single-input, single-output model, and the stacked output comes back. For a
+    model of several inputs or outputs it is a mapping from the names of its signature's inputs (the
+    `TensorSpec` names given to `export_tflite`) to arrays of as many rows each, and a mapping from the
+    output names to the stacked outputs comes back, e.g.
+    `run_tflite(path, {"waveform": waves, "length": lengths})["log_probs"]`."""
     interpreter = tflite_interpreter(path)
+    if isinstance(inputs, Mapping):
+        runner = interpreter.get_signature_runner()
+        details = runner.get_input_details()
+        if set(inputs) != set(details):
+            raise ValueError(f"{path} takes inputs {sorted(details)}, got {sorted(inputs)}")
+        rows = {len(values) for values in inputs.values()}
+        if len(rows) != 1:
+            raise ValueError(f"{path}: every input needs as many rows, got {sorted(rows)}")
+        batch = int(next(iter(details.values()))["shape"][0])
+        outputs = []
+        for start in range(0, rows.pop(), batch):
+            row = {
+                name: np.asarray(values[start : start + batch]).astype(details[name]["dtype"])
+                for name, values in inputs.items()
+            }
+            outputs.append(runner(**row))
+        return {name: np.concatenate([output[name] for output in outputs]) for name in outputs[0]}
     (input_detail,) = interpreter.get_input_details()
     (output_detail,) = interpreter.get_output_details()
     batch = int(input_detail["shape"][0])
@@ -315,11 +411,14 @@ def export_and_verify(
     edge_inputs: Mapping[str, Sequence] | None = None,
     tflite_model: keras.Model | None = None,
     tflite_signature: Sequence[tf.TensorSpec] = (),
-    tflite_inputs: np.ndarray | None = None,
-    tflite_edge_inputs: Mapping[str, np.ndarray] | None = None,
+    tflite_inputs: np.ndarray | Mapping[str, np.ndarray] | None = None,
+    tflite_edge_inputs: Mapping[str, np.ndarray | Mapping[str, np.ndarray]] | None = None,
+    quantize: str | Sequence[str] = "none",
+    tflite_representative: np.ndarray | Sequence[np.ndarray] | None = None,
     tolerance: float = DEFAULT_TOLERANCE,
     output_name: str = "output",
     manifest: Mapping | None = None,
+    verify_exports: Callable[[pathlib.Path], Mapping[str, float]] | None = None,
 ) -> dict[str, float]:
     """Write model.keras, saved_model/1/ and (if `tflite_model`) model.tflite; reload each and compare;
     then write deploy.json (`write_manifest`), the mark of a verified export.
@@ -333,17 +432,30 @@ def export_and_verify(
             exports must answer as the Keras model does, e.g. `{"batch_of_one": [texts[:1]],
             "empty_batch": [np.zeros([0], object)]}`. Each is converted to its signature entry's dtype.
         tflite_model: the model whose graph goes into TFLite (e.g. ids -> output), or None to skip.
-        tflite_signature: its static input signature.
-        tflite_inputs: real inputs for it, batched along the first axis.
+        tflite_signature: its static input signature (one named spec per input of `tflite_model`).
+        tflite_inputs: real inputs for it, batched along the first axis: an array, or for a model of
+            several inputs a mapping from their names to arrays (as `run_tflite` takes them). A model
+            of several outputs returns a dict, and each output is compared.
         tflite_edge_inputs: name -> inputs for it (batched along the first axis, like `tflite_inputs`).
+        quantize: the TFLite's quantisation (`export_tflite`), or several: the first is written to
+            model.tflite, each further one to model.<quantize>.tflite (its metrics prefixed
+            `tflite_<quantize>_`). A quantised TFLite must answer every case with the right shapes and
+            finite values; its difference is measured, not bounded: the largest absolute one
+            (`tflite_max_abs_diff`) or, for ids and tags, the share that differ (`..._differing_share`).
+            What it costs in the test metric is the inference benchmark's to measure.
+        tflite_representative: training inputs calibrating `quantize="int8"`.
         tolerance: largest accepted absolute difference.
         output_name: the name of the SavedModel's output (`probability`, `tags`, ...).
         manifest: facts for deploy.json beside the exports' own inputs and outputs (labels, side files,
             the metric the export reproduces, ...).
+        verify_exports: the recipe's own check of the written exports, given `output_dir` once every
+            comparison above has passed and before deploy.json is written (e.g. a TFLite model that takes
+            one padded clip, run on real clips against the SavedModel). It raises
+            `ExportMismatchError` on a mismatch and returns figures that join the returned metrics.
 
     Returns:
         `{"keras_max_abs_diff": ..., "savedmodel_max_abs_diff": ..., "tflite_max_abs_diff": ...}`, each
-        the largest over the real inputs and the edge cases.
+        the largest over the real inputs and the edge cases, and the figures of `verify_exports`.
     """
     output_dir = pathlib.Path(output_dir)
     cases = {"real inputs": raw_inputs, **(edge_inputs or {})}
@@ -380,19 +492,55 @@ def export_and_verify(
         for kind, (path, run) in runners.items()
     }
 
+    variants = {}
     if tflite_model is not None:
-        tflite_path = export_tflite(tflite_model, output_dir / "model.tflite", tflite_signature)
         tflite_cases = {"real inputs": tflite_inputs, **(tflite_edge_inputs or {})}
         tflite_in_memory = tf.function(tflite_model, reduce_retracing=True)
         tflite_expected = {
-            name: keras.ops.convert_to_numpy(tflite_in_memory(tf.constant(inputs)))
+            name: tf.nest.map_structure(
+                keras.ops.convert_to_numpy, tflite_in_memory(tf.nest.map_structure(tf.constant, inputs))
+            )
             for name, inputs in tflite_cases.items()
         }
-        metrics["tflite_max_abs_diff"] = verify_cases(
-            tflite_path, tflite_expected, lambda name: run_tflite(tflite_path, tflite_cases[name]), tolerance
-        )
-    write_manifest(output_dir, **(manifest or {}), verified=metrics)
+        for index, variant in enumerate([quantize] if isinstance(quantize, str) else quantize):
+            name = "model.tflite" if index == 0 else f"model.{variant}.tflite"
+            metrics |= _verified_tflite(
+                export_tflite(
+                    tflite_model, output_dir / name, tflite_signature, variant, tflite_representative
+                ),
+                variant,
+                tflite_cases,
+                tflite_expected,
+                tolerance,
+                prefix="tflite" if index == 0 else f"tflite_{variant}",
+            )
+            variants[name] = variant
+    if verify_exports is not None:
+        metrics |= verify_exports(output_dir)
+    write_manifest(output_dir, **(manifest or {}), quantization=variants, verified=metrics)
     return metrics
+
+
+def _verified_tflite(path, quantize, cases, expected, tolerance, prefix) -> dict[str, float]:
+    """The TFLite at `path` run on every case against `expected`: within `tolerance` unquantised; a
+    quantised one must answer with the right shapes and finite values, and its difference is measured:
+    the largest absolute one or, for ids and tags, the share that differ."""
+    quantized = quantize != "none"
+    key = f"{prefix}_max_abs_diff"
+    real = expected["real inputs"]  # one output, or a dict of them
+    kinds = {
+        np.asarray(output).dtype.kind for output in (real.values() if isinstance(real, dict) else [real])
+    }
+    if quantized and not kinds & set("fc"):
+        key = f"{prefix}_differing_share"
+    difference = verify_cases(
+        path,
+        expected,
+        lambda name: run_tflite(path, cases[name]),
+        math.inf if quantized else tolerance,
+        allow_differing=quantized,
+    )
+    return {key: difference}
 
 
 def write_manifest(output_dir: str | pathlib.Path, **facts) -> pathlib.Path:
@@ -442,11 +590,17 @@ def saved_model_signatures(path: str | pathlib.Path) -> dict[str, dict]:
 
 
 def tflite_tensors(path: str | pathlib.Path) -> dict[str, list[dict]]:
-    """The inputs and outputs of a TFLite file: name, dtype, shape and, for a quantised tensor, its scale
-    and zero point."""
+    """The inputs and outputs of a TFLite file: name, dtype, shape, the name its signature gives it (the
+    `TensorSpec` name of an input, the key of a dict output; what `run_tflite` and a signature runner
+    take and return) and, for a quantised tensor, its scale and zero point."""
     from ai_edge_litert.interpreter import Interpreter
 
     interpreter = Interpreter(model_path=str(path))
+    signature_names = {}
+    if interpreter.get_signature_list():
+        runner = interpreter.get_signature_runner()
+        for details in (runner.get_input_details(), runner.get_output_details()):
+            signature_names |= {detail["index"]: name for name, detail in details.items()}
 
     def describe(details) -> list[dict]:
         described = []
@@ -456,6 +610,8 @@ def tflite_tensors(path: str | pathlib.Path) -> dict[str, list[dict]]:
                 "dtype": np.dtype(detail["dtype"]).name,
                 "shape": [int(size) for size in detail["shape_signature"]],
             }
+            if detail["index"] in signature_names:
+                entry["signature_name"] = signature_names[detail["index"]]
             scale, zero_point = detail.get("quantization", (0.0, 0))
             if scale:
                 entry["quantization"] = {"scale": float(scale), "zero_point": int(zero_point)}
@@ -481,11 +637,13 @@ def verify_cases(
     expected: Mapping[str, np.ndarray],
     run: Callable[[str], np.ndarray],
     tolerance: float = DEFAULT_TOLERANCE,
+    allow_differing: bool = False,
 ) -> float:
     """The largest `max_abs_diff` between `expected[name]` (the model in memory's outputs on each named
     case: real inputs, a batch of one, an empty batch, ...) and `run(name)` (the export's outputs on the
-    same inputs). A difference beyond `tolerance`, a different shape, unequal strings or ids, or an export
-    that fails on a case raises `ExportMismatchError` naming `path` and the case."""
+    same inputs). A model of several outputs gives a dict (output name -> array) for each case, and every
+    output is compared. A difference beyond `tolerance`, a different shape, unequal strings or ids, missing
+    outputs, or an export that fails on a case raises `ExportMismatchError` naming `path` and the case."""
     largest = 0.0
     for name, outputs in expected.items():
         where = f"{path} ({name})"
@@ -495,7 +653,15 @@ def verify_cases(
             raise ExportMismatchError(
                 f"{where}: failed where the model in memory answers: {error}"
             ) from error
-        largest = max(largest, max_abs_diff(outputs, actual, where, tolerance))
+        if not isinstance(outputs, Mapping):
+            largest = max(largest, max_abs_diff(outputs, actual, where, tolerance, allow_differing))
+            continue
+        if not isinstance(actual, Mapping) or set(actual) != set(outputs):
+            found = sorted(actual) if isinstance(actual, Mapping) else "one unnamed output"
+            raise ExportMismatchError(f"{where}: outputs {found} != the model's {sorted(outputs)}")
+        for output, values in outputs.items():
+            named = f"{path} ({name}, {output})"
+            largest = max(largest, max_abs_diff(values, actual[output], named, tolerance, allow_differing))
     return largest
 
 

@@ -75,6 +75,10 @@ def hidden_state_gradient_norms(
 
     Example: a linear recurrence `h[t] = w h[t-1] + x[t]` with loss `h[T]` has `dL/dh[t] = w^(T-t)`.
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.gradients
+    >>> import zoo.layers
     >>> cell = zoo.layers.SimpleRNNCell(1, activation=None, use_bias=False)
     >>> cell.build((1, 1))
     >>> cell.set_weights([np.ones((1, 1)), np.full((1, 1), 0.5)])

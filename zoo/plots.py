@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pathlib
+import textwrap
 
 import matplotlib
+import matplotlib.figure
+import matplotlib.ticker
 import numpy as np
 
 matplotlib.use("Agg")  # files only: recipes run on servers and in CI without a display
@@ -13,63 +16,198 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 # Bookkeeping columns that are not learning curves.
 _NOT_CURVES = {"epoch", "epoch_seconds", "learning_rate"}
+_TRAINING, _VALIDATION, _BEST = "tab:blue", "tab:orange", "tab:green"
 
 
-def plot_history(history: list[dict[str, float]], path: str | pathlib.Path, title: str = "") -> pathlib.Path:
-    """One panel per metric with its training and validation curves, saved as a PNG at `path`.
+def plot_history(
+    history: list[dict[str, float]],
+    path: str | pathlib.Path,
+    title: str = "",
+    monitor: str = "val_loss",
+    mode: str = "min",
+    columns: int = 3,
+) -> int | None:
+    """Training curves as a grid of small panels (`history_figure`), saved as a PNG at `path`.
 
-    Args:
-        history: rows of `history.csv` (see `zoo.train.read_history`), one per epoch.
-        path: where the PNG goes.
-        title: figure title, usually the recipe's name.
+    Returns:
+        The best epoch (1-based) marked on the curves, or None when none was.
     """
-    names = sorted({key.removeprefix("val_") for key in history[0]} - _NOT_CURVES)
-    epochs = [int(row["epoch"]) + 1 for row in history]
-    figure, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.2), squeeze=False)
-    for axis, name in zip(axes[0], names):
-        for key, style in ((name, "-o"), (f"val_{name}", "--s")):
-            if key in history[0]:
-                axis.plot(epochs, [row[key] for row in history], style, label=key, markersize=3)
-        axis.set_title(name)
-        axis.set_xlabel("epoch")
-        axis.grid(alpha=0.3)
-        axis.legend()
-    figure.suptitle(title)
-    figure.tight_layout()
+    figure, best_epoch = history_figure(history, title, monitor=monitor, mode=mode, columns=columns)
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return pathlib.Path(path)
+    return best_epoch
+
+
+def history_figure(
+    history: list[dict[str, float]],
+    title: str = "",
+    monitor: str = "val_loss",
+    mode: str = "min",
+    columns: int = 3,
+) -> tuple[matplotlib.figure.Figure, int | None]:
+    """Training curves: one small panel per metric, the best epoch marked.
+
+    One panel per metric, loss first and the others by name, each with its training curve (solid) and
+    validation curve (dashed) when the history has them. Epochs are 1-based integers, as Keras prints
+    them. The best epoch by `monitor` (the first one at its lowest value with `mode="min"`, highest with
+    "max", as the runner chooses its best weights) is a dotted vertical line in every panel, named in the
+    legend and the title. NaN or infinite values are gaps (each point has a marker, so a lone value still
+    shows); a curve with no finite value is left out, and so is a metric without any; a single epoch is a
+    single point; a monitor missing from the history, or without a finite value, marks nothing.
+
+    Args:
+        history: rows of `history.csv` (see `zoo.train.read_history`), one per epoch, "epoch" 0-based.
+        title: figure title, usually the recipe's name.
+        monitor: the column the best epoch is chosen by, e.g. "val_loss" or "val_accuracy".
+        mode: "min" or "max", whether lower or higher `monitor` is better.
+        columns: panels per row (fewer when there are fewer metrics).
+
+    Returns:
+        `(figure, best_epoch)`: the figure, which the caller saves and closes, and the 1-based epoch
+        marked, or None.
+
+    Raises:
+        ValueError: an empty history or a `mode` other than "min" and "max".
+    """
+    if not history:
+        raise ValueError("plotting training curves needs at least one epoch of history")
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'min' or 'max', got {mode!r}")
+    keys = list(dict.fromkeys(key for row in history for key in row))
+    epochs = np.array(
+        [int(row["epoch"]) + 1 if "epoch" in row else number for number, row in enumerate(history, 1)]
+    )
+
+    def values(key: str) -> np.ndarray:
+        column = np.array([row.get(key, np.nan) for row in history], dtype=np.float64)
+        return np.where(np.isfinite(column), column, np.nan)
+
+    curves = {key: values(key) for key in keys if key not in _NOT_CURVES}
+    curves = {key: column for key, column in curves.items() if np.isfinite(column).any()}
+    names = sorted({key.removeprefix("val_") for key in curves}, key=lambda name: (name != "loss", name))
+    best_epoch = best_value = None
+    if monitor in curves:
+        monitored = curves[monitor]
+        index = int(np.nanargmin(monitored) if mode == "min" else np.nanargmax(monitored))
+        best_epoch, best_value = int(epochs[index]), float(monitored[index])
+
+    columns = max(1, min(columns, len(names)))
+    rows = max(1, -(-len(names) // columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(3.6 * columns, 2.7 * rows + 0.5), squeeze=False)
+    for axis in axes.flat[len(names) :]:
+        axis.axis("off")
+    if not names:
+        axes.flat[0].text(0.5, 0.5, "no finite values to plot", ha="center", va="center")
+    for axis, name in zip(axes.flat, names):
+        for key, label, style, color in (
+            (name, "training", "-o", _TRAINING),
+            (f"val_{name}", "validation", "--s", _VALIDATION),
+        ):
+            if key in curves:
+                axis.plot(epochs, curves[key], style, color=color, label=label, markersize=3, linewidth=1.2)
+        if best_epoch is not None:
+            axis.axvline(
+                best_epoch, color=_BEST, linestyle=":", linewidth=1.5, label=f"best: epoch {best_epoch}"
+            )
+        axis.set_title(name, fontsize=10)
+        axis.set_xlabel("epoch", fontsize=8)
+        # Whole epochs only, even for a run of one or two epochs.
+        axis.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True, min_n_ticks=1))
+        axis.set_xlim(epochs.min() - 0.5, epochs.max() + 0.5)
+        axis.tick_params(labelsize=8)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=7)
+    if best_epoch is not None:
+        title = f"{title}: " if title else ""
+        title += f"best epoch {best_epoch} of {len(epochs)} by {monitor} = {best_value:.4g}"
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return figure, best_epoch
 
 
 def attention_heatmap(
-    weights, source_tokens: list[str], target_tokens: list[str], path: str | pathlib.Path, title: str = ""
+    weights,
+    source_tokens: list[str],
+    target_tokens: list[str],
+    path: str | pathlib.Path,
+    title: str = "",
+    *,
+    source_text: str = "",
+    translation_text: str = "",
 ) -> pathlib.Path:
-    """An attention matrix as a PNG: one row per output token, one column per input token, darker = more
-    weight. Rows are what the decoder wrote, columns what it read while writing them.
+    """An attention matrix as a PNG (`attention_figure`): one row per output token, one column per input
+    token, darker = more weight, with a colour bar and the sentence pair as the title.
 
     Args:
         weights: (len(target_tokens), len(source_tokens)) array, rows summing to 1.
         source_tokens: column labels (e.g. SentencePiece pieces).
         target_tokens: row labels.
         path: where the PNG goes.
+        title: a first title line, e.g. the model's name.
+        source_text: the source sentence, shown in the title.
+        translation_text: the translation, shown in the title.
+    """
+    figure = attention_figure(
+        weights,
+        source_tokens,
+        target_tokens,
+        title,
+        source_text=source_text,
+        translation_text=translation_text,
+    )
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)
+
+
+def attention_figure(
+    weights,
+    source_tokens: list[str],
+    target_tokens: list[str],
+    title: str = "",
+    *,
+    source_text: str = "",
+    translation_text: str = "",
+) -> matplotlib.figure.Figure:
+    """An attention matrix as a figure: rows are what the decoder wrote, columns what it read while
+    writing them, grey from white (weight 0) to black (weight 1) with a colour bar on that fixed scale,
+    so figures of different sentences compare. The source tokens are slanted to stay readable; the title
+    holds `title`, then "source: ..." and "translation: ..." lines, each wrapped to the figure's width.
+
+    Args: as `attention_heatmap`, without the path. Returns the figure, which the caller saves and closes.
+
+    Raises:
+        ValueError: `weights` whose shape is not `(len(target_tokens), len(source_tokens))`.
     """
     weights = np.asarray(weights)
     if weights.shape != (len(target_tokens), len(source_tokens)):
         raise ValueError(
             f"weights have shape {weights.shape}, labels ({len(target_tokens)}, {len(source_tokens)})"
         )
-    size = (max(3.0, 0.45 * len(source_tokens) + 1.5), max(2.5, 0.4 * len(target_tokens) + 1.2))
-    figure, axis = plt.subplots(figsize=size)
-    axis.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto")
-    axis.set_xticks(range(len(source_tokens)), source_tokens, rotation=60, ha="right")
+    longest = max((len(token) for token in source_tokens), default=1)
+    width = max(4.0, 0.4 * len(source_tokens) + 2.6)  # + the row labels and the colour bar
+    height = max(3.0, 0.35 * len(target_tokens) + 0.09 * longest + 1.4)
+    # About 11 characters of 9-point text per inch of the figure, less the labels and colour bar.
+    lines = [line for line in (title,) if line] + [
+        f"{label}: {text}"
+        for label, text in (("source", source_text), ("translation", translation_text))
+        if text
+    ]
+    wrapped = [textwrap.fill(line, width=int(11 * width), subsequent_indent="  ") for line in lines]
+    height += 0.18 * sum(line.count("\n") + 1 for line in wrapped)
+    figure, axis = plt.subplots(figsize=(width, height))
+    image = axis.imshow(weights, cmap="Greys", vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+    colour_bar = figure.colorbar(image, ax=axis, fraction=0.05, pad=0.03)
+    colour_bar.set_label("attention weight", fontsize=8)
+    colour_bar.ax.tick_params(labelsize=7)
+    axis.set_xticks(range(len(source_tokens)), source_tokens, rotation=45, ha="right", rotation_mode="anchor")
     axis.set_yticks(range(len(target_tokens)), target_tokens)
-    axis.set_xlabel("source")
-    axis.set_ylabel("translation")
-    axis.set_title(title)
+    axis.tick_params(labelsize=8)
+    axis.set_xlabel("source", fontsize=8)
+    axis.set_ylabel("translation", fontsize=8)
+    axis.set_title("\n".join(wrapped), fontsize=9, loc="left")
     figure.tight_layout()
-    figure.savefig(path, dpi=100)
-    plt.close(figure)
-    return pathlib.Path(path)
+    return figure
 
 
 def image_attention(

@@ -17,7 +17,7 @@ import dataclasses
 import pathlib
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 import keras_hub
 import numpy as np
@@ -25,35 +25,9 @@ import tensorflow as tf
 
 import zoo.io
 import zoo.train
-from zoo.cli import flag
+from zoo.config import TranslationConfig  # noqa: F401 (named here too)
+from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID, train_sentencepiece
-
-
-@dataclasses.dataclass
-class TranslationConfig(zoo.train.RunConfig):
-    """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
-    `Config` subclasses it and adds its model's flags."""
-
-    source: Literal["eng", "spa"] = flag("eng", "language translated from")
-    target: Literal["eng", "spa"] = flag("spa", "language translated into")
-    vocabulary_size: int = flag(8000, "most pieces of the joint SentencePiece model (an upper bound)")
-    max_length: int = flag(40, "longest sentence in pieces; longer training pairs are dropped")
-    beam_size: int = flag(4, "beam width for the test translations (1: greedy only)")
-    length_penalty: float = flag(0.6, "beam search's length normalisation exponent (GNMT's alpha)")
-    bleu_samples: int = flag(300, "validation pairs translated to report val_bleu after each epoch")
-    max_test_samples: int | None = flag(None, "score only the first N test pairs (decoding takes time)")
-    epochs: int = flag(10, "maximum number of epochs (early stopping may end sooner)")
-    batch_size: int = flag(64, "sentence pairs per batch")
-    label_smoothing: float = flag(0.0, "share of each target's probability spread over all pieces")
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.source == self.target:
-            raise ValueError("--source and --target must differ")
-        if self.beam_size < 1 or self.max_length < 2 or self.bleu_samples < 1:
-            raise ValueError("--beam-size and --bleu-samples must be >= 1 and --max-length >= 2")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError("--label-smoothing must be in [0, 1)")
 
 
 @dataclasses.dataclass
@@ -202,9 +176,10 @@ class Translator:
         return self.translate(tf.constant(texts, tf.string))
 
     def translate_all(self, texts: Sequence[str], batch_size: int = 128) -> list[str]:
-        """Python strings in batches (the graph is traced once)."""
+        """Python strings in batches (the graph is traced once), with a progress bar (`zoo.progress`)."""
         outputs = []
-        for start in range(0, len(texts), batch_size):
+        starts = range(0, len(texts), batch_size)
+        for start in progress(starts, f"translating ({type(self.sampler).__name__})", unit="batch"):
             batch = self(list(texts[start : start + batch_size])).numpy()
             outputs += [text.decode("utf-8") for text in batch]
         return outputs

@@ -48,7 +48,7 @@ import sys
 import time
 import warnings
 from collections.abc import Iterator
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 import filelock
 import keras
@@ -56,66 +56,11 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.io
-from zoo.cli import flag
+from zoo.config import RunConfig  # noqa: F401 (the runner's config, named here too)
 from zoo.errors import DataFormatError, OutputDirError, RunFinished, TrainingDivergedError
 
 # A run needs room for its backups and exports; below this, refuse before reading any data.
 MIN_FREE_BYTES = 64 * 2**20
-
-
-@dataclasses.dataclass
-class RunConfig:
-    """Flags every recipe has. A recipe's `Config` subclasses this and adds its own fields."""
-
-    dataset: str | None = flag(None, "dataset name, found in --data-dir, $ZOO_DATA_DIR/NAME or downloaded")
-    data_dir: str | None = flag(None, "folder holding the dataset files (skips the lookup and download)")
-    skip_checksum: bool = flag(
-        False, "read the dataset without checking its files' hashes (for your own edited copy)"
-    )
-    epochs: int = flag(3, "maximum number of epochs (early stopping may end sooner)")
-    batch_size: int = flag(32, "global batch size, split across replicas under --strategy mirrored")
-    seed: int = flag(0, "seed for Python, NumPy, TensorFlow and the data split")
-    output_dir: str | None = flag(None, "where artifacts go (default: saved_models/<recipe>)")
-    max_train_samples: int | None = flag(None, "use only the first N training examples (quick runs)")
-    preset: str | None = flag(None, "named full-scale setting")
-    strategy: Literal["default", "mirrored"] = flag(
-        "default",
-        "tf.distribute strategy: mirrored replicates over all GPUs, else all logical CPUs",
-    )
-    export: bool = flag(True, "write SavedModel and TFLite exports and check their parity")
-    patience: int = flag(2, "epochs without improvement of the monitored metric before stopping")
-    backup_every_steps: int = flag(
-        200,
-        "batches between resumable backups, besides one at every epoch boundary (a killed run loses at "
-        "most this much work)",
-    )
-    overwrite: bool = flag(
-        False,
-        "train afresh where --output-dir holds a finished run, or an interrupted one made with other flags "
-        "(an interrupted run of the same flags is resumed, so the same command can be run again after a "
-        "kill)",
-    )
-
-    # Flags that may change between a run and its resumption: they do not shape the model or the data.
-    RESUMABLE_CHANGES: ClassVar[frozenset[str]] = frozenset(
-        {"output_dir", "data_dir", "export", "overwrite", "skip_checksum", "backup_every_steps", "patience"}
-    )
-
-    def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "patience", "backup_every_steps"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
-        if self.max_train_samples is not None and self.max_train_samples < 1:
-            raise ValueError("--max-train-samples must be at least 1")
-        # No number a recipe takes is meaningful negative, NaN or infinite (a negative rate trains uphill).
-        for field in dataclasses.fields(self):
-            value = getattr(self, field.name)
-            for number in value if isinstance(value, (tuple, list)) else (value,):
-                if isinstance(number, (int, float)) and not isinstance(number, bool):
-                    if not math.isfinite(number) or number < 0:
-                        raise ValueError(f"--{field.name.replace('_', '-')} must be a finite number >= 0")
-            if field.name.endswith("learning_rate") and value == 0:
-                raise ValueError(f"--{field.name.replace('_', '-')} must be above 0")
 
 
 def make_strategy(name: str) -> tf.distribute.Strategy:
@@ -649,11 +594,30 @@ class Run:
         if history:
             from zoo.plots import plot_history
 
-            plot_history(history, self.output_dir / "training_curves.png", title=self.recipe)
+            plot_history(
+                history,
+                self.output_dir / "training_curves.png",
+                title=self.recipe,
+                monitor=self.monitor or "val_loss",
+                mode=self.mode,
+            )
         zoo.io.write_text(self.metrics_path, json.dumps(metrics, indent=2) + "\n")
         shutil.rmtree(self.backup_dir, ignore_errors=True)
         self._lock.release()
         print(format_table(metrics, title=f"{self.recipe}: {self.output_dir}"))
+        if (self.output_dir / "deploy.json").exists():
+            from zoo.predict import command
+
+            ask = command(self.recipe, self.output_dir)
+            print(f"\nAsk the trained model:\n  {ask}")
+        presets = getattr(type(self.config), "PRESETS", {})
+        if getattr(self.config, "dataset", "") is None and presets:
+            real = f"python -m recipes.{self.recipe} --preset {next(iter(presets))}"
+            print(
+                "\nThis run trained on the embedded demo sample: its figures show that the recipe works "
+                "end to end, not how good the model can be. A real model (the dataset from --data-dir, "
+                f"$ZOO_DATA_DIR or its public URL):\n  {real}"
+            )
         return metrics
 
 

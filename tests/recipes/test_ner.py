@@ -231,3 +231,43 @@ def test_an_ensemble_trains_exports_and_scores_its_members(tmp_path):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["savedmodel_max_abs_diff"] == 0.0 and metrics["tflite_max_abs_diff"] == 0.0
     assert (tmp_path / "saved_model" / "1" / "saved_model.pb").exists()
+
+
+def test_predict_tags_raw_text_and_reads_entities_from_the_tags(trained, capsys):
+    output_dir, _ = trained
+    texts = ["Going to New York with @bob tonight!", ""]
+    answers = ner.main(["predict", "--output-dir", str(output_dir), *texts])
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()[-2:]] == answers
+    first, empty = answers
+    assert first["tokens"] == ["Going", "to", "New", "York", "with", "@bob", "tonight", "!"]
+    keras_model = keras.saving.load_model(output_dir / "model.keras")
+    tags = keras.ops.convert_to_numpy(keras_model(tf.constant([first["tokens"]])))[0]
+    assert first["tags"] == [tag.decode() for tag in tags]  # the SavedModel's tags are the model's
+    expected = zoo.metrics.extract_entities(first["tags"])
+    assert [(entity["type"], entity["text"]) for entity in first["entities"]] == [
+        (kind, " ".join(first["tokens"][start:end]).replace(" !", "!")) for kind, start, end in expected
+    ]
+    for entity in first["entities"]:
+        assert texts[0][entity["start"] : entity["end"]] == entity["text"]
+    assert empty == {"text": "", "tokens": [], "tags": [], "entities": []}
+
+
+def test_device_words_shrink_the_word_table_without_changing_a_tag(tmp_path):
+    vectors = tmp_path / "vectors.txt"
+    rng = np.random.default_rng(0)
+    extra = [f"zz{a}{b}" for a in "abcd" for b in "abcdefghij"]  # only the file has them (GloVe's rarer)
+    rows = [f"{word} " + " ".join(f"{v:.4f}" for v in rng.normal(size=6)) for word in ["the", *extra]]
+    vectors.write_text(f"{len(rows)} 6\n" + "\n".join(rows) + "\n")
+    config = ner.Config(embeddings=str(vectors), output_dir=str(tmp_path))
+    data = ner.load_data(config)
+    _, tagger, _ = ner.build_model(config, data)
+    full = data.features
+    smaller, kept_rows = full.keeping(set(full.word_vocabulary) - set(extra[1:]))
+    device = zoo.export.with_embedding_rows(tagger, len(full.word_vocabulary) + 2, kept_rows)
+    assert smaller.word_vocabulary == [word for word in full.word_vocabulary if word not in extra[1:]]
+    table = device.get_layer("word_embedding").get_weights()[0]
+    np.testing.assert_array_equal(table, tagger.get_layer("word_embedding").get_weights()[0][kept_rows])
+    sentences = tf.constant([data.splits["test"].tokens[0][:6], ["the", "zzaa", "", "", "", ""]])
+    np.testing.assert_array_equal(tagger(full(sentences)), device(smaller(sentences)))
+    dropped = tf.constant([["zzbc"]])
+    assert int(smaller(dropped)[0, 0, 0]) == 1 and int(full(dropped)[0, 0, 0]) > 1  # now unknown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -17,6 +18,7 @@ import zoo.export
 import zoo.text
 import zoo.train
 from recipes import sentiment
+from zoo.errors import ZooError
 
 # A quick, real run: 6,000 SST-2 training phrases, dev accuracy as validation, labelled test file as test.
 QUICK = ["--dataset", "sst2", "--max-train-samples", "6000", "--epochs", "2", "--max-length", "48",
@@ -74,15 +76,19 @@ def test_saved_model_takes_raw_strings_in_a_fresh_process(trained):
         f"""
         import json, tensorflow as tf
         serve = tf.saved_model.load({str(output_dir / "saved_model" / "1")!r}).signatures["serving_default"]
-        (out,) = serve(texts=tf.constant({texts!r})).values()
+        (out,) = serve(text=tf.constant({texts!r})).values()
         print(json.dumps(out.numpy()[:, 0].tolist()))
+        import zoo  # all a user needs before loading a model.keras (it names zoo>standardize, zoo layers)
+        keras_model = zoo.load_model({str(output_dir)!r})
+        print(json.dumps(keras_model(tf.constant({texts!r})).numpy()[:, 0].tolist()))
         """
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    fresh = np.array(json.loads(result.stdout.strip().splitlines()[-1]))
+    fresh, reloaded = (np.array(json.loads(line)) for line in result.stdout.strip().splitlines()[-2:])
     in_memory = keras.saving.load_model(output_dir / "model.keras")(tf.constant(texts))
     np.testing.assert_allclose(fresh, keras.ops.convert_to_numpy(in_memory)[:, 0], atol=1e-5)
+    np.testing.assert_allclose(reloaded, fresh, atol=1e-5)
     assert fresh[0] > fresh[1]  # the model learned which review is the positive one
     assert np.isfinite(fresh[2])  # an empty review is a prediction, not NaN
 
@@ -103,6 +109,36 @@ def test_tflite_with_python_preprocessing_matches_the_saved_model(trained):
     device = zoo.export.run_tflite(output_dir / "model.tflite", ids)[:, 0]
     server = keras.saving.load_model(output_dir / "model.keras")(tf.constant(texts))
     np.testing.assert_allclose(device, keras.ops.convert_to_numpy(server)[:, 0], atol=1e-4)
+
+
+def test_predict_answers_from_any_folder_with_the_models_probabilities(trained, tmp_path):
+    output_dir, _ = trained
+    texts = ["a gorgeous , witty , seductive movie .", "the worst film of the year , dull and lifeless ."]
+    command = [sys.executable, "-m", "recipes.sentiment", "predict", "--output-dir", str(output_dir), *texts]
+    result = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    answers = [json.loads(line) for line in result.stdout.splitlines()]
+    expected = keras.saving.load_model(output_dir / "model.keras")(tf.constant(texts))
+    assert [answer["text"] for answer in answers] == texts
+    assert [answer["label"] for answer in answers] == ["positive", "negative"]
+    np.testing.assert_allclose(
+        [answer["probability"] for answer in answers], keras.ops.convert_to_numpy(expected)[:, 0], atol=1e-4
+    )
+    manifest = json.loads((output_dir / "deploy.json").read_text())
+    assert manifest["labels"] == ["negative", "positive"]
+    assert manifest["reproduces"]["test_accuracy"] == trained[1]["test_accuracy"]
+    assert list(manifest["exports"]["saved_model"]["signatures"]["serving_default"]["outputs"]) == [
+        "probability"
+    ]
+
+
+def test_predict_reads_one_input_a_line_and_refuses_a_folder_without_a_run(trained, tmp_path, monkeypatch):
+    output_dir, _ = trained
+    monkeypatch.setattr(sys, "stdin", io.StringIO("a fine film .\n\n  \nawful .\n"))
+    answers = sentiment.main(["predict", "--output-dir", str(output_dir)])
+    assert [answer["text"] for answer in answers] == ["a fine film .", "awful ."]
+    with pytest.raises(ZooError, match="no finished run of recipes.sentiment"):
+        sentiment.main(["predict", "--output-dir", str(tmp_path), "a text"])
 
 
 def test_missing_dataset_fails_with_a_message_naming_data_dir(tmp_path):

@@ -4,6 +4,7 @@ exports transcribe raw waveforms."""
 from __future__ import annotations
 
 import json
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -14,10 +15,13 @@ import pytest
 import tensorflow as tf
 
 import zoo.data
+import zoo.errors
 import zoo.export
 import zoo.metrics
+import zoo.speech
 import zoo.train
 from recipes import speech_ctc
+from tests.data.test_speech import write_wav
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +43,62 @@ def test_every_artifact_is_written_and_exports_match(trained):
         assert (output_dir / name).exists(), name
     assert metrics["savedmodel_max_abs_diff"] == 0.0  # transcripts compared exactly
     assert metrics["tflite_max_abs_diff"] <= 1e-4
+    # Every test clip and three edge clips (one sample, none, the maximum length), each alone.
+    assert metrics["tflite_clips_checked"] == 103 and metrics["tflite_clips_max_abs_diff"] <= 1e-4
     ops = zoo.export.tflite_ops(output_dir / "model.tflite")
     assert not any("Flex" in op or "CUSTOM" in op for op in ops), ops
     assert "RFFT2D" in ops  # the log-mel features are inside the file
+
+
+def test_deploy_json_says_what_each_export_takes_and_reproduces(trained):
+    output_dir, metrics = trained
+    manifest = json.loads((output_dir / "deploy.json").read_text())
+    serve = manifest["exports"]["saved_model"]["signatures"]["serving_default"]
+    assert serve["inputs"] == {
+        "waveform": {"dtype": "float32", "shape": [-1, -1]},
+        "length": {"dtype": "int32", "shape": [-1]},
+    }
+    assert serve["outputs"] == {"transcript": {"dtype": "string", "shape": [-1]}}
+    tflite = manifest["exports"]["tflite"]["model.tflite"]
+    inputs = {entry["signature_name"]: entry for entry in tflite["inputs"]}
+    outputs = {entry["signature_name"]: entry for entry in tflite["outputs"]}
+    assert inputs["waveform"]["shape"] == [1, manifest["max_samples"]] == [1, 84000]  # 10.5 s at 8 kHz
+    assert inputs["length"]["shape"] == outputs["frames"]["shape"] == [1]
+    alphabet = (output_dir / "alphabet.txt").read_text().splitlines()
+    assert outputs["log_probs"]["shape"][-1] == len(alphabet) + 1
+    assert manifest["alphabet"] == "alphabet.txt" and manifest["blank_id"] == 0
+    assert manifest["sample_rate"] == 8000 and manifest["decoder"] == "greedy"
+    assert manifest["reproduces"] == {"test_cer": metrics["test_cer"], "test_wer": metrics["test_wer"]}
+
+
+def test_tflite_transcribes_every_unpadded_test_clip_as_the_saved_model(trained):
+    output_dir, _ = trained
+    max_samples = json.loads((output_dir / "deploy.json").read_text())["max_samples"]
+    alphabet = (output_dir / "alphabet.txt").read_text().splitlines()
+    clips = zoo.data.tone_sample(seed=0).test.waveforms  # the fixture's test split
+    loaded = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    served = [loaded.serve(clip[None], [len(clip)]).numpy()[0].decode() for clip in clips]
+    outputs = zoo.export.run_tflite(output_dir / "model.tflite", zoo.speech.tflite_batch(clips, max_samples))
+    device = [zoo.speech.greedy_decode(log_probs, alphabet) for log_probs in outputs["log_probs"]]
+    real_frames = [
+        zoo.speech.greedy_decode(log_probs[:frames], alphabet)
+        for log_probs, frames in zip(outputs["log_probs"], outputs["frames"])
+    ]
+    longest = int(np.argmax([len(clip) for clip in clips]))
+    assert device[longest] == served[longest] and device[longest]
+    assert device == served and real_frames == served
+    padded_frames = np.arange(outputs["log_probs"].shape[1]) >= outputs["frames"][:, None]
+    assert np.all(outputs["log_probs"][padded_frames][:, 0] == 0.0)  # certain blanks
+
+
+def test_a_clip_longer_than_the_tflite_model_takes_is_refused_naming_its_length(trained):
+    output_dir, _ = trained
+    max_samples = json.loads((output_dir / "deploy.json").read_text())["max_samples"]
+    zoo.speech.tflite_input(np.zeros(max_samples, "float32"), max_samples)  # the longest that fits
+    with pytest.raises(ValueError, match=f"a clip of {max_samples + 1:,} samples is longer than"):
+        zoo.speech.tflite_input(np.zeros(max_samples + 1, "float32"), max_samples)
+    with pytest.raises(zoo.errors.ZooError, match=r"test clip lasts 1\.4\d s.*\(--max-seconds 1\)"):
+        speech_ctc.main(["--epochs", "1", "--max-seconds", "1", "--output-dir", str(output_dir / "short")])
 
 
 def test_saved_model_transcribes_waveforms_in_a_fresh_process(trained, tmp_path):
@@ -100,6 +157,32 @@ def test_saved_model_refuses_invalid_audio_and_answers_every_valid_shape(trained
         assert texts.shape == shape
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(keras_model(list(inputs))), texts)
     assert serve(tf.constant(waves[:, :1]), tf.constant([1, 0])).numpy().tolist() == [b"", b""]
+
+
+def test_predict_transcribes_wav_files_of_any_rate_and_refuses_one_it_cannot_read(trained, tmp_path):
+    output_dir, _ = trained
+    first, second = zoo.data.tone_sample(seed=0).test.waveforms[:2]
+    at_8k = write_wav(tmp_path / "at_8k.wav", np.round(first * 32767))
+    at_16k = write_wav(
+        tmp_path / "at_16k.wav", np.round(zoo.data.resample(second, 8000, 16000) * 32767), 16000
+    )
+    answers = speech_ctc.main(["predict", "--output-dir", str(output_dir), str(at_8k), str(at_16k)])
+    loaded = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    alone = [zoo.data.read_wav(path, 8000) for path in (at_8k, at_16k)]  # each at the model's rate
+    expected = [loaded.serve(clip[None], [len(clip)]).numpy()[0].decode() for clip in alone]
+    assert answers == [
+        {"path": str(path), "transcript": text} for path, text in zip((at_8k, at_16k), expected)
+    ]
+    assert all(expected)
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("not audio")
+    command = [sys.executable, "-m", "recipes.speech_ctc", "predict", "--output-dir", str(output_dir)]
+    root = pathlib.Path(speech_ctc.__file__).parents[1]  # this checkout's recipes, not an installed copy
+    result = subprocess.run(
+        [*command, str(at_8k), str(not_audio)], cwd=root, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert f"{not_audio}: not an integer PCM WAV file" in result.stderr
 
 
 def test_short_run_on_yes_no_recordings_learns(tmp_path, shared_data):

@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from gensim.models import KeyedVectors
 
 import zoo.embeddings
 from recipes import word2vec
@@ -91,3 +92,16 @@ def test_bad_flags_are_refused():
         word2vec.main(["--batch-size", "1001", "--workers", "2"])
     with pytest.raises(SystemExit):
         word2vec.main(["--model", "glove"])
+
+
+def test_predict_answers_neighbours_and_analogies_as_gensim_does(trained, capsys):
+    output_dir, _ = trained
+    queries = ["police", "police - man + woman", "nosuchword"]
+    answers = word2vec.main(["predict", "--output-dir", str(output_dir), "--neighbours", "3", *queries])
+    assert [json.loads(line) for line in capsys.readouterr().out.splitlines()[-3:]] == answers
+    keyed = KeyedVectors.load_word2vec_format(str(output_dir / "vectors.txt"))
+    for answer, (positive, negative) in zip(answers, [(["police"], []), (["police", "woman"], ["man"])]):
+        expected = keyed.most_similar(positive, negative, topn=3)
+        assert [word for word, _ in answer["neighbours"]] == [word for word, _ in expected]
+        np.testing.assert_allclose([s for _, s in answer["neighbours"]], [s for _, s in expected], atol=1e-4)
+    assert "nosuchword" in answers[2]["error"]

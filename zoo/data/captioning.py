@@ -31,6 +31,7 @@ from zoo.data.registry import DATASETS, find_dataset, locate
 from zoo.data.sentiment import decode_utf8
 from zoo.data.speech import DIGIT_WORDS
 from zoo.errors import DataFormatError
+from zoo.progress import progress
 
 
 class CaptionedImages(NamedTuple):
@@ -72,6 +73,7 @@ def caption_pairs(data: CaptionedImages) -> tuple[list[str] | np.ndarray, list[s
 
     Example:
 
+    >>> from zoo.data import CaptionedImages, caption_pairs
     >>> data = CaptionedImages(["a.jpg", "b.jpg"], ["A/a.jpg", "A/b.jpg"], [["a dog", "a pup"], ["a cat"]])
     >>> caption_pairs(data)
     (['A/a.jpg', 'A/a.jpg', 'A/b.jpg'], ['a dog', 'a pup', 'a cat'])
@@ -166,6 +168,7 @@ def read_images(
 
     Example:
 
+    >>> from zoo.data import load_captions, read_images
     >>> splits = load_captions("flickr8k")  # doctest: +SKIP
     >>> read_images(splits.test.images[:4], (224, 224)).shape  # doctest: +SKIP
     (4, 224, 224, 3)
@@ -176,7 +179,7 @@ def read_images(
     if dtype not in ("float32", "uint8"):
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}")
     images = np.zeros((len(paths), *size, 3), dtype=np.float32)
-    for index, path in enumerate(paths):
+    for index, path in enumerate(progress(paths, "decoding images", unit="image")):
         try:
             contents = pathlib.Path(path).read_bytes()
         except OSError as error:
@@ -308,8 +311,9 @@ def read_flickr8k_captions(path: str | os.PathLike) -> list[tuple[str, str]]:
 
     Example:
 
+    >>> from zoo.data import read_flickr8k_captions
     >>> read_flickr8k_captions("flickr8k/captions.txt")[2]  # doctest: +SKIP
-    ('1012212859_01547e3f17.jpg', 'A dog shakes its head near the shore , a red ball next to it .')
+    ('1000268201_693b08cb0e.jpg', 'A little girl climbing into a wooden playhouse .')
     """
     path = pathlib.Path(path)
     text = decode_utf8(path.read_bytes(), str(path)).removeprefix("\ufeff")
@@ -358,6 +362,7 @@ def read_flickr8k(path: str | os.PathLike) -> CaptionSplits:
 
     Example:
 
+    >>> from zoo.data import read_flickr8k
     >>> splits = read_flickr8k("flickr8k")  # doctest: +SKIP
     >>> len(splits.train.ids), len(splits.validation.ids), len(splits.test.ids)  # doctest: +SKIP
     (605, 87, 102)
@@ -501,6 +506,7 @@ def caption_split(image_id: str, validation_fraction: float = 0.1, test_fraction
 
     Example:
 
+    >>> from zoo.data import caption_split
     >>> [caption_split(f"{number:012d}.jpg") for number in (11, 12, 14)]
     ['train', 'test', 'validation']
     """
@@ -586,6 +592,7 @@ def read_coco_captions(
 
     Example:
 
+    >>> from zoo.data import read_coco_captions
     >>> splits = read_coco_captions("coco")  # annotations/captions_{train,val}2017.json  # doctest: +SKIP
     >>> len(splits.test.ids)  # COCO's val2017  # doctest: +SKIP
     5000
@@ -699,6 +706,7 @@ def digit_strips(
 
     Example:
 
+    >>> from zoo.data import digit_strips
     >>> strips = digit_strips(2, seed=0)
     >>> strips.images.shape, strips.images.dtype.name
     ((2, 16, 80, 3), 'float32')
@@ -801,6 +809,7 @@ def load_captions(
 
     Example:
 
+    >>> from zoo.data import load_captions
     >>> splits = load_captions(None, strips=(20, 5, 5))
     >>> splits.train.images.shape, len(splits.test.captions)
     ((20, 16, 80, 3), 5)

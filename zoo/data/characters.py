@@ -155,8 +155,11 @@ def character_lookup(characters: Sequence[str], name: str = "characters") -> ker
 
     Example:
 
+    >>> import tensorflow as tf
+    >>> from zoo.data import character_lookup
     >>> lookup = character_lookup(list("\\n abc"))
-    >>> lookup(tf.constant(["cab\\n", "z"]))  # [[6, 4, 5, 2], [1, 0, 0, 0]]
+    >>> lookup(tf.constant(["cab\\n", "z"])).numpy().tolist()  # "z" is unknown (1), then padding
+    [[6, 4, 5, 2], [1, 0, 0, 0]]
     """
     return keras.layers.TextVectorization(
         standardize=None,

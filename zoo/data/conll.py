@@ -99,6 +99,7 @@ def validate_tags(tags: Sequence[str], scheme: str) -> int | None:
 
     Example:
 
+    >>> from zoo.data import validate_tags
     >>> validate_tags(["O", "I-person", "I-person"], "bio"), validate_tags(["O", "I-person"], "iob1")
     (1, None)
     >>> validate_tags(["B-person", "O"], "bioes")  # not closed: a single token is S-person
@@ -130,6 +131,7 @@ def convert_tags(tags: Sequence[str], source: str, target: str) -> list[str]:
 
     Example:
 
+    >>> from zoo.data import convert_tags
     >>> convert_tags(["I-ORG", "O", "I-PER", "B-PER"], "iob1", "bio")
     ['B-ORG', 'O', 'B-PER', 'B-PER']
     >>> convert_tags(["B-PER", "I-PER", "O", "B-LOC"], "bio", "bioes")

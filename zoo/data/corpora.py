@@ -30,6 +30,7 @@ def words(text: str) -> list[str]:
 
     Example:
 
+    >>> from zoo.data.corpora import words
     >>> words("A <b>GREAT</b> film, 10/10!")
     ['a', 'great', 'film', '10', '10']
     """

@@ -29,6 +29,7 @@ from collections.abc import Iterator, Sequence
 
 import zoo.io
 from zoo.errors import ChecksumMismatchError, DataFormatError
+from zoo.progress import progress
 
 CHECKSUM_CACHE = "checksums.json"
 _CHUNK = 1 << 20
@@ -95,7 +96,7 @@ def file_digests(paths: Sequence[str | os.PathLike]) -> list[dict[str, str]]:
     cache_file = zoo_cache_root() / CHECKSUM_CACHE
     cache = _load_cache(cache_file)
     digests, changed = [], False
-    for path in paths:
+    for path in progress(paths, "checking file hashes", unit="file"):
         path = pathlib.Path(path).absolute()
         stat = path.stat()
         entry = cache.get(str(path))

@@ -16,6 +16,7 @@ import sklearn.model_selection
 from zoo.data.integrity import check_counts, tar_members
 from zoo.data.registry import find_dataset
 from zoo.errors import DataFormatError, DatasetNotFoundError
+from zoo.progress import progress
 
 
 class LabelledTexts(NamedTuple):
@@ -80,7 +81,7 @@ def read_imdb(path: str | os.PathLike) -> dict[str, LabelledTexts]:
     path = pathlib.Path(path)
     rows: dict[str, list[tuple[int, int, str]]] = {"train": [], "test": []}
     movies: dict[tuple[str, int], list[str]] = {}
-    for name, data in _imdb_files(path):
+    for name, data in progress(_imdb_files(path), "reading IMDB", unit="file"):
         urls = _IMDB_URLS.fullmatch(name.replace(os.sep, "/"))
         if urls:
             movies[urls[1], int(urls[2] == "pos")] = decode_utf8(data, name).split()

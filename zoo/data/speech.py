@@ -27,6 +27,7 @@ from zoo.data.integrity import check_counts
 from zoo.data.registry import DATASETS, find_dataset
 from zoo.data.sentiment import decode_utf8
 from zoo.errors import DataFormatError
+from zoo.progress import progress
 
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -83,6 +84,8 @@ def resample(waveform: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
 
     Example:
 
+    >>> import numpy as np
+    >>> from zoo.data import resample
     >>> resample(np.zeros(8000, np.float32), 8000, 16000).shape
     (16000,)
     """
@@ -156,6 +159,7 @@ def read_wav(path: str | os.PathLike, sample_rate: int | None = None) -> np.ndar
 
     Example:
 
+    >>> from zoo.data import read_wav
     >>> waveform = read_wav("recordings/7_jackson_32.wav", sample_rate=16000)  # doctest: +SKIP
     >>> waveform.dtype, waveform.ndim  # doctest: +SKIP
     (dtype('float32'), 1)
@@ -169,7 +173,7 @@ def _read_clips(files: Sequence[pathlib.Path], sample_rate: int | None) -> tuple
     """Every file's waveform at `sample_rate`, and that rate; with None, the files' own rate, which must
     then be the same for all (the first file that differs is named)."""
     waveforms, rates = [], {}
-    for file in files:
+    for file in progress(files, "reading audio clips", unit="clip"):
         waveform, rate = _decode_wav(file)
         rates.setdefault(rate, file)
         if sample_rate is None and len(rates) > 1:
@@ -253,6 +257,7 @@ def read_fsdd(
 
     Example:
 
+    >>> from zoo.data import read_fsdd
     >>> splits = read_fsdd("free-spoken-digit-dataset/recordings", 16000)  # doctest: +SKIP
     >>> len(splits.train.ids), len(splits.validation.ids), len(splits.test.ids)  # doctest: +SKIP
     (2430, 270, 300)
@@ -344,6 +349,7 @@ def connected_digits(
 
     Example:
 
+    >>> from zoo.data import connected_digits, read_fsdd
     >>> clips = read_fsdd("fsdd/recordings").test  # doctest: +SKIP
     >>> strings = connected_digits(clips, 300, seed=0)  # doctest: +SKIP
     >>> strings.transcripts[0], strings.ids[0]  # doctest: +SKIP
@@ -412,6 +418,7 @@ def read_ljspeech_metadata(path: str | os.PathLike) -> list[tuple[str, str]]:
 
     Example:
 
+    >>> from zoo.data import read_ljspeech_metadata
     >>> read_ljspeech_metadata("LJSpeech-1.1/metadata.csv")[1]  # doctest: +SKIP
     ('LJ001-0002', 'in being comparatively modern.')
     """
@@ -454,6 +461,7 @@ def ljspeech_split(clip_id: str, validation_fraction: float = 0.1) -> str:
 
     Example:
 
+    >>> from zoo.data import ljspeech_split
     >>> [ljspeech_split(f"LJ001-{number:04d}") for number in (1, 2, 3)]
     ['validation', 'test', 'train']
     """
@@ -649,6 +657,7 @@ def tone_digits(count: int, seed: int, *, min_digits: int = 2, max_digits: int =
 
     Example:
 
+    >>> from zoo.data import tone_digits
     >>> strings = tone_digits(2, seed=0)
     >>> strings.sample_rate, len(strings.transcripts)
     (8000, 2)
@@ -739,6 +748,7 @@ def load_speech(
 
     Example:
 
+    >>> from zoo.data import load_speech
     >>> splits = load_speech("fsdd-digits", held_out_speaker="theo")  # doctest: +SKIP
     >>> splits.train.ids[0], splits.train.transcripts[0]  # doctest: +SKIP
     ('9_nicolas_46+0_nicolas_10', 'nine zero')

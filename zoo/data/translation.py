@@ -99,6 +99,7 @@ def read_sentence_pairs(path: str | os.PathLike) -> list[Pair]:
 
     Example:
 
+    >>> from zoo.data import read_sentence_pairs
     >>> pairs = read_sentence_pairs("spa-eng.zip")  # doctest: +SKIP
     >>> pairs[:2]  # doctest: +SKIP
     [('Go.', 'Ve.'), ('Go.', 'Vete.')]
@@ -183,6 +184,7 @@ def split_pairs(
 
     Example:
 
+    >>> from zoo.data import split_pairs
     >>> pairs = [("Go.", "Ve."), ("Go.", "Vete."), ("Go away.", "Vete.")]  # one component
     >>> pairs += [("Run!", "¡Corre!"), ("Who?", "¿Quién?"), ("Wow!", "¡Órale!")]
     >>> splits = split_pairs(pairs, 0.2, 0.2, seed=3)
@@ -246,6 +248,7 @@ def sample_pairs(count: int = SAMPLE_COUNT, seed: int = SAMPLE_SEED, max_number:
 
     Example:
 
+    >>> from zoo.data import number_pair, sample_pairs
     >>> number_pair(321)
     ('three hundred and twenty-one', 'trescientos veintiuno')
     >>> len(sample_pairs(100, seed=1))

@@ -120,6 +120,9 @@ class BahdanauAttention(_EncoderDecoderAttention):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> source = keras.Input((None,), dtype="int32")
     >>> target = keras.Input((None,), dtype="int32")
     >>> encoded = keras.layers.Embedding(100, 8, mask_zero=True)(source)
@@ -129,8 +132,8 @@ class BahdanauAttention(_EncoderDecoderAttention):
     >>> context, weights = zoo.layers.BahdanauAttention(units=12)(decoded, encoded)
     >>> logits = keras.layers.Dense(100)(keras.layers.Concatenate()([decoded, context]))
     >>> model = keras.Model([source, target], [logits, weights])
-    >>> logits, weights = model.predict([np.array([[5, 6, 7, 0]]), np.array([[1, 9, 0]])], verbose=0)
-    >>> weights.shape, float(weights[0, 0, 3])  # (batch, Tq, Tv); no weight on source padding
+    >>> logits, weights = model([np.array([[5, 6, 7, 0]]), np.array([[1, 9, 0]])])
+    >>> tuple(weights.shape), float(weights[0, 0, 3])  # (batch, Tq, Tv); no weight on source padding
     ((1, 3, 4), 0.0)
 
     References:
@@ -211,6 +214,9 @@ class LuongAttention(_EncoderDecoderAttention):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> source = keras.Input((None,), dtype="int32")
     >>> target = keras.Input((None,), dtype="int32")
     >>> encoded = keras.layers.Embedding(100, 8, mask_zero=True)(source)
@@ -221,8 +227,8 @@ class LuongAttention(_EncoderDecoderAttention):
     >>> attentional = keras.layers.Concatenate()([context, decoded])
     >>> attentional = keras.layers.Dense(16, activation="tanh")(attentional)  # Luong's h~_t
     >>> model = keras.Model([source, target], [keras.layers.Dense(100)(attentional), weights])
-    >>> logits, weights = model.predict([np.array([[5, 6, 7, 0]]), np.array([[1, 9, 0]])], verbose=0)
-    >>> weights.shape, float(weights[0, 0, 3])  # (batch, Tq, Tv); no weight on source padding
+    >>> logits, weights = model([np.array([[5, 6, 7, 0]]), np.array([[1, 9, 0]])])
+    >>> tuple(weights.shape), float(weights[0, 0, 3])  # (batch, Tq, Tv); no weight on source padding
     ((1, 3, 4), 0.0)
 
     References:

@@ -54,14 +54,17 @@ class AttentionLSTM(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> grid = keras.Input((12, 32))  # a 3x4 feature grid, 32 channels
     >>> words = keras.Input((None,), dtype="int32")
     >>> embedded = keras.layers.Embedding(100, 16)(words)
     >>> outputs, weights = zoo.layers.AttentionLSTM(24)(embedded, grid)
     >>> logits = keras.layers.Dense(100)(outputs)
     >>> model = keras.Model([words, grid], [logits, weights])
-    >>> logits, weights = model.predict([np.array([[2, 7, 9]]), np.ones((1, 12, 32))], verbose=0)
-    >>> logits.shape, weights.shape, round(float(weights[0, 1].sum()), 4)
+    >>> logits, weights = model([np.array([[2, 7, 9]]), np.ones((1, 12, 32), "float32")])
+    >>> tuple(logits.shape), tuple(weights.shape), round(float(keras.ops.sum(weights[0, 1])), 4)
     ((1, 3, 100), (1, 3, 12), 1.0)
 
     References:

@@ -46,6 +46,9 @@ class BackbonePreprocessing(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> scale = zoo.layers.BackbonePreprocessing("MobileNetV2")  # to [-1, 1]
     >>> keras.ops.convert_to_numpy(scale(np.array([[[[0.0, 0.5, 1.0]]]]))).tolist()
     [[[[-1.0, 0.0, 1.0]]]]

@@ -105,6 +105,9 @@ class SimpleRNNCell(_RecurrentCell):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> rnn = keras.layers.RNN(zoo.layers.SimpleRNNCell(16), return_sequences=True, return_state=True)
     >>> outputs, h = rnn(np.ones((2, 7, 5), "float32"))
     >>> tuple(outputs.shape), tuple(h.shape)
@@ -180,6 +183,9 @@ class LSTMCell(_RecurrentCell):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> inputs = np.random.default_rng(0).normal(size=(2, 7, 5)).astype("float32")
     >>> ours = keras.layers.RNN(zoo.layers.LSTMCell(16), return_state=True)
     >>> theirs = keras.layers.RNN(keras.layers.LSTMCell(16), return_state=True)
@@ -296,6 +302,9 @@ class GRUCell(_RecurrentCell):
 
     Example:
 
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> rnn = keras.layers.RNN(zoo.layers.GRUCell(16, reset_after=False), return_sequences=True)
     >>> tuple(rnn(np.ones((2, 7, 5), "float32")).shape)
     (2, 7, 16)

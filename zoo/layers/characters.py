@@ -43,8 +43,12 @@ class CharacterEncoder(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> import zoo.layers
     >>> encoder = zoo.layers.CharacterEncoder(vocabulary_size=50, filters=8)
-    >>> encoder(keras.ops.convert_to_tensor([[[3, 4, 0], [5, 0, 0]]])).shape  # (1, 2, 8)
+    >>> vectors = encoder(keras.ops.convert_to_tensor([[[3, 4, 0], [5, 0, 0], [0, 0, 0]]]))
+    >>> tuple(vectors.shape), bool(keras.ops.all(vectors[0, 2] == 0))  # the padding token is zeros
+    ((1, 3, 8), True)
     """
 
     def __init__(

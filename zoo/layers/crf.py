@@ -41,6 +41,13 @@ class CRF(keras.layers.Layer):
     no real token has log-likelihood 0, best score 0 and tags 0, never NaN. `compute_mask` returns None:
     the loss takes its mask from the labels (`y_true >= 0`), so Keras must not mask the loss again.
 
+    **Pass `mask=` explicitly when branches are concatenated** below the CRF, such as word embeddings
+    with a character branch (`zoo.layers.CharacterEncoder`) or a casing embedding. Keras's
+    `keras.layers.Concatenate` merges its inputs' masks with a logical OR, and an input that carries no
+    mask (the character branch) counts as true everywhere, so the concatenated mask is all true and the
+    padded positions would be decoded as tokens, the end score taken at the padding. Give the word mask
+    to the call instead: `crf(emissions, mask=word_ids > 0, decode=True)` (second example).
+
     **Loops.** Both recursions are `keras.ops.scan` over time, so they work for a time dimension unknown
     until run time (padded batches of any length). With a fully static input shape (batch 1, fixed
     length) the loop's tensors have static shapes and the TFLite converter lowers it to the built-in
@@ -55,7 +62,8 @@ class CRF(keras.layers.Layer):
     Call arguments:
         emissions: float `(batch, time, num_tags)` unnormalised tag scores.
         mask: optional boolean `(batch, time)`, True at real tokens; propagated by Keras from an
-            `Embedding(mask_zero=True)` below. Used only with `decode=True`.
+            `Embedding(mask_zero=True)` below, but pass it explicitly after a `Concatenate` (see
+            Masking). Used only with `decode=True`.
         decode: False returns `emissions` unchanged; True returns the best tag path.
 
     Output shape: `(batch, time, num_tags)` emissions with `decode=False`; int32 `(batch, time)` tags
@@ -63,19 +71,39 @@ class CRF(keras.layers.Layer):
 
     Example:
 
+    >>> import math
+    >>> import keras
     >>> import numpy as np
+    >>> import zoo.layers
     >>> ids = keras.Input((None,), dtype="int32")
     >>> hidden = keras.layers.Embedding(100, 16, mask_zero=True)(ids)
     >>> hidden = keras.layers.Bidirectional(keras.layers.GRU(16, return_sequences=True))(hidden)
     >>> emissions = keras.layers.Dense(5)(hidden)
     >>> crf = zoo.layers.CRF(num_tags=5)
     >>> model = keras.Model(ids, crf(emissions))
-    >>> model.compile(optimizer="adam", loss=crf.loss)
+    >>> model.compile(optimizer="adam", loss=crf.loss)  # then model.fit(x, y) like any model
     >>> x = np.array([[4, 8, 15, 0], [16, 23, 42, 7]])
     >>> y = np.array([[1, 2, 0, -1], [0, 3, 4, 0]])  # tags, padded with -1
-    >>> history = model.fit(x, y, epochs=2, verbose=0)
+    >>> loss = float(crf.loss(y, model(x)))  # the mean over sentences of -log p(tags)
+    >>> round(loss / (3.5 * math.log(5)), 1)  # untrained: about log(5) per real token, 3.5 per sentence
+    1.0
     >>> tagger = keras.Model(ids, crf(emissions, decode=True))  # same weights, Viterbi output
-    >>> tags = tagger.predict(x, verbose=0)  # int32 (2, 4); tags[0, 3] == 0 (padding)
+    >>> tags = keras.ops.convert_to_numpy(tagger(x))
+    >>> tags.shape, tags.dtype.name, int(tags[0, 3])  # 0 at the padding
+    ((2, 4), 'int32', 0)
+
+    Words and characters concatenated: the CRF gets the word mask from the call.
+
+    >>> chars = keras.Input((None, 6), dtype="int32")  # each token's character ids, 0-padded
+    >>> words = keras.layers.Embedding(100, 16, mask_zero=True)(ids)
+    >>> spelled = zoo.layers.CharacterEncoder(vocabulary_size=50, filters=8)(chars)  # no mask
+    >>> merged = keras.layers.Concatenate()([words, spelled])  # mask: all true
+    >>> emissions = keras.layers.Dense(5)(merged)
+    >>> tags = zoo.layers.CRF(num_tags=5)(emissions, mask=ids > 0, decode=True)
+    >>> tagger = keras.Model([ids, chars], tags)
+    >>> predicted = tagger([np.array([[4, 8, 0]]), np.ones((1, 3, 6), "int32")])
+    >>> int(predicted[0, 2])  # the padded token is not tagged
+    0
 
     References:
         Lafferty, McCallum, Pereira. Conditional Random Fields: Probabilistic Models for Segmenting and

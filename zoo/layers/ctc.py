@@ -47,8 +47,10 @@ class ConvSubsampling(keras.layers.Layer):
 
     Example:
 
-    >>> layer = ConvSubsampling(8, strides=2, num_layers=2)
-    >>> layer(np.zeros((1, 10, 3), "float32")).shape
+    >>> import numpy as np
+    >>> import zoo.layers
+    >>> layer = zoo.layers.ConvSubsampling(8, strides=2, num_layers=2)
+    >>> tuple(layer(np.zeros((1, 10, 3), "float32")).shape)  # ceil(10 / 2 ** 2) frames
     (1, 3, 8)
     """
 
@@ -101,6 +103,13 @@ class ConvSubsampling(keras.layers.Layer):
     def compute_mask(self, inputs, mask=None):
         return self._masks(mask)[-1]
 
+    def num_frames(self, frames):
+        """The valid output frames of an utterance of `frames` valid input frames (int, array or tensor):
+        `ceil(frames / strides)` per block, what the output mask keeps."""
+        for _ in range(self.num_layers):
+            frames = (frames + self.strides - 1) // self.strides
+        return frames
+
     def compute_output_shape(self, input_shape):
         frames = input_shape[1]
         for _ in range(self.num_layers):
@@ -141,9 +150,11 @@ class CTCLogits(keras.layers.Layer):
 
     Example:
 
-    >>> layer = CTCLogits(4)
+    >>> import numpy as np
+    >>> import zoo.layers
+    >>> layer = zoo.layers.CTCLogits(4)
     >>> logits = layer(np.ones((1, 3, 2), "float32"), mask=np.array([[True, True, False]]))
-    >>> np.argmax(logits[0, 2])  # the padded frame is a blank
+    >>> int(np.argmax(logits[0, 2]))  # the padded frame is a blank
     0
     """
 
@@ -197,9 +208,11 @@ class CTCTranscriber(keras.layers.Layer):
 
     Example:
 
+    >>> import numpy as np
+    >>> import zoo.layers
     >>> logits = np.log(np.eye(3, dtype="float32")[[1, 1, 0, 2, 0]] + 1e-3)[None]  # a a - b -
-    >>> CTCTranscriber(["a", "b"])(logits).numpy()
-    array([b'ab'], dtype=object)
+    >>> zoo.layers.CTCTranscriber(["a", "b"])(logits).numpy().tolist()
+    [b'ab']
     """
 
     def __init__(self, alphabet, beam_width: int = 0, **kwargs):

@@ -6,6 +6,8 @@ import keras
 import numpy as np
 from keras import ops
 
+from zoo.progress import progress
+
 
 def unique_ids(feature_ids):
     """Each row's ids with repeats replaced by 0 (padding): a bag of counts becomes a set of presences.
@@ -50,10 +52,19 @@ class NaiveBayesLinear(keras.layers.Layer):
 
     Example:
 
-    >>> ngrams = zoo.layers.HashedNgrams(vocabulary_size=20_000, num_buckets=2**20, max_n=3)
-    >>> layer = zoo.layers.NaiveBayesLinear(20_000 + 2**20)
-    >>> layer.adapt(train_batches.map(lambda ids, label: (ngrams(ids), label)))
-    >>> logits = layer(ngrams(token_ids))
+    >>> import keras
+    >>> import numpy as np
+    >>> import zoo.layers
+    >>> ngrams = zoo.layers.HashedNgrams(vocabulary_size=10, num_buckets=100, max_n=2)
+    >>> token_ids = np.array([[2, 3, 0], [4, 3, 3]])  # "good film", "bad film film"
+    >>> labels = np.array([1, 0])
+    >>> layer = zoo.layers.NaiveBayesLinear(10 + 100)
+    >>> layer.adapt([(ngrams(token_ids), labels)])  # or a tf.data.Dataset of (ids, label) batches
+    >>> ratios = keras.ops.convert_to_numpy(layer.ratios).astype("float64")
+    >>> ratios[[2, 3, 4]].round(3).tolist()  # "good" for, "film" neither way, "bad" against
+    [0.702, 0.009, -0.684]
+    >>> keras.ops.convert_to_numpy(layer(ngrams(token_ids))).tolist()  # w = 0 before training
+    [[0.0], [0.0]]
 
     References:
         Wang and Manning. Baselines and Bigrams: Simple, Good Sentiment and Topic Classification. ACL 2012.
@@ -82,7 +93,7 @@ class NaiveBayesLinear(keras.layers.Layer):
         if not self.built:
             self.build(None)
         counts = np.zeros((2, self.num_features))
-        for feature_ids, labels in batches:
+        for feature_ids, labels in progress(batches, "naive-Bayes counts", unit="batch"):
             feature_ids = keras.ops.convert_to_numpy(unique_ids(ops.convert_to_tensor(feature_ids)))
             labels = np.asarray(keras.ops.convert_to_numpy(labels)).reshape(-1)
             if not np.all((labels == 0) | (labels == 1)):

@@ -37,8 +37,12 @@ class HashedNgrams(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> import zoo.layers
     >>> layer = zoo.layers.HashedNgrams(vocabulary_size=10, num_buckets=100)
-    >>> layer(keras.ops.convert_to_tensor([[4, 5, 0]]))  # [[4, 5, 0, 10 + hash(4, 5), 0]]
+    >>> ids = layer(keras.ops.convert_to_tensor([[4, 5, 0]]))
+    >>> keras.ops.convert_to_numpy(ids).tolist()  # 4, 5, padding, then "4 5" at 10 + 23, "5 <pad>" 0
+    [[4, 5, 0, 33, 0]]
 
     References:
         Joulin, Grave, Bojanowski, Mikolov. Bag of Tricks for Efficient Text Classification. EACL 2017.

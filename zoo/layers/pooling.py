@@ -28,9 +28,13 @@ class MaskedGlobalMaxPooling1D(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> import zoo.layers
     >>> inputs = keras.ops.convert_to_tensor([[[1.0, -2.0], [-3.0, -1.0], [0.0, 0.0]]])
     >>> mask = keras.ops.convert_to_tensor([[True, True, False]])
-    >>> zoo.layers.MaskedGlobalMaxPooling1D()(inputs, mask=mask)  # [[1.0, -1.0]], not [[1.0, 0.0]]
+    >>> pooled = zoo.layers.MaskedGlobalMaxPooling1D()(inputs, mask=mask)
+    >>> keras.ops.convert_to_numpy(pooled).tolist()  # not [[1.0, 0.0]]: the padded zeros lose
+    [[1.0, -1.0]]
     """
 
     def __init__(self, **kwargs):
@@ -71,9 +75,13 @@ class MaskedGlobalAveragePooling1D(keras.layers.Layer):
 
     Example:
 
+    >>> import keras
+    >>> import zoo.layers
     >>> inputs = keras.ops.ones((2, 3, 4))
     >>> mask = keras.ops.convert_to_tensor([[True, True, False], [False, False, False]])
-    >>> zoo.layers.MaskedGlobalAveragePooling1D()(inputs, mask=mask)  # [[1, 1, 1, 1], [0, 0, 0, 0]]
+    >>> pooled = zoo.layers.MaskedGlobalAveragePooling1D()(inputs, mask=mask)
+    >>> keras.ops.convert_to_numpy(pooled).tolist()  # a row with no valid step pools to zeros
+    [[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]]
     """
 
     def __init__(self, **kwargs):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 # Casing classes (Reimers and Gurevych 2017). The word lookup lowercases, so "Apple" and "apple" share a
@@ -53,8 +54,14 @@ class TokenFeatures(keras.layers.Layer):
 
     Example:
 
+    >>> import tensorflow as tf
+    >>> import zoo.layers
     >>> features = zoo.layers.TokenFeatures(["the", "0000"], list("theTH0129"), max_word_length=4)
-    >>> features(tf.constant([["The", "2019", ""]]))[0, :, :2]  # [[2, 6], [3, 2], [0, 0]]
+    >>> packed = features(tf.constant([["The", "2019", ""]]))
+    >>> tuple(packed.shape), packed.dtype.name
+    ((1, 3, 6), 'int32')
+    >>> packed[0].numpy().tolist()  # [word, casing, 4 characters]: "The" is the, title; "2019" is 0000
+    [[2, 6, 5, 3, 4, 0], [3, 2, 9, 7, 8, 10], [0, 0, 0, 0, 0, 0]]
     """
 
     CASINGS = CASINGS
@@ -112,6 +119,29 @@ class TokenFeatures(keras.layers.Layer):
             0, shape=[shape[0], shape[1], self.max_word_length]
         )
         return tf.concat([word_ids[..., None], self.casing(tokens)[..., None], char_ids], axis=-1)
+
+    def keeping(self, words: Iterable[str]) -> tuple[TokenFeatures, np.ndarray]:
+        """A copy that looks up only the vocabulary's words among `words` (lookup forms, see `normalize`),
+        in the vocabulary's order, and the rows of a word-embedding table its ids select: `table[rows]`
+        is the smaller table, its padding and unknown rows included. Any other word becomes unknown.
+
+        Example:
+
+        >>> import zoo.layers
+        >>> features = zoo.layers.TokenFeatures(["the", "cat", "sat"], list("thecas"), max_word_length=3)
+        >>> smaller, rows = features.keeping(["sat", "the", "dog"])
+        >>> smaller.word_vocabulary, rows.tolist()
+        (['the', 'sat'], [0, 1, 2, 4])
+        """
+        keep = set(words)
+        indices = [index for index, word in enumerate(self.word_vocabulary) if word in keep]
+        copy = TokenFeatures(
+            [self.word_vocabulary[index] for index in indices],
+            self.char_vocabulary,
+            self.max_word_length,
+            name=self.name,
+        )
+        return copy, np.array([0, 1, *(index + 2 for index in indices)])
 
     def compute_output_shape(self, input_shape):
         return (*input_shape, 2 + self.max_word_length)

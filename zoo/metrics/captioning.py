@@ -50,6 +50,7 @@ def bleu_n(hypotheses: Sequence[str], references: References, n: int = 4) -> flo
 
     Example:
 
+    >>> from zoo.metrics import bleu_n
     >>> references = [["a dog runs on the grass", "a brown dog is running"]]
     >>> [round(bleu_n(["a dog is running"], references, n), 2) for n in (1, 2, 3, 4)]
     [77.88, 77.88, 61.81, 0.0]
@@ -69,6 +70,7 @@ def exact_match_rate(hypotheses: Sequence[str], references: References) -> float
 
     Example:
 
+    >>> from zoo.metrics import exact_match_rate
     >>> exact_match_rate(["seven two", "one one"], ["seven two", ["one", "one  one"]])
     1.0
     """
@@ -85,6 +87,7 @@ def caption_scores(hypotheses: Sequence[str], references: References) -> dict[st
 
     Example:
 
+    >>> from zoo.metrics import caption_scores
     >>> scores = caption_scores(["a dog is running"], [["a dog runs", "a dog is running"]])
     >>> round(scores["bleu4"], 2), scores["exact"]
     (100.0, 1.0)

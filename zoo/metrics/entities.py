@@ -82,6 +82,7 @@ def extract_entities(tags: Sequence[str]) -> list[tuple[str, int, int]]:
 
     Example:
 
+    >>> from zoo.metrics import extract_entities
     >>> extract_entities(["B-person", "I-person", "O", "I-location", "B-location", "I-group"])
     [('person', 0, 2), ('location', 3, 4), ('location', 4, 5), ('group', 5, 6)]
     """
@@ -153,6 +154,7 @@ class EntityScores:
 
     Example:
 
+    >>> from zoo.metrics import entity_scores
     >>> scores = entity_scores([["B-person", "O", "B-location"]], [["B-person", "O", "O"]])
     >>> round(scores.f1, 4), scores.per_type["location"].recall
     (0.6667, 0.0)
@@ -279,6 +281,7 @@ def entity_scores(
 
     Example:
 
+    >>> from zoo.metrics import entity_scores
     >>> true = [["B-person", "I-person", "O", "B-location"]]
     >>> predicted = [["B-person", "I-person", "O", "B-group"]]
     >>> scores = entity_scores(true, predicted)

@@ -41,6 +41,7 @@ def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> dict[st
 
     Example:
 
+    >>> from zoo.metrics import error_rates
     >>> error_rates(["three one four"], ["three one for"])
     {'cer': 0.07142857142857142, 'wer': 0.3333333333333333}
     """

@@ -75,6 +75,7 @@ def corpus_bleu(hypotheses: Sequence[str], references: References) -> float:
 
     Example:
 
+    >>> from zoo.metrics import corpus_bleu
     >>> round(corpus_bleu(["the cat sat on a mat"], ["the cat sat on the mat"]), 2)
     53.73
     >>> # n-grams may match either reference: "the cat sat on" the first, "sat on a mat" the second.
@@ -104,8 +105,9 @@ def corpus_chrf(hypotheses: Sequence[str], references: References, word_order: i
 
     Example:
 
+    >>> from zoo.metrics import corpus_chrf
     >>> round(corpus_chrf(["the cats sat"], ["the cat sat"]), 2)
-    83.37
+    74.78
     """
     streams = _reference_streams(hypotheses, references)
     return float(sacrebleu.metrics.CHRF(word_order=word_order).corpus_score(list(hypotheses), streams).score)

@@ -7,7 +7,7 @@ from zoo.text.lemmatization import lemmatize
 from zoo.text.normalization import normalize
 from zoo.text.stemming import stem
 from zoo.text.stop_words import ENGLISH_STOP_WORDS, NEGATIONS, remove_stop_words
-from zoo.text.tokenization import preprocess, tokenize
+from zoo.text.tokenization import preprocess, token_spans, tokenize
 from zoo.text.vectors import embedding_matrix, load_word_vectors
 from zoo.text.vocabulary import Vocabulary
 
@@ -24,5 +24,6 @@ __all__ = [
     "remove_stop_words",
     "standardize",
     "stem",
+    "token_spans",
     "tokenize",
 ]

@@ -33,6 +33,7 @@ def clean(
 
     Example:
 
+    >>> from zoo.text import clean
     >>> clean("Great<br /><br />ﬁlm &amp; cast\\u200b!")
     'Great film & cast!'
     """

@@ -35,7 +35,10 @@ def standardize(texts: tf.Tensor) -> tf.Tensor:
 
     Example:
 
-    >>> zoo.text.standardize(tf.constant(["Great<br />film, 10/10!"]))  # [b"great film , 10 / 10 !"]
+    >>> import tensorflow as tf
+    >>> import zoo.text
+    >>> zoo.text.standardize(tf.constant(["Great<br />film, 10/10!"])).numpy().tolist()
+    [b'great film , 10 / 10 !']
     """
     texts = tf.strings.regex_replace(texts, r"</?[A-Za-z][^<>]{0,200}>", " ")
     for entity, char in _ENTITIES.items():

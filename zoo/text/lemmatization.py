@@ -19,6 +19,7 @@ def lemmatize(tokens: Iterable[str], language: str = "en") -> list[str]:
 
     Example:
 
+    >>> from zoo.text import lemmatize
     >>> lemmatize(["mice", "were", "running"])
     ['mouse', 'be', 'run']
     """

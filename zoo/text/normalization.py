@@ -28,8 +28,9 @@ def normalize(
 
     Example:
 
-    >>> normalize("See https://imdb.com: 10/10", numbers="xxnum")
-    'see xxurl xxnum/xxnum'
+    >>> from zoo.text import normalize
+    >>> normalize("See https://imdb.com: 10/10", numbers="xxnum")  # the URL ends before the ":"
+    'see xxurl : xxnum/xxnum'
     """
     if urls is not None:
         text = _URL.sub(f" {urls} ", text)

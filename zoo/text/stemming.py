@@ -22,6 +22,7 @@ def stem(tokens: Iterable[str], language: str = "english") -> list[str]:
 
     Example:
 
+    >>> from zoo.text import stem
     >>> stem(["running", "cats"])
     ['run', 'cat']
     """

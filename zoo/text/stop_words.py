@@ -29,6 +29,7 @@ def remove_stop_words(
 
     Example:
 
+    >>> from zoo.text import remove_stop_words
     >>> remove_stop_words(["this", "is", "not", "a", "good", "film"])
     ['not', 'good', 'film']
     """

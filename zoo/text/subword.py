@@ -17,6 +17,8 @@ from collections.abc import Iterable
 import keras_hub
 import sentencepiece
 
+from zoo.progress import step
+
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 BYTE_FALLBACK_MIN_VOCABULARY = 1024
 
@@ -42,28 +44,35 @@ def train_sentencepiece(
         A `keras_hub.tokenizers.SentencePieceTokenizer` (no start/end tokens added: callers add them).
 
     Example:
-    >>> tokenizer = zoo.text.train_sentencepiece(["hola mundo", "hola amigo"] * 50, 30)
-    >>> tokenizer.detokenize(tokenizer.tokenize("hola mundo"))  # "hola mundo"
+
+    >>> from zoo.text.subword import train_sentencepiece
+    >>> tokenizer = train_sentencepiece(["hola mundo", "hola amigo"] * 50, 30)
+    >>> tokenizer.vocabulary_size()  # fewer than 30: the corpus has no more distinct pieces
+    16
+    >>> tokenizer.detokenize(tokenizer.tokenize("hola mundo"))  # lossless
+    'hola mundo'
     """
     if vocabulary_size < 8:
         raise ValueError(f"vocabulary_size must be at least 8, got {vocabulary_size}")
     model = io.BytesIO()
-    sentencepiece.SentencePieceTrainer.train(
-        sentence_iterator=iter(list(texts)),
-        model_writer=model,
-        vocab_size=vocabulary_size,
-        hard_vocab_limit=False,
-        model_type=model_type,
-        normalization_rule_name="nmt_nfkc_cf" if lowercase else "nmt_nfkc",
-        character_coverage=1.0,
-        # A character never seen in training ("4" in a corpus without it) becomes its UTF-8 bytes, not
-        # <unk>, so tokenising stays lossless; the 256 byte pieces only fit in a larger vocabulary.
-        byte_fallback=vocabulary_size >= BYTE_FALLBACK_MIN_VOCABULARY,
-        pad_id=PAD_ID,
-        unk_id=UNK_ID,
-        bos_id=START_ID,
-        eos_id=END_ID,
-        minloglevel=2,
-        num_threads=2,
-    )
+    texts = list(texts)
+    with step(f"training SentencePiece on {len(texts):,} sentences"):
+        sentencepiece.SentencePieceTrainer.train(
+            sentence_iterator=iter(texts),
+            model_writer=model,
+            vocab_size=vocabulary_size,
+            hard_vocab_limit=False,
+            model_type=model_type,
+            normalization_rule_name="nmt_nfkc_cf" if lowercase else "nmt_nfkc",
+            character_coverage=1.0,
+            # A character never seen in training ("4" in a corpus without it) becomes its UTF-8 bytes, not
+            # <unk>, so tokenising stays lossless; the 256 byte pieces only fit in a larger vocabulary.
+            byte_fallback=vocabulary_size >= BYTE_FALLBACK_MIN_VOCABULARY,
+            pad_id=PAD_ID,
+            unk_id=UNK_ID,
+            bos_id=START_ID,
+            eos_id=END_ID,
+            minloglevel=2,
+            num_threads=2,
+        )
     return keras_hub.tokenizers.SentencePieceTokenizer(proto=model.getvalue())

@@ -17,10 +17,33 @@ def tokenize(text: str) -> list[str]:
 
     Example:
 
+    >>> from zoo.text import tokenize
     >>> tokenize("it's great!! 7/10")
     ["it's", 'great', '!', '!', '7', '/', '10']
     """
     return _SEPARATE.sub(r" \1 ", text).split()
+
+
+# Social-media text as WNUT-17 and CoNLL files are tokenised: a URL, an @handle, a #hashtag or a word
+# with inner apostrophes, hyphens or periods ("McDonald's", "e-mail", "U.S.") is one token, and every
+# other mark is a token of its own.
+_SOCIAL = re.compile(
+    r"https?://\S+|www\.\S+|[@#]\w+|\w+(?:['\u2019\-.&]\w+)*\.?(?<=\.\w\.)|\w+(?:['\u2019\-&]\w+)*|\S"
+)
+
+
+def token_spans(text: str) -> list[tuple[str, int, int]]:
+    """Split raw text into the tokens a tagger reads, each with its character offsets (end exclusive).
+
+    Example:
+
+    >>> from zoo.text import token_spans
+    >>> [token for token, _, _ in token_spans("@ana loves McDonald's in the U.S.! #NYC")]
+    ['@ana', 'loves', "McDonald's", 'in', 'the', 'U.S.', '!', '#NYC']
+    >>> token_spans("New York!")
+    [('New', 0, 3), ('York', 4, 8), ('!', 8, 9)]
+    """
+    return [(match.group(), match.start(), match.end()) for match in _SOCIAL.finditer(text)]
 
 
 def preprocess(text: str) -> list[str]:
@@ -31,6 +54,7 @@ def preprocess(text: str) -> list[str]:
 
     Example:
 
+    >>> from zoo.text import preprocess
     >>> preprocess("A <b>GREAT</b> film, see www.imdb.com!")
     ['a', 'great', 'film', ',', 'see', 'xxurl', '!']
     """

@@ -24,6 +24,7 @@ class Vocabulary:
 
     Example:
 
+    >>> from zoo.text import Vocabulary
     >>> vocab = Vocabulary.build([["a", "good", "film"], ["a", "bad", "film"]], max_size=4)
     >>> vocab.tokens
     ['', '[UNK]', 'a', 'film']

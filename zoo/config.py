@@ -1,0 +1,111 @@
+"""The flags every recipe shares, as dataclasses (`zoo.cli` turns fields into flags).
+
+Kept apart from the runner so that reading them needs nothing heavy: `python -m recipes.X --help` builds
+its parser from these classes without loading TensorFlow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar, Literal
+
+from zoo.cli import flag
+
+
+@dataclasses.dataclass
+class RunConfig:
+    """Flags every recipe has. A recipe's `Config` subclasses this and adds its own fields."""
+
+    dataset: str | None = flag(None, "dataset name, found in --data-dir, $ZOO_DATA_DIR/NAME or downloaded")
+    data_dir: str | None = flag(None, "folder holding the dataset files (skips the lookup and download)")
+    skip_checksum: bool = flag(
+        False, "read the dataset without checking its files' hashes (for your own edited copy)"
+    )
+    epochs: int = flag(3, "maximum number of epochs (early stopping may end sooner)")
+    batch_size: int = flag(32, "global batch size, split across replicas under --strategy mirrored")
+    seed: int = flag(0, "seed for Python, NumPy, TensorFlow and the data split")
+    output_dir: str | None = flag(None, "where artifacts go (default: saved_models/<recipe>)")
+    max_train_samples: int | None = flag(None, "use only the first N training examples (quick runs)")
+    preset: str | None = flag(None, "named full-scale setting")
+    strategy: Literal["default", "mirrored"] = flag(
+        "default",
+        "tf.distribute strategy: mirrored replicates over all GPUs, else all logical CPUs",
+    )
+    export: bool = flag(True, "write SavedModel and TFLite exports and check their parity")
+    quantize: tuple[Literal["none", "dynamic", "float16", "int8"], ...] = flag(
+        ("none",),
+        "TFLite weights: none (float32), dynamic (int8 weights, float compute), float16, or int8 (weights "
+        "and activations, calibrated on training inputs); the first is model.tflite, each further one "
+        "model.<quantize>.tflite",
+    )
+    patience: int = flag(2, "epochs without improvement of the monitored metric before stopping")
+    backup_every_steps: int = flag(
+        200,
+        "batches between resumable backups, besides one at every epoch boundary (a killed run loses at "
+        "most this much work)",
+    )
+    overwrite: bool = flag(
+        False,
+        "train afresh where --output-dir holds a finished run, or an interrupted one made with other flags "
+        "(an interrupted run of the same flags is resumed, so the same command can be run again after a "
+        "kill)",
+    )
+
+    # Flags that may change between a run and its resumption: they do not shape the model or the data.
+    RESUMABLE_CHANGES: ClassVar[frozenset[str]] = frozenset(
+        {
+            "output_dir",
+            "data_dir",
+            "export",
+            "quantize",
+            "overwrite",
+            "skip_checksum",
+            "backup_every_steps",
+            "patience",
+        }  # fmt: skip
+    )
+
+    def __post_init__(self) -> None:
+        self.quantize = tuple(dict.fromkeys(self.quantize))  # each variant once, in the order given
+        for name in ("epochs", "batch_size", "patience", "backup_every_steps"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
+        if self.max_train_samples is not None and self.max_train_samples < 1:
+            raise ValueError("--max-train-samples must be at least 1")
+        # No number a recipe takes is meaningful negative, NaN or infinite (a negative rate trains uphill).
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            for number in value if isinstance(value, (tuple, list)) else (value,):
+                if isinstance(number, (int, float)) and not isinstance(number, bool):
+                    if not math.isfinite(number) or number < 0:
+                        raise ValueError(f"--{field.name.replace('_', '-')} must be a finite number >= 0")
+            if field.name.endswith("learning_rate") and value == 0:
+                raise ValueError(f"--{field.name.replace('_', '-')} must be above 0")
+
+
+@dataclasses.dataclass
+class TranslationConfig(RunConfig):
+    """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
+    `Config` subclasses it and adds its model's flags."""
+
+    source: Literal["eng", "spa"] = flag("eng", "language translated from")
+    target: Literal["eng", "spa"] = flag("spa", "language translated into")
+    vocabulary_size: int = flag(8000, "most pieces of the joint SentencePiece model (an upper bound)")
+    max_length: int = flag(40, "longest sentence in pieces; longer training pairs are dropped")
+    beam_size: int = flag(4, "beam width for the test translations (1: greedy only)")
+    length_penalty: float = flag(0.6, "beam search's length normalisation exponent (GNMT's alpha)")
+    bleu_samples: int = flag(300, "validation pairs translated to report val_bleu after each epoch")
+    max_test_samples: int | None = flag(None, "score only the first N test pairs (decoding takes time)")
+    epochs: int = flag(10, "maximum number of epochs (early stopping may end sooner)")
+    batch_size: int = flag(64, "sentence pairs per batch")
+    label_smoothing: float = flag(0.0, "share of each target's probability spread over all pieces")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.source == self.target:
+            raise ValueError("--source and --target must differ")
+        if self.beam_size < 1 or self.max_length < 2 or self.bleu_samples < 1:
+            raise ValueError("--beam-size and --bleu-samples must be >= 1 and --max-length >= 2")
+        if not 0.0 <= self.label_smoothing < 1.0:
+            raise ValueError("--label-smoothing must be in [0, 1)")
