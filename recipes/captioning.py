@@ -63,6 +63,7 @@ import zoo.layers
 import zoo.losses
 import zoo.metrics
 import zoo.plots
+import zoo.predict
 import zoo.text
 import zoo.train
 from zoo.cli import flag
@@ -497,7 +498,9 @@ def train_ensemble(config: Config, data: CaptionData, run: zoo.train.Run) -> tup
     return models, {"train_seconds": round(seconds, 2), "epochs": epochs, **metrics}
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("captioning", zoo.captioning.answer, argv)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.captioning")
     run = zoo.train.Run(config, recipe="captioning")
     data = load_data(config)

@@ -40,11 +40,11 @@ import zoo.cli
 import zoo.config
 import zoo.data
 import zoo.decoding
-import zoo.export
 import zoo.layers
 import zoo.losses
 import zoo.metrics
 import zoo.plots
+import zoo.predict
 import zoo.seq2seq
 import zoo.train
 from zoo.cli import flag
@@ -239,7 +239,9 @@ def draw_heatmaps(
         )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("translation", zoo.seq2seq.answer, argv, zoo.seq2seq.PredictConfig)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.translation")
     run = zoo.train.Run(config, recipe="translation")
     data = load_data(config)
@@ -263,10 +265,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
     draw_heatmaps(model, data, greedy, run, config.heatmaps)
     if config.export:
-        zoo.export.export_keras(model.trainer, run.output_dir / "model.keras")
-        metrics |= zoo.seq2seq.export_translator(
-            greedy, data, run.output_dir, [model.encoder, model.decoder], beam, config, metrics
-        )
+        metrics |= zoo.seq2seq.export_translator(greedy, data, run.output_dir, model, beam, config, metrics)
     return run.finish(metrics)
 
 

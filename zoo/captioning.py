@@ -23,8 +23,9 @@ import tensorflow as tf
 
 import zoo.export
 import zoo.io
-from zoo.data.captioning import decode_image
+from zoo.data.captioning import check_image_files, decode_image
 from zoo.decoding import pad_after_end
+from zoo.errors import DataFormatError
 from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID
 
@@ -349,6 +350,27 @@ def export_captioner_tflite(captioner: Captioner, path: str | pathlib.Path, imag
     expected = {name: captioner.ids(inputs).numpy() for name, inputs in cases.items()}
     zoo.export.verify_cases(path, expected, lambda name: zoo.export.run_tflite(path, cases[name]))
     return {name: len(inputs) for name, inputs in cases.items()}
+
+
+def answer(export, paths: list[str], options) -> list[dict]:
+    """`predict`: each image file's greedy caption by the run's SavedModel (`serve`): a JPEG, PNG, GIF or
+    BMP file of any size. A file that is not an image, or whose image cannot be decoded, is refused by
+    name (`zoo.data.check_image_files` reads the first bytes; a corrupt file is found by captioning the
+    files one at a time)."""
+    check_image_files(paths)
+    contents = [pathlib.Path(path).read_bytes() for path in paths]
+    try:
+        captions = export.call("serve", contents)
+    except tf.errors.OpError:
+        for path, content in zip(paths, contents):
+            try:
+                export.call("serve", [content])
+            except tf.errors.OpError as error:
+                raise DataFormatError(
+                    path, None, f"cannot be decoded as an image ({error.message})"
+                ) from None
+        raise
+    return [{"path": path, "caption": caption.decode("utf-8")} for path, caption in zip(paths, captions)]
 
 
 def edge_images(images: np.ndarray, files: Sequence[bytes]) -> dict[str, list[bytes] | np.ndarray]:

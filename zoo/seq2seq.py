@@ -24,8 +24,11 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.io
+import zoo.predict
 import zoo.train
+from zoo.cli import flag
 from zoo.config import TranslationConfig  # noqa: F401 (named here too)
+from zoo.errors import ZooError
 from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID, train_sentencepiece
 
@@ -325,6 +328,7 @@ def export_translator(
 ) -> dict[str, float]:
     """Everything a translation run deploys, each export checked before `deploy.json` marks it done:
 
+    - `model.keras`: the teacher-forcing model, when `track` is the recipe's model.
     - `tokenizer.spm` (or `source.spm` and `target.spm`): the SentencePiece model(s).
     - `saved_model/1/`: strings in, strings out (outputs named `translation`). `serve` (also
       `serving_default`) decodes greedily with `translator`; `beam`, when given, is the beam search the
@@ -345,7 +349,8 @@ def export_translator(
         translator: the greedy translator.
         data: the run's data (tokenizers, test sentences).
         output_dir: a `pathlib.Path`.
-        track: the Keras models whose variables the translators use.
+        track: the Keras models whose variables the translators use, or the recipe's model: its
+            `encoder` and `decoder` are tracked and its `trainer` written to `model.keras`.
         beam: the beam-search translator the test scores, or None.
         config: the run's config (source and target languages) for deploy.json, or None.
         metrics: the run's test scores (`score_test_split`) for deploy.json, or None.
@@ -354,8 +359,11 @@ def export_translator(
         `{"savedmodel_differing_translations": 0, "tflite_differing_translations": 0}` (any difference
         raises; without a TFLite file, the first only).
     """
-    from zoo.export import Endpoint, export_saved_model, verify_in_fresh_process
+    from zoo.export import Endpoint, export_keras, export_saved_model, verify_in_fresh_process
 
+    if hasattr(track, "trainer"):
+        export_keras(track.trainer, output_dir / "model.keras")
+        track = [track.encoder, track.decoder]
     data.tokenizers.save(output_dir)
     sources = [source for source, _ in data.test_pairs[:64]]
     edges = edge_sources(sources, data.tokenizers.source, translator.max_length)
@@ -468,9 +476,10 @@ def _write_translation_manifest(output_dir, data, translator, beam, config, metr
     import zoo.export
 
     tokenizer = "tokenizer.spm" if data.tokenizers.shared else None
-    decoders = {"serve": "greedy"}
+    decoders, beam_search = {"serve": "greedy"}, None
     if beam is not None:
         alpha = beam.sampler.length_penalty
+        beam_search = {"endpoint": "beam", "beam_size": beam.sampler.beam_size, "length_penalty": alpha}
         decoders["beam"] = (
             f"beam search, {beam.sampler.beam_size} beams, length penalty {alpha:g} (GNMT: the "
             f"log-probability divided by ((5 + length) / 6) ** {alpha:g})"
@@ -507,11 +516,38 @@ def _write_translation_manifest(output_dir, data, translator, beam, config, metr
         "special_ids": {"padding": PAD_ID, "unknown": UNK_ID, "start": START_ID, "end": END_ID},
         "max_length": translator.max_length,
         "decoders": decoders,
+        "beam_search": beam_search,
         "reproduces": {name: scores for name, scores in reproduces.items() if name in decoders},
         "tflite": tflite,
     }
     facts = {name: value for name, value in facts.items() if value is not None}
     zoo.export.write_manifest(output_dir, **facts, verified=verified)
+
+
+@dataclasses.dataclass
+class PredictConfig(zoo.predict.PredictConfig):
+    """`predict`'s flags for a translation run: `zoo.predict.PredictConfig`'s and `--beam`."""
+
+    beam: int = flag(1, "1: greedy decoding (the serve endpoint); the run's beam size: its beam search")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.beam < 1:
+            raise ValueError(f"--beam must be at least 1, got {self.beam}")
+
+
+def answer(export: zoo.predict.Export, texts: list[str], options: PredictConfig) -> list[dict]:
+    """`predict`: each text's translation by the run's SavedModel, greedy (`--beam 1`, the `serve`
+    endpoint) or with the beam search the test scored (`--beam` its size, the `beam` endpoint). Another
+    beam size is refused, naming the ones the run exported."""
+    exported = (export.manifest.get("beam_search") or {}).get("beam_size")
+    if options.beam not in (1, exported):
+        sizes = "--beam 1 (greedy)" + (f" or --beam {exported} (beam search)" if exported else " only")
+        raise ZooError(f"--beam {options.beam}: {export.folder} exports {sizes}")
+    translations = export.call("serve" if options.beam == 1 else "beam", texts)
+    return [
+        {"text": text, "translation": _text(translation)} for text, translation in zip(texts, translations)
+    ]
 
 
 def edge_sources(sources: Sequence[str], tokenizer, max_length: int) -> dict[str, list[str]]:

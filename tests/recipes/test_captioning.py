@@ -135,6 +135,24 @@ def test_saved_model_captions_png_bytes_and_float_images(trained):
         assert empty.shape == (0,) and empty.dtype == tf.string
 
 
+def test_predict_captions_image_files_and_refuses_a_file_that_is_not_one(trained, tmp_path):
+    output_dir, _ = trained
+    strips = zoo.data.digit_strips(3, seed=11, split="test").images
+    paths = []
+    for index, image in enumerate(strips):
+        paths.append(tmp_path / f"strip_{index}.png")
+        paths[-1].write_bytes(tf.io.encode_png(np.round(image * 255).astype(np.uint8)).numpy())
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    served = [text.decode() for text in model.serve(tf.constant([p.read_bytes() for p in paths])).numpy()]
+    answers = captioning.main(["predict", "--output-dir", str(output_dir), *map(str, paths)])
+    assert answers == [{"path": str(path), "caption": caption} for path, caption in zip(paths, served)]
+    (tmp_path / "notes.jpg").write_text("not an image")
+    (tmp_path / "broken.png").write_bytes(paths[0].read_bytes()[:40])  # a PNG cut short
+    for name, problem in (("notes.jpg", "is not a JPEG, PNG"), ("broken.png", "cannot be decoded")):
+        with pytest.raises(zoo.errors.DataFormatError, match=f"{name}: {problem}"):
+            captioning.main(["predict", "--output-dir", str(output_dir), str(paths[0]), str(tmp_path / name)])
+
+
 def test_an_ensemble_trains_its_members_exports_and_resumes(tmp_path, capsys):
     flags = ["--strips", "600", "--epochs", "2", "--batch-size", "16", "--validation-samples", "50"]
     flags += ["--heatmaps", "1", "--beam-size", "2", "--ensemble", "2", "--output-dir", str(tmp_path)]

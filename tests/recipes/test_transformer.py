@@ -138,6 +138,11 @@ def test_embedded_default_learns_and_exports(tmp_path, flags):
     model = tf.saved_model.load(str(tmp_path / "saved_model" / "1"))
     served = [text.decode() for text in model.serve(tf.constant(texts)).numpy()]
     assert zoo.seq2seq.translate_with_tflite(tmp_path, texts) == served
+    if not flags:  # predict answers with the export: greedy, or the beam search of --beam-size 3
+        beamed = [text.decode() for text in model.beam(tf.constant(texts)).numpy()]
+        predict = ["predict", "--output-dir", str(tmp_path), *texts]
+        assert [answer["translation"] for answer in transformer.main(predict)] == served
+        assert [answer["translation"] for answer in transformer.main([*predict, "--beam", "3"])] == beamed
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ import zoo.export
 import zoo.seq2seq
 from recipes import translation
 from zoo.data.translation import load_translation
+from zoo.errors import ZooError
 
 # The embedded default (numbers in words): learnable in seconds, so the whole pipeline is exercised.
 # Real spa-eng runs take half an hour (benchmarks.translation); the reader and split are tested on it.
@@ -112,6 +113,22 @@ def test_the_tflite_file_translates_as_the_greedy_endpoint(trained):
     model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
     served = [text.decode() for text in model.serve(tf.constant(texts)).numpy()]
     assert zoo.seq2seq.translate_with_tflite(output_dir, texts) == served
+
+
+def test_predict_translates_greedily_or_with_the_exported_beam_and_refuses_another_size(trained):
+    output_dir, _ = trained
+    texts = ["two", "three thousand and five", "nine hundred and ninety-nine"]
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    predict = ["predict", "--output-dir", str(output_dir)]
+    for beam, endpoint in (("1", model.serve), ("3", model.beam)):
+        served = [text.decode() for text in endpoint(tf.constant(texts)).numpy()]
+        answers = translation.main([*predict, "--beam", beam, *texts])
+        assert answers == [{"text": text, "translation": t} for text, t in zip(texts, served)]
+    sizes = r"exports --beam 1 \(greedy\) or --beam 3 \(beam search\)"
+    with pytest.raises(ZooError, match=f"--beam 2: .* {sizes}"):
+        translation.main([*predict, "--beam", "2", "two"])
+    with pytest.raises(SystemExit):
+        translation.main([*predict, "--beam", "0", "two"])
 
 
 def test_embedded_default_runs_with_luong_attention_and_lstm(tmp_path):
