@@ -219,6 +219,7 @@ def export_captioning(
     facts = {
         "task": "captioning",
         "vocabulary": "vocabulary.txt",
+        "side_files": ["vocabulary.txt"],
         "special_ids": {"padding": PAD_ID, "unknown": UNK_ID, "start": START_ID, "end": END_ID},
         "image": {
             "height": height,

@@ -387,6 +387,7 @@ def export_scorer(
         output_dir,
         task="character language model",
         vocabulary="vocabulary.json",
+        side_files=["vocabulary.json"],
         special_ids={"padding": 0, "unknown": 1, "first_character": 2},
         start=START,
         serve=(

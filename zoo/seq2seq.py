@@ -513,6 +513,7 @@ def _write_translation_manifest(output_dir, data, translator, beam, config, metr
             "source": tokenizer or "source.spm",
             "target": tokenizer or "target.spm",
         },
+        "side_files": [tokenizer] if tokenizer else ["source.spm", "target.spm"],
         "special_ids": {"padding": PAD_ID, "unknown": UNK_ID, "start": START_ID, "end": END_ID},
         "max_length": translator.max_length,
         "decoders": decoders,
