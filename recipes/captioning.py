@@ -63,6 +63,7 @@ import zoo.layers
 import zoo.losses
 import zoo.metrics
 import zoo.plots
+import zoo.predict
 import zoo.text
 import zoo.train
 from zoo.cli import flag
@@ -418,31 +419,22 @@ def draw_attention(model: CaptionModel, data: CaptionData, greedy, run, count: i
 # ## Export
 
 
-def export(models: list[CaptionModel], greedy, data: CaptionData, run) -> dict[str, float]:
-    """model.keras (the teacher-forcing model; member_<i>/model.keras for each member of an ensemble),
-    vocabulary.txt, and saved_model/ with two signatures: `serve` takes encoded image files (B,) and
-    `serve_images` float images (B, H, W, 3) in [0, 1]; both return captions. Each model.keras is reloaded
-    and compared; the SavedModel is reloaded in a fresh Python process and must caption real test images
-    exactly as the models in memory do, from their bytes and from their pixels."""
-    output_dir = run.output_dir
-    zoo.io.write_text(output_dir / "vocabulary.txt", "\n".join(data.vocabulary.tokens) + "\n")
-    (inputs, _), keras_diff = next(iter(data.validation)), 0.0
-    for index, model in enumerate(models):
-        path = output_dir / ("model.keras" if len(models) == 1 else f"member_{index}/model.keras")
-        zoo.export.export_keras(model.trainer, path)
-        keras_diff = max(keras_diff, zoo.export.max_abs_diff(
-            model.trainer(inputs, training=False),
-            keras.saving.load_model(path)(inputs, training=False),
-            str(path),
-            zoo.export.DEFAULT_TOLERANCE,
-        ))  # fmt: skip
-    images = next(iter(data.images["test"].unbatch().batch(16))).numpy()
-    if isinstance(data.splits.test.images, np.ndarray):  # the strips as PNG files, as a user would send them
+def export(models: list[CaptionModel], decoders: dict, data: CaptionData, run, metrics) -> dict[str, float]:
+    """model.keras (member_<i>/model.keras for each member of an ensemble), vocabulary.txt, saved_model/1/
+    (`serve` takes image files, `serve_images` float images in [0, 1], both greedy; `beam` and
+    `beam_images` caption with the beam search the test scores), model.tflite (the whole greedy decoder:
+    one float image -> word ids) and deploy.json, each export checked on real test images first
+    (`zoo.captioning.export_captioning`)."""
+    images = next(iter(data.images["test"].unbatch().batch(32))).numpy()
+    strips = isinstance(data.splits.test.images, np.ndarray)
+    if strips:  # the strips as PNG files, as a user would send them
         files = [tf.io.encode_png(np.round(image * 255).astype(np.uint8)).numpy() for image in images]
     else:
         files = [pathlib.Path(path).read_bytes() for path in data.splits.test.images[: len(images)]]
-    exported = zoo.captioning.export_captioner(greedy, output_dir / "saved_model", images, files)
-    return {"keras_max_abs_diff": keras_diff, **exported}
+    return zoo.captioning.export_captioning(
+        [model.trainer for model in models], decoders, run.output_dir, images=images, files=files,
+        keras_inputs=next(iter(data.validation))[0], metrics=metrics, scored_files=not strips,
+    )  # fmt: skip
 
 
 # ## Training
@@ -506,7 +498,9 @@ def train_ensemble(config: Config, data: CaptionData, run: zoo.train.Run) -> tup
     return models, {"train_seconds": round(seconds, 2), "epochs": epochs, **metrics}
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("captioning", zoo.captioning.answer, argv)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.captioning")
     run = zoo.train.Run(config, recipe="captioning")
     data = load_data(config)
@@ -529,7 +523,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print(f"  {caption} | {references[0]}")
     draw_attention(models[0], data, greedy, run, config.heatmaps)
     if config.export:
-        metrics |= export(models, greedy, data, run)
+        metrics |= export(models, decoders, data, run, metrics)
     return run.finish(metrics)
 
 

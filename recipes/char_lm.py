@@ -310,7 +310,7 @@ def export(model: keras.Model, characters: list[str], run: zoo.train.Run) -> dic
         "empty_batch": [],
         "longest": [(SENTENCE * 20)[:600]],
     }
-    return lm.export_scorer(model, characters, run.output_dir, samples, edges)
+    return lm.export_scorer(model, characters, run.output_dir, samples, edges, window=run.config.bptt)
 
 
 @dataclasses.dataclass

@@ -33,9 +33,9 @@ import keras_hub
 import zoo.cli
 import zoo.config
 import zoo.decoding
-import zoo.export
 import zoo.losses
 import zoo.metrics
+import zoo.predict
 import zoo.seq2seq
 import zoo.train
 from zoo.cli import flag
@@ -262,7 +262,9 @@ def translator(model: Transformer, tokenizers, config: Config, beam_size: int = 
     return zoo.seq2seq.Translator(tokenizers, encode, next_token, sampler, config.max_length)
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("transformer", zoo.seq2seq.answer, argv, zoo.seq2seq.PredictConfig)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.transformer")
     run = zoo.train.Run(config, recipe="transformer")
     data = zoo.seq2seq.load_translation_data(config)
@@ -289,14 +291,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         mode="max",
         extra_callbacks=[*ema, bleu],
     )
-    beam = translator(model, data.tokenizers, config, beam_size=config.beam_size)
-    metrics = zoo.seq2seq.score_test_split(greedy, beam if config.beam_size > 1 else None, data.test_pairs)
+    beam = translator(model, data.tokenizers, config, config.beam_size) if config.beam_size > 1 else None
+    metrics = zoo.seq2seq.score_test_split(greedy, beam, data.test_pairs)
     metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
     if config.export:
-        zoo.export.export_keras(model.trainer, run.output_dir / "model.keras")
-        metrics |= zoo.seq2seq.export_translator(
-            greedy, data, run.output_dir, track=[model.encoder, model.decoder]
-        )
+        metrics |= zoo.seq2seq.export_translator(greedy, data, run.output_dir, model, beam, config, metrics)
     return run.finish(metrics)
 
 

@@ -40,11 +40,11 @@ import zoo.cli
 import zoo.config
 import zoo.data
 import zoo.decoding
-import zoo.export
 import zoo.layers
 import zoo.losses
 import zoo.metrics
 import zoo.plots
+import zoo.predict
 import zoo.seq2seq
 import zoo.train
 from zoo.cli import flag
@@ -239,7 +239,9 @@ def draw_heatmaps(
         )
 
 
-def main(argv: list[str] | None = None) -> dict[str, float]:
+def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
+    if zoo.predict.asked(argv):
+        return zoo.predict.main("translation", zoo.seq2seq.answer, argv, zoo.seq2seq.PredictConfig)
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.translation")
     run = zoo.train.Run(config, recipe="translation")
     data = load_data(config)
@@ -258,15 +260,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     run.fit(
         model.trainer, data.train, data.validation, monitor="val_bleu", mode="max", extra_callbacks=[bleu]
     )
-    beam = translator(model, data.tokenizers, config, beam_size=config.beam_size)
-    metrics = zoo.seq2seq.score_test_split(greedy, beam if config.beam_size > 1 else None, data.test_pairs)
+    beam = translator(model, data.tokenizers, config, config.beam_size) if config.beam_size > 1 else None
+    metrics = zoo.seq2seq.score_test_split(greedy, beam, data.test_pairs)
     metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
     draw_heatmaps(model, data, greedy, run, config.heatmaps)
     if config.export:
-        zoo.export.export_keras(model.trainer, run.output_dir / "model.keras")
-        metrics |= zoo.seq2seq.export_translator(
-            greedy, data, run.output_dir, track=[model.encoder, model.decoder]
-        )
+        metrics |= zoo.seq2seq.export_translator(greedy, data, run.output_dir, model, beam, config, metrics)
     return run.finish(metrics)
 
 

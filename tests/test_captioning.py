@@ -11,7 +11,7 @@ import tensorflow as tf
 
 import zoo.decoding
 import zoo.export
-from zoo.captioning import Captioner, export_captioner
+from zoo.captioning import Captioner, export_captioner, export_captioner_tflite
 
 WORDS = ["", "[UNK]", "<s>", "</s>", "a", "b", "c"]
 
@@ -97,14 +97,40 @@ def test_the_export_is_verified_in_a_fresh_process_on_every_edge_case(tmp_path, 
 
     monkeypatch.setattr(zoo.export, "run_saved_model_in_subprocess", spy)
     encoders, decoders = zip(member({"a": 0.6, "b": 0.4}), member({"a": 0.3, "c": 0.7}))
-    captioner = Captioner(list(encoders), list(decoders), WORDS, (4, 4), 4, zoo.decoding.BeamSearch(2, 0.6))
+    greedy = Captioner(list(encoders), list(decoders), WORDS, (4, 4), 4, keras_hub.samplers.GreedySampler())
+    beam = Captioner(list(encoders), list(decoders), WORDS, (4, 4), 4, zoo.decoding.BeamSearch(2, 0.6))
     images = np.random.default_rng(0).uniform(size=(3, 4, 4, 3)).astype("float32")
-    metrics = export_captioner(captioner, tmp_path / "saved_model", images, [png(image) for image in images])
+    files = [png(image) for image in images]
+    metrics = export_captioner(greedy, tmp_path / "saved_model", images, files, beam=beam)
     assert metrics == {"savedmodel_differing_captions": 0}
     edges = {"files_batch_of_one", "one_pixel", "large_image", "empty_file", "files_empty_batch",
              "images_batch_of_one", "images_empty_batch"}  # fmt: skip
-    assert set(seen["cases"]) >= edges
-    assert seen["endpoints"]["images_empty_batch"] == "serve_images" and "empty_file" not in seen["endpoints"]
+    assert set(seen["cases"]) >= edges | {f"beam: {name}" for name in edges}
+    assert (
+        seen["endpoints"]["images_empty_batch"] == "serve_images"
+        and seen["endpoints"]["empty_file"] == "serve"
+    )
+    assert seen["endpoints"]["beam: images_empty_batch"] == "beam_images"
+    assert seen["endpoints"]["beam: empty_file"] == "beam"
     model = tf.saved_model.load(str(tmp_path / "saved_model" / "1"))
     assert model.serve(tf.constant([b""])).numpy().tolist() == [b""]
     assert model.serve_images(tf.zeros((0, 4, 4, 3))).shape == (0,)
+    assert model.beam(tf.constant(files)).numpy().tolist() == beam.caption_bytes(files).numpy().tolist()
+    assert (
+        model.beam_images(images).numpy().tolist()
+        == [b"a"] * 3
+        == beam.caption_images(images).numpy().tolist()
+    )
+
+
+def test_the_tflite_file_writes_the_greedy_ids_of_one_image(tmp_path):
+    encoders, decoders = zip(member({"a": 0.6, "b": 0.4}), member({"a": 0.3, "c": 0.7}))
+    greedy = Captioner(list(encoders), list(decoders), WORDS, (4, 4), 4, keras_hub.samplers.GreedySampler())
+    images = np.random.default_rng(0).uniform(size=(3, 4, 4, 3)).astype("float32")
+    checked = export_captioner_tflite(greedy, tmp_path / "model.tflite", images)
+    assert checked == {"test images": 3, "black": 1, "white": 1}
+    tensors = zoo.export.tflite_tensors(tmp_path / "model.tflite")
+    assert [(t["name"], t["shape"]) for t in tensors["inputs"]] == [("image", [1, 4, 4, 3])]
+    assert [(t["name"], t["shape"]) for t in tensors["outputs"]] == [("word_ids", [1, 4])]
+    ids = zoo.export.run_tflite(tmp_path / "model.tflite", images)  # the ensemble's "a", then </s>
+    np.testing.assert_array_equal(ids, [[WORDS.index("a"), WORDS.index("</s>"), 0, 0]] * 3)

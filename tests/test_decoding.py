@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.decoding import BeamSearch, greedy_search, pad_after_end
+import zoo.export
+from zoo.decoding import BeamSearch, TFLiteGreedySampler, greedy_search, pad_after_end
 
 PAD, START, END, A, B, C = range(6)
 VOCABULARY_SIZE = 6
@@ -121,6 +122,34 @@ def test_beam_search_beats_greedy():
     assert greedy_log_prob == pytest.approx(GREEDY_TRAP[START, A] + GREEDY_TRAP[A, END])  # about log 0.175
     assert beam_log_prob == pytest.approx(GREEDY_TRAP[START, B] + GREEDY_TRAP[B, END])  # about log 0.36
     assert beam_log_prob > greedy_log_prob + 0.5
+
+
+def test_the_tflite_greedy_sampler_chooses_as_keras_hubs_and_converts_to_built_in_ops(tmp_path):
+    rng = np.random.default_rng(3)
+    table = rng.normal(size=(VOCABULARY_SIZE, VOCABULARY_SIZE)).astype("float32")
+    bias = rng.normal(size=(8, VOCABULARY_SIZE)).astype("float32")
+    bias[:, END] += np.linspace(-2, 2, 8)  # some rows end early, some never
+    prompt, cache = start_prompt(8), cache_of(bias)
+    reference = keras_hub_greedy(table, prompt, cache)
+    sampler = TFLiteGreedySampler()
+    eager = sampler(markov_next(table), prompt, cache, index=1, stop_token_ids=(END,))
+    graph = tf.function(lambda p, c: sampler(markov_next(table), p, c, index=1, stop_token_ids=(END,)))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(eager), reference)
+    np.testing.assert_array_equal(graph(prompt, cache).numpy(), reference)
+
+    def decode(row_bias):  # one row: the start token, then greedy steps over the table
+        def next(prompt, cache, index):
+            return keras.ops.take(table, prompt[:, index - 1], axis=0) + cache, None, cache
+
+        return {"tokens": sampler(next, start_prompt(), row_bias, index=1, stop_token_ids=(END,))}
+
+    spec = [tf.TensorSpec([1, VOCABULARY_SIZE], tf.float32, name="bias")]
+    path = zoo.export.export_tflite_function(decode, tmp_path / "greedy.tflite", spec)
+    assert "WHILE" in zoo.export.tflite_ops(path)
+    assert zoo.export.tflite_tensors(path)["outputs"][0]["name"] == "tokens"
+    for row in range(8):
+        alone = keras_hub_greedy(table, start_prompt(), cache_of(bias[row : row + 1]))
+        np.testing.assert_array_equal(zoo.export.run_tflite(path, bias[row : row + 1]), alone)
 
 
 def test_beam_size_one_is_greedy():

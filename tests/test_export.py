@@ -132,6 +132,24 @@ def test_the_saved_model_stores_each_weight_once_in_serving_layout_with_named_ou
     np.testing.assert_allclose(served, 2 * model(texts), atol=1e-6)
 
 
+def test_a_model_with_random_layers_saves_its_seed_states_and_each_weight_once(tmp_path):
+    """Dropout and random augmentation keep a seed generator whose state TensorFlow's tracking misses."""
+    inputs = keras.Input((4, 4, 3))
+    augmented = keras.layers.RandomFlip(seed=0)(inputs)
+    outputs = keras.layers.Dense(2)(keras.layers.Dropout(0.5)(keras.layers.Flatten()(augmented)))
+    model = keras.Model(inputs, outputs)
+    signature = [tf.TensorSpec([None, 4, 4, 3], tf.float32, name="image")]
+    path = zoo.export.export_saved_model(
+        lambda x: model(x, training=False), tmp_path / "sm", signature, [model]
+    )
+    stored = tf.train.load_checkpoint(str(path / "variables" / "variables")).get_variable_to_shape_map()
+    values = sum(int(np.prod(shape)) for name, shape in stored.items() if "VARIABLE_VALUE" in name)
+    assert values == model.count_params() + 2 * 2  # two seed generators of two values each
+    images = np.random.default_rng(0).uniform(size=(3, 4, 4, 3)).astype("float32")
+    loaded = tf.saved_model.load(str(path))
+    np.testing.assert_allclose(loaded.serve(images), model(images, training=False), atol=1e-6)
+
+
 def two_input_device() -> tuple[keras.Model, keras.Model]:
     """A model and a TFLite graph of two named inputs (`x`, `scale`) and two named outputs."""
     model = small_model()

@@ -6,22 +6,26 @@ SavedModel that takes image files or pixels and is checked in a fresh process.
   (the `next(prompt, cache, index)` interface of `zoo.decoding`), look them up in the vocabulary. The same
   graph is used for validation scores, test scores and the SavedModel. Given several encoder-decoder
   pairs, it decodes with an ensemble: every step takes the mean of the members' log-probabilities.
-- `export_captioner`: that graph as a SavedModel with two signatures, reloaded in a fresh Python process and
-  compared caption for caption with the captioner in memory.
+- `export_captioner`: that graph as a SavedModel (greedy and beam-search endpoints, each taking image files
+  or pixels), reloaded in a fresh Python process and compared caption for caption with the captioners in
+  memory; `export_captioner_tflite`: the greedy graph as a TFLite file, one float image in, word ids
+  out, compared id for id; `export_captioning`: both, the Keras models, the vocabulary and deploy.json.
 """
 
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 import zoo.export
-from zoo.data.captioning import decode_image
+import zoo.io
+from zoo.data.captioning import check_image_files, decode_image
 from zoo.decoding import pad_after_end
+from zoo.errors import DataFormatError
 from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID
 
@@ -102,18 +106,20 @@ class Captioner:
         # empty batch a wrong shape, and the layer after it fails.
         return tf.cond(
             tf.shape(images)[0] > 0,
-            lambda: self._decode(images),
+            lambda: self.decode(images),
             lambda: tf.zeros([0, self.max_length], tf.int32),
         )
 
-    def _decode(self, images):
+    def decode(self, images, sampler=None):
+        """Word ids (B, max_length), `</s>` kept and 0 after it, of float images (B, H, W, 3) (B > 0);
+        decoded with `sampler`, the captioner's own by default."""
         cache = []
         for encoder, _ in self.members:
             memory, *states = encoder(images, training=False)
             cache.append({"memory": memory, "states": states})
         batch = tf.shape(images)[0]
         prompt = tf.concat([tf.fill([batch, 1], START_ID), tf.zeros([batch, self.max_length], tf.int32)], 1)
-        output = self.sampler(self._next, prompt, cache=cache, index=1, stop_token_ids=[END_ID])
+        output = (sampler or self.sampler)(self._next, prompt, cache=cache, index=1, stop_token_ids=[END_ID])
         return pad_after_end(tf.cast(output[:, 1:], tf.int32), END_ID)
 
     def _caption_images(self, images):
@@ -141,43 +147,231 @@ class Captioner:
         return [text.decode("utf-8") for batch in batches for text in self.caption_images(batch).numpy()]
 
 
+def export_captioning(
+    trainers: Sequence[keras.Model],
+    decoders: Mapping[str, Captioner],
+    output_dir: str | pathlib.Path,
+    *,
+    images: np.ndarray,
+    files: Sequence[bytes],
+    keras_inputs,
+    metrics: Mapping[str, float] | None = None,
+    scored_files: bool = True,
+) -> dict[str, float]:
+    """Everything a captioning run deploys, each export checked before `deploy.json` marks it done:
+
+    - `model.keras` (each ensemble member's in `member_<i>/model.keras`): the teacher-forcing model(s),
+      reloaded and run on `keras_inputs`.
+    - `vocabulary.txt`: line n is word id n.
+    - `saved_model/1/` (`export_captioner`): `serve` and `serve_images` caption greedily, and `beam` and
+      `beam_images` with the beam search the test scores used, when `decoders` has one.
+    - `model.tflite` (`export_captioner_tflite`): the whole greedy decoder, one float image in, word ids
+      out.
+    - `deploy.json`: the exports' inputs and outputs, the vocabulary, special ids, image size, each
+      endpoint's decoder and the test scores it reproduces (`metrics`; by the endpoints taking what the
+      test split was scored from: image files when `scored_files`, else float images).
+
+    Args:
+        trainers: the teacher-forcing model of each member.
+        decoders: `{"greedy": Captioner, "beam": Captioner}`, the beam one optional.
+        output_dir: the run's folder.
+        images: real float images (B, H, W, 3) in [0, 1] to check the exports on.
+        files: real image files (bytes) to check the SavedModel on.
+        keras_inputs: a batch of the trainers' inputs, to compare each reloaded `model.keras` on.
+        metrics: the run's test scores, for deploy.json.
+        scored_files: whether the test scores came from image files (photos) or float images (strips).
+
+    Returns:
+        `keras_max_abs_diff`, `savedmodel_differing_captions` (0) and `tflite_differing_captions` (0; any
+        difference raises `ExportMismatchError`).
+    """
+    output_dir = pathlib.Path(output_dir)
+    greedy, beam = decoders["greedy"], decoders.get("beam")
+    words = [word.decode("utf-8") for word in greedy.words.numpy()]
+    zoo.io.write_text(output_dir / "vocabulary.txt", "\n".join(words) + "\n")
+    keras_diff = 0.0
+    for index, trainer in enumerate(trainers):
+        path = output_dir / ("model.keras" if len(trainers) == 1 else f"member_{index}/model.keras")
+        zoo.export.export_keras(trainer, path)
+        keras_diff = max(keras_diff, zoo.export.max_abs_diff(
+            trainer(keras_inputs, training=False),
+            keras.saving.load_model(path)(keras_inputs, training=False),
+            str(path),
+            zoo.export.DEFAULT_TOLERANCE,
+        ))  # fmt: skip
+    verified = {"keras_max_abs_diff": keras_diff}
+    verified |= export_captioner(greedy, output_dir / "saved_model", images, files, beam=beam)
+    tflite = export_captioner_tflite(greedy, output_dir / "model.tflite", images[:32])
+    if isinstance(tflite, dict):
+        verified["tflite_differing_captions"] = 0
+    decoder_names = {"serve": "greedy", "serve_images": "greedy"}
+    scores = {"serve": _scores(metrics, "test_greedy_")}
+    if beam is not None:
+        alpha = beam.sampler.length_penalty
+        decoder_names |= dict.fromkeys(
+            ("beam", "beam_images"),
+            f"beam search, {beam.sampler.beam_size} beams, length penalty {alpha:g} (GNMT: the "
+            f"log-probability divided by ((5 + length) / 6) ** {alpha:g})",
+        )
+        scores["beam"] = _scores(metrics, "test_")
+    suffix = "" if scored_files else "_images"
+    height, width = greedy.image_shape
+    facts = {
+        "task": "captioning",
+        "vocabulary": "vocabulary.txt",
+        "side_files": ["vocabulary.txt"],
+        "special_ids": {"padding": PAD_ID, "unknown": UNK_ID, "start": START_ID, "end": END_ID},
+        "image": {
+            "height": height,
+            "width": width,
+            "serve_images": "float32 (B, height, width, 3), RGB in [0, 1]",
+            "serve": "JPEG, PNG, GIF or BMP files, decoded and resized (bilinear) to height x width",
+        },
+        "max_length": greedy.max_length,
+        "ensemble_members": len(greedy.members),
+        "decoders": decoder_names,
+        "reproduces": {f"{name}{suffix}": figures for name, figures in scores.items() if figures},
+    }
+    if isinstance(tflite, dict):
+        facts["tflite"] = {
+            "model.tflite": (
+                f"greedy decoding, the whole loop inside: image = one float32 RGB image (1, {height}, "
+                f"{width}, 3) in [0, 1] -> word_ids (1, {greedy.max_length}): the words of "
+                f"vocabulary.txt up to </s> (id {END_ID}), 0 after it"
+            ),
+            "checked_on": tflite,
+        }
+    else:
+        facts["tflite"] = {"not_exported": tflite}
+    zoo.export.write_manifest(output_dir, **facts, verified=verified)
+    return verified
+
+
+def _scores(metrics: Mapping[str, float] | None, prefix: str) -> dict[str, float]:
+    keys = ("bleu1", "bleu2", "bleu3", "bleu4", "exact")
+    return {
+        f"{prefix}{key}": metrics[f"{prefix}{key}"] for key in keys if f"{prefix}{key}" in (metrics or {})
+    }
+
+
 def export_captioner(
-    captioner: Captioner, path: str | pathlib.Path, images: np.ndarray, files: Sequence[bytes], track=()
+    captioner: Captioner,
+    path: str | pathlib.Path,
+    images: np.ndarray,
+    files: Sequence[bytes],
+    track=(),
+    beam: Captioner | None = None,
 ) -> dict[str, int]:
-    """Write `captioner` as a SavedModel (`path/1/`) with two signatures and check it in a fresh Python
-    process.
+    """Write `captioner` as a SavedModel (`path/1/`) and check it in a fresh Python process.
 
     `serve` (also `serving_default`) takes encoded image files (a 1-D string tensor) and `serve_images`
     float32 images `(B, H, W, 3)` in [0, 1]; both return captions (named `caption` in the signatures).
-    The reloaded model must caption exactly as `captioner` does `files` and `images` and the edge cases
-    of `edge_images` (a batch of one, a one-pixel image, an image larger than the model's input, an empty
-    string, an empty batch), or `ExportMismatchError` is raised naming the case
-    (`zoo.export.verify_in_fresh_process`).
+    With `beam` (a captioner over the same models, decoding with beam search), `beam` and `beam_images`
+    take the same inputs and caption with it. The reloaded model must caption exactly as the captioners
+    do `files` and `images` and the edge cases of `edge_images` (a batch of one, a one-pixel image, an
+    image larger than the model's input, an empty string, an empty batch), or `ExportMismatchError` is
+    raised naming the case (`zoo.export.verify_in_fresh_process`).
 
     Args:
-        captioner: the captioner to export.
+        captioner: the (greedy) captioner to export.
         path: the SavedModel folder.
         images: real float images to compare on.
         files: real image files (bytes) to compare on.
         track: the Keras models whose variables the captioner uses (`captioner.models` by default).
+        beam: the beam-search captioner, or None.
 
     Returns:
         `{"savedmodel_differing_captions": 0}` (any difference raises).
     """
-    cases = {"files": list(files), "images": np.asarray(images, np.float32), **edge_images(images, files)}
-    # Lists of files go to `serve`, arrays of pixels to `serve_images`.
-    endpoints = {name: "serve_images" for name, inputs in cases.items() if isinstance(inputs, np.ndarray)}
+    images = np.asarray(images, np.float32)
+    cases = {"files": list(files), "images": images, **edge_images(images, files)}
     run = {"serve": captioner.caption_bytes, "serve_images": captioner.caption_images}
-    expected = {name: run[endpoints.get(name, "serve")](inputs).numpy() for name, inputs in cases.items()}
+    extra = {"serve_images": zoo.export.Endpoint(captioner.caption_images, output_name="caption")}
+    if beam is not None:  # beam search is slower: fewer images, the same edge cases
+        cases |= {f"beam: {name}": inputs[:8] for name, inputs in cases.items()}
+        run |= {"beam": beam.caption_bytes, "beam_images": beam.caption_images}
+        extra |= {
+            "beam": zoo.export.Endpoint(beam.caption_bytes, output_name="caption"),
+            "beam_images": zoo.export.Endpoint(beam.caption_images, output_name="caption"),
+        }
+    # Lists of files go to `serve` (`beam`), arrays of pixels to `serve_images` (`beam_images`).
+    endpoints = {
+        name: ("beam" if name.startswith("beam: ") else "serve")
+        + ("_images" if isinstance(inputs, np.ndarray) else "")
+        for name, inputs in cases.items()
+    }
+    expected = {name: run[endpoints[name]](inputs).numpy() for name, inputs in cases.items()}
     path = zoo.export.export_saved_model(
         captioner.caption_bytes,
         path,
         track=track or captioner.models,
         output_name="caption",
-        endpoints={"serve_images": zoo.export.Endpoint(captioner.caption_images, output_name="caption")},
+        endpoints=extra,
     )
     zoo.export.verify_in_fresh_process(path, cases, expected, endpoints)
     return {"savedmodel_differing_captions": 0}
+
+
+def captioner_tflite(captioner: Captioner):
+    """`captioner`'s greedy decoding as one function for a TFLite file: `image` (1, H, W, 3) float32 in
+    [0, 1] -> `{"word_ids": (1, max_length) int32}`, `</s>` kept and 0 after it (what `captioner.ids`
+    gives). The encoder(s), the `while` loop over the decoder step(s) (TFLite's built-in `WHILE`) and the
+    argmax are all inside (`zoo.decoding.TFLiteGreedySampler`)."""
+    from zoo.decoding import TFLiteGreedySampler
+
+    sampler = TFLiteGreedySampler()
+    return lambda image: {"word_ids": captioner.decode(image, sampler)}
+
+
+def caption_with_tflite(output_dir: str | pathlib.Path, images: np.ndarray) -> list[str]:
+    """Captions of float images (B, H, W, 3) in [0, 1] by a run's `model.tflite`, done as a device does
+    it: one image per invoke, the words of `vocabulary.txt` (line n = id n) before `</s>`."""
+    folder = pathlib.Path(output_dir)
+    words = (folder / "vocabulary.txt").read_text(encoding="utf-8").split("\n")
+    captions = []
+    for ids in zoo.export.run_tflite(folder / "model.tflite", np.asarray(images, np.float32)):
+        ids = ids.tolist()
+        captions.append(" ".join(words[i] for i in ids[: ids.index(END_ID) if END_ID in ids else None]))
+    return captions
+
+
+def export_captioner_tflite(captioner: Captioner, path: str | pathlib.Path, images: np.ndarray) -> dict | str:
+    """Write `captioner_tflite(captioner)` to `path` with built-in ops only and run it with LiteRT on
+    `images`, a black and a white image: it must give the word ids `captioner.ids` gives (the captions
+    `serve_images` writes), or `ExportMismatchError` names the case. Returns the cases checked (name ->
+    images), or, for a model computing in bfloat16 or float16, the reason no file was written."""
+    dtype = zoo.export.half_precision(captioner.models)
+    if dtype is not None:
+        pathlib.Path(path).unlink(missing_ok=True)  # an earlier run's file would describe another model
+        return zoo.export.HALF_PRECISION_TFLITE.format(dtype=dtype)
+    images = np.asarray(images, np.float32)
+    spec = tf.TensorSpec([1, *captioner.image_shape, 3], tf.float32, name="image")
+    zoo.export.export_tflite_function(captioner_tflite(captioner), path, [spec])
+    cases = {"test images": images, "black": np.zeros_like(images[:1]), "white": np.ones_like(images[:1])}
+    expected = {name: captioner.ids(inputs).numpy() for name, inputs in cases.items()}
+    zoo.export.verify_cases(path, expected, lambda name: zoo.export.run_tflite(path, cases[name]))
+    return {name: len(inputs) for name, inputs in cases.items()}
+
+
+def answer(export, paths: list[str], options) -> list[dict]:
+    """`predict`: each image file's greedy caption by the run's SavedModel (`serve`): a JPEG, PNG, GIF or
+    BMP file of any size. A file that is not an image, or whose image cannot be decoded, is refused by
+    name (`zoo.data.check_image_files` reads the first bytes; a corrupt file is found by captioning the
+    files one at a time)."""
+    check_image_files(paths)
+    contents = [pathlib.Path(path).read_bytes() for path in paths]
+    try:
+        captions = export.call("serve", contents)
+    except tf.errors.OpError:
+        for path, content in zip(paths, contents):
+            try:
+                export.call("serve", [content])
+            except tf.errors.OpError as error:
+                raise DataFormatError(
+                    path, None, f"cannot be decoded as an image ({error.message})"
+                ) from None
+        raise
+    return [{"path": path, "caption": caption.decode("utf-8")} for path, caption in zip(paths, captions)]
 
 
 def edge_images(images: np.ndarray, files: Sequence[bytes]) -> dict[str, list[bytes] | np.ndarray]:

@@ -18,6 +18,8 @@ decode greedily, with keras-hub's samplers, or with `BeamSearch`:
   and can be compared or detokenised the same way.
 - `BeamSearch`: beam search with GNMT length normalisation; see its docstring for why it exists beside
   `keras_hub.samplers.BeamSampler`.
+- `TFLiteGreedySampler`: keras-hub's `GreedySampler` with an argmax that TFLite's built-in ops can run, for
+  the greedy loops that go whole into a TFLite file (`zoo.export.export_tflite_function`).
 
 Both run eagerly and inside `tf.function` (the loop is `keras.ops.while_loop`), so a SavedModel can carry
 the decoder in its serving signature.
@@ -71,6 +73,67 @@ def pad_after_end(
     # Ends strictly before each position: cumulative count minus the position's own.
     after_end = (ops.cumsum(is_end, axis=-1) - is_end) > 0
     return ops.where(after_end, ops.cast(pad_id, sequences.dtype), sequences)
+
+
+class TFLiteGreedySampler(keras_hub.samplers.GreedySampler):
+    """keras-hub's greedy decoding in a loop that TFLite runs with its built-in ops (TensorFlow only).
+
+    Called like `keras_hub.samplers.GreedySampler` and choosing the same tokens (the argmax of the
+    softmax of `next`'s logits, until every row has written a stop token or `max_length` is reached),
+    for prompts whose fixed tokens all come before `index` (a start token), as a translator's or a
+    captioner's do. Two things differ, each because of TFLite:
+
+    - The argmax is `tf.argmax`. `keras.ops.argmax` first maps -0.0 to the smallest negative float (to
+      agree with NumPy) and finds -0.0 by its sign bit with `tf.bitwise.bitwise_and`, which has no
+      TFLite built-in kernel: the converter stops at `tf.BitwiseAnd` ("neither a custom op nor a flex
+      op"). A softmax is never -0.0, so both choose the same token.
+    - The loop never reads `mask`: positions before `index` are never written and none after it is
+      fixed. keras-hub's loop keeps a fixed token with `where(mask[:, index], prompt[:, index], token)`
+      at every step; converted, that loop answers wrongly on the first invoke of a new LiteRT
+      interpreter with its default XNNPACK delegate (ai-edge-litert 2.3: 10-16 of 30 fresh interpreters
+      wrote other tokens for the same sentence; 0 of 30 with the reference kernels or
+      `experimental_preserve_all_tensors`, so an arena buffer is reused too early). Without that read,
+      0 of 30.
+
+    The loop is `tf.while_loop` with a static trip count bound, which becomes TFLite's built-in `WHILE`
+    (it stops as soon as every row has ended, like keras-hub's).
+    """
+
+    def __call__(
+        self, next, prompt, cache=None, index=0, mask=None, stop_token_ids=None, hidden_states=None, **kwargs
+    ):
+        import tensorflow as tf
+
+        prompt = tf.convert_to_tensor(prompt)
+        start = tf.cast(index, tf.int32)
+        generated = tf.range(tf.shape(prompt)[-1]) >= start  # the positions the loop writes
+
+        def cond(prompt, cache, index):
+            if not stop_token_ids:
+                return tf.constant(True)
+            ended = tf.reduce_any(tf.logical_and(_any_equal(prompt, stop_token_ids), generated), axis=-1)
+            return tf.logical_not(tf.reduce_all(ended))
+
+        def body(prompt, cache, index):
+            logits, _, cache = next(prompt, cache, index)
+            token = tf.argmax(self.compute_probabilities(logits), axis=-1, output_type=tf.int32)
+            prompt = ops.slice_update(prompt, [0, index], tf.cast(token, prompt.dtype)[:, None])
+            return prompt, cache, index + 1
+
+        prompt, _, _ = tf.while_loop(
+            cond,
+            body,
+            (prompt, () if cache is None else cache, start),
+            maximum_iterations=tf.shape(prompt)[-1] - start,
+        )
+        return prompt
+
+
+def _any_equal(tokens: Any, values: Sequence[int]) -> Any:
+    found = ops.equal(tokens, values[0])
+    for value in values[1:]:
+        found = ops.logical_or(found, ops.equal(tokens, value))
+    return found
 
 
 def greedy_search(

@@ -1,14 +1,17 @@
 """Export a trained model three ways and prove each export computes what the Keras model computes.
 
 - `model.keras`: the Keras model with its preprocessing layers, for `keras.saving.load_model`.
-- `saved_model/`: a TensorFlow SavedModel whose `serving_default` signature takes the raw input (strings,
-  waveforms), written with `keras.export.ExportArchive` so lookup tables and vocabularies travel with it.
+- `saved_model/1/`: a TensorFlow SavedModel whose `serving_default` signature takes the raw input (strings,
+  waveforms), written from a `tf.Module` tracking the models so lookup tables and vocabularies travel
+  with it (`export_saved_model`).
 - `model.tflite`: a LiteRT flatbuffer that runs in `ai_edge_litert.interpreter.Interpreter` with the
   **built-in op set only**. Keras's default LiteRT export of an RNN falls back to Flex ops
   (`FlexTensorListReserve` and friends) because the tensor lists of its `while` loop have a dynamic
   element shape. With a fully static input signature (batch 1, fixed length) the converter lowers the loop
   to the built-in `WHILE` op, so `export_tflite` requires one. Strings cannot enter a built-in-only model:
-  text models export their token-id model and write the vocabulary beside it.
+  text models export their token-id model and write the vocabulary beside it. A decoder's whole greedy
+  loop (encoder, `tf.while_loop` over a one-step decoder, argmax) goes into one file the same way, ids
+  in and ids out (`export_tflite_function`); a model computing in bfloat16 gets none (`half_precision`).
 
 **Whole or absent.** Each export is written under a temporary name beside its final one and renamed over
 it only once complete (`zoo.io.replacing`): a run killed or failing while it writes leaves the previous
@@ -130,6 +133,11 @@ def export_saved_model(
     """
     root = tf.Module()
     root.tracked = list(track)  # variables, lookup tables and tokenizer resources, each once
+    # TensorFlow's tracking does not reach the state of a Keras layer's seed generators (random
+    # augmentation, dropout), which a traced call still captures: saving would fail with "captures tensor
+    # ... not reachable from root". Those variables (and only those: a weight listed twice is stored
+    # twice) are listed here.
+    root.seed_states = [state for model in root.tracked for state in _seed_states(model)]
     signatures = {}
     all_endpoints = {"serve": Endpoint(function, input_signature, output_name), **(endpoints or {})}
     for name, endpoint in all_endpoints.items():
@@ -141,6 +149,12 @@ def export_saved_model(
         staging.mkdir()
         tf.saved_model.save(root, str(staging / str(SERVING_VERSION)), signatures=signatures)
     return pathlib.Path(path) / str(SERVING_VERSION)
+
+
+def _seed_states(model) -> list[tf.Variable]:
+    """The variables of a Keras model or layer that are not weights (seed generator states)."""
+    weights = {id(weight) for weight in getattr(model, "weights", ())}
+    return [variable.value for variable in getattr(model, "variables", ()) if id(variable) not in weights]
 
 
 def _traced(function: Callable, input_signature: Sequence[tf.TensorSpec] | None):
@@ -259,6 +273,68 @@ def export_tflite(
     with zoo.io.replacing(path) as staging:
         model.export(str(staging), format="litert", input_signature=signature, verbose=False, **settings)
     return pathlib.Path(path)
+
+
+def export_tflite_function(
+    function: Callable, path: str | pathlib.Path, input_signature: Sequence[tf.TensorSpec]
+) -> pathlib.Path:
+    """A TFLite file computing `function(*inputs)` with built-in ops only, whole or not at all.
+
+    For a graph that is not one Keras model's call, such as a whole greedy decoding loop (the encoder,
+    then a `tf.while_loop` over a one-step decoder, which becomes TFLite's built-in `WHILE`).
+    `input_signature` must be fully static (batch 1, fixed lengths); its `TensorSpec` names name the
+    file's inputs. A function returning a dict names its outputs by its keys.
+
+    The variables are frozen into constants first (the converter's concrete-function path without a
+    trackable object). Converted through a SavedModel instead, as Keras's LiteRT export does, the
+    variables a `while` body reads stay resource variables that nothing in the file initialises: it
+    converts, then fails at its first invoke (`READ_VARIABLE ... variable != nullptr`).
+    """
+    for spec in input_signature:
+        if not spec.shape.is_fully_defined():
+            raise ValueError(
+                f"export_tflite_function needs a static input shape for built-in ops only, got {spec.shape}"
+            )
+    concrete = tf.function(function, input_signature=list(input_signature)).get_concrete_function()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    flatbuffer = converter.convert()
+    if isinstance(concrete.structured_outputs, dict):
+        # The frozen graph names its outputs Identity, Identity_1, ... in the order of the sorted keys.
+        flatbuffer = _rename_outputs(flatbuffer, sorted(concrete.structured_outputs))
+    with zoo.io.replacing(path) as staging:
+        staging.write_bytes(flatbuffer)
+    return pathlib.Path(path)
+
+
+def _rename_outputs(flatbuffer: bytes, names: Sequence[str]) -> bytes:
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model = flatbuffer_utils.read_model_from_bytearray(bytearray(flatbuffer))
+    graph = model.subgraphs[0]
+    for index, name in zip(graph.outputs, names):
+        graph.tensors[index].name = name.encode()
+    return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+HALF_PRECISION_TFLITE = (
+    "not exported: the model computes in {dtype}, which TFLite's built-in kernels do not take (the "
+    "converter stops at \"'tf.BatchMatMulV2' op is neither a custom op nor a flex op\", and likewise at "
+    "Transpose, AddV2, BiasAdd, Softmax... on {dtype} tensors); a float32 run exports one"
+)
+
+
+def half_precision(models: Sequence) -> str | None:
+    """The compute dtype of the first layer of `models` that computes in bfloat16 or float16 (mixed
+    precision), for which no TFLite file with built-in ops can be made (`HALF_PRECISION_TFLITE`); None
+    when every layer computes in float32."""
+    for model in models:
+        if getattr(model, "compute_dtype", None) in ("bfloat16", "float16"):
+            return model.compute_dtype
+        found = half_precision(getattr(model, "layers", ()))  # the layers of a Keras model, and theirs
+        if found is not None:
+            return found
+    return None
 
 
 def tflite_interpreter(path: str | pathlib.Path):

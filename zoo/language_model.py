@@ -11,7 +11,9 @@
 - `make_sampler` and `generate`: keras-hub's samplers (greedy, random, top-k, top-p, with temperature and
   seed) driving either kind of model through the `next(prompt, cache, index)` function they expect.
 - `log_probabilities` and `score`: how likely the model finds a text, character by character.
-- `export_scorer` and `load_scorer`: the model, its vocabulary and a SavedModel that scores strings.
+- `export_scorer` and `load_scorer`: the model, its vocabulary, a SavedModel that scores strings and a
+  TFLite file of the next-character model (`next_character_tflite`; generation's loop stays outside,
+  as in `generate_with_tflite`).
 
 Every text is read as if it followed a line break: generation and scoring start from the state (or the
 window) after `"\\n"`, the natural start of a line, document or speech in the corpora we train on.
@@ -291,17 +293,38 @@ def export_scorer(
     output_dir: str | pathlib.Path,
     samples: Sequence[str],
     edge_samples: Mapping[str, Sequence[str]] | None = None,
+    window: int = 100,
 ) -> dict[str, float]:
-    """Write `model.keras` (ids -> logits), `vocabulary.json` and `saved_model/`, whose `serve` signature
-    takes strings and returns the log-probability of each character after the ones before it (after a
-    line break; 0 at padding; a transformer reads the first `context` characters), so a text's score is
-    its row's sum. The character lookup runs in the graph (`zoo.data.characters.character_lookup`).
-    Every batch is answered, an empty one or empty texts included: the model runs on one more row and one
-    more step of padding than it is given, cut off after, because it cannot run on zero rows or steps.
+    """Write `model.keras` (ids -> logits), `vocabulary.json`, `saved_model/`, `model.tflite` and, once
+    all are checked, `deploy.json`.
 
-    Both files are reloaded and their outputs on `samples` and on each list of `edge_samples` (name ->
-    texts: a batch of one, one character, no texts, the longest text, ...) compared with the model in
-    memory (`zoo.export.max_abs_diff`, which raises `ExportMismatchError` beyond its tolerance).
+    `saved_model/1/`'s `serve` signature takes strings and returns the log-probability of each character
+    after the ones before it (after a line break; 0 at padding; a transformer reads the first `context`
+    characters), so a text's score is its row's sum. The character lookup runs in the graph
+    (`zoo.data.characters.character_lookup`). Every batch is answered, an empty one or empty texts
+    included: the model runs on one more row and one more step of padding than it is given, cut off
+    after, because it cannot run on zero rows or steps.
+
+    `model.tflite` is the next-character model (`next_character_tflite`), built-in ops only: the ids of
+    a window of characters in, the log-probabilities of the character after them out. Generation's
+    sampling loop stays outside it (deploy.json says how to run it): the sampler's choices (greedy,
+    temperature, top-k, top-p: `make_sampler`) are the caller's, one invoke per character.
+
+    Each file is reloaded and its outputs on `samples` and on each list of `edge_samples` (name -> texts:
+    a batch of one, one character, no texts, the longest text, ...) compared with the model in memory
+    (`zoo.export.max_abs_diff`, which raises `ExportMismatchError` beyond its tolerance); the TFLite file on
+    the window of each sample, the start of a line alone and a full window.
+
+    Args:
+        model: the stateless model, ids (B, T) -> logits (B, T, vocabulary).
+        characters: the vocabulary, id 2 onwards.
+        output_dir: the run's folder.
+        samples: real texts to compare on.
+        edge_samples: name -> texts of each edge case.
+        window: the characters an RNN's TFLite file reads (a transformer's reads its context).
+
+    Returns:
+        `keras_max_abs_diff`, `savedmodel_max_abs_diff` and `tflite_max_abs_diff`.
     """
     output_dir = pathlib.Path(output_dir)
     zoo.io.write_text(output_dir / "vocabulary.json", json.dumps(list(characters), ensure_ascii=False) + "\n")
@@ -341,7 +364,97 @@ def export_scorer(
         )
         for name, texts in cases.items()
     )
+    window = context or window
+    tflite = _export_next_character_tflite(model, characters, output_dir / "model.tflite", samples, window)
+    if isinstance(tflite, float):
+        metrics["tflite_max_abs_diff"] = tflite
+        tflite = {
+            "model.tflite": (
+                f"the next character: ids (1, {window}) int32, the ids of the last {window} characters "
+                "(vocabulary.json's character i is id i + 2; a text starts after a line break), padded "
+                "with 0 on the right -> log_probabilities (1, vocabulary) float32 of the character "
+                f"after the last id (0 is padding, 1 unknown: never sample them). {_WINDOW_NOTE}"
+            ),
+            "generation": (
+                "outside the file, one invoke per character: choose an id from the log-probabilities "
+                "(argmax, or a sample after dividing by a temperature, within the top k or top p), "
+                "append it, keep the last ids that fit the window, invoke again"
+            ),
+        }
+    else:
+        tflite = {"not_exported": tflite}
+    zoo.export.write_manifest(
+        output_dir,
+        task="character language model",
+        vocabulary="vocabulary.json",
+        side_files=["vocabulary.json"],
+        special_ids={"padding": 0, "unknown": 1, "first_character": 2},
+        start=START,
+        serve=(
+            "texts -> the log-probability of each character given the ones before it, read after a line "
+            "break (0 at padding): a text's log-probability is its row's sum"
+        ),
+        tflite=tflite,
+        verified=metrics,
+    )
     return metrics
+
+
+_WINDOW_NOTE = "An RNN reads the window from a zero state, so it forgets what came before it."
+
+
+def next_character_tflite(model: keras.Model) -> Callable:
+    """The next-character model for a TFLite file: `ids` (1, window) int32, a window of character ids
+    padded with 0 on the right -> `{"log_probabilities": (1, vocabulary)}` of the character after the
+    last nonzero id (ids start at 1: 0 is never a character). Both kinds of model are causal, so the
+    padding after the window's characters changes nothing before it."""
+
+    def next_character(ids):
+        last = tf.maximum(tf.reduce_sum(tf.cast(ids > 0, tf.int32)) - 1, 0)
+        logits = tf.cast(model(ids, training=False), tf.float32)
+        return {"log_probabilities": tf.nn.log_softmax(tf.gather(logits[0], last)[None], axis=-1)}
+
+    return next_character
+
+
+def generate_with_tflite(output_dir: str | pathlib.Path, prompt: str, length: int) -> str:
+    """`length` characters after `prompt`, written greedily by a run's `model.tflite`: the loop a device
+    runs around the next-character model, in Python. Each step reads the window of the last ids (after
+    a line break), takes the likeliest character (never padding or unknown), appends it."""
+    folder = pathlib.Path(output_dir)
+    characters = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+    interpreter = zoo.export.tflite_interpreter(folder / "model.tflite")
+    (input_detail,), (output_detail,) = interpreter.get_input_details(), interpreter.get_output_details()
+    window = int(input_detail["shape"][1])
+    ids = list(encode(START + prompt, characters))
+    for _ in range(length):
+        inputs = np.zeros((1, window), np.int32)
+        inputs[0, : len(ids[-window:])] = ids[-window:]
+        interpreter.set_tensor(input_detail["index"], inputs)
+        interpreter.invoke()
+        log_probs = interpreter.get_tensor(output_detail["index"])[0]
+        ids.append(int(np.argmax(log_probs[2:])) + 2)
+    return decode(ids[len(prompt) + 1 :], characters)
+
+
+def _export_next_character_tflite(model, characters, path, samples, window) -> float | str:
+    """model.tflite, checked against `model` on the unpadded ids of each case: the largest absolute
+    difference of the log-probabilities, or the reason no file was written."""
+    dtype = zoo.export.half_precision([model])
+    if dtype is not None:
+        pathlib.Path(path).unlink(missing_ok=True)  # an earlier run's file would describe another model
+        return zoo.export.HALF_PRECISION_TFLITE.format(dtype=dtype)
+    spec = tf.TensorSpec([1, window], tf.int32, name="ids")
+    zoo.export.export_tflite_function(next_character_tflite(model), path, [spec])
+    texts = {f"sample {index}": text for index, text in enumerate(samples)}
+    texts |= {"line start alone": "", "full window": "".join(samples) * window}
+    windows = {name: encode(START + text, characters)[-window:] for name, text in texts.items()}
+    expected = {
+        name: ops.convert_to_numpy(ops.log_softmax(model(ids[None], training=False)[:, -1], axis=-1))
+        for name, ids in windows.items()
+    }
+    padded = {name: np.pad(ids, [0, window - len(ids)])[None] for name, ids in windows.items()}
+    return zoo.export.verify_cases(path, expected, lambda name: zoo.export.run_tflite(path, padded[name]))
 
 
 def load_scorer(output_dir: str | pathlib.Path) -> tuple[keras.Model, list[str]]:

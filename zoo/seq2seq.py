@@ -14,8 +14,9 @@
 from __future__ import annotations
 
 import dataclasses
+import pathlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 import keras_hub
@@ -23,10 +24,13 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.io
+import zoo.predict
 import zoo.train
+from zoo.cli import flag
 from zoo.config import TranslationConfig  # noqa: F401 (named here too)
+from zoo.errors import ZooError
 from zoo.progress import progress
-from zoo.text.subword import END_ID, PAD_ID, START_ID, train_sentencepiece
+from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID, train_sentencepiece
 
 
 @dataclasses.dataclass
@@ -120,7 +124,8 @@ class Translator:
         max_length: longest source (longer ones are cut) and longest translation, in pieces.
 
     Call `translator(texts)` with a 1-D string tensor or a list of strings; it returns a 1-D string tensor.
-    `translator.ids(texts)` returns the decoded target ids (B, max_length), 0 after the end token.
+    `translator.ids(texts)` returns the decoded target ids (B, max_length), 0 from the end token on, and
+    `translator.source_ids(texts)` the source ids it decodes them from (B, S), cut to `max_length`.
     """
 
     def __init__(
@@ -143,12 +148,17 @@ class Translator:
         return _pad_at_least_one(ids)
 
     def _ids(self, texts: tf.Tensor) -> tf.Tensor:
-        cache = self.encode(self._source_ids(texts))
-        batch = tf.shape(texts)[0]
+        return self.decode(self._source_ids(texts))
+
+    def decode(self, source_ids: tf.Tensor, sampler=None) -> tf.Tensor:
+        """Target ids (B, max_length), 0 from the end token on, of source ids (B, S) (0-padded); decoded
+        with `sampler`, the translator's own by default."""
+        cache = self.encode(source_ids)
+        batch = tf.shape(source_ids)[0]
         prompt = tf.concat(
             [tf.fill([batch, 1], START_ID), tf.zeros([batch, self.max_length], tf.int32)], axis=1
         )
-        output = self.sampler(
+        output = (sampler or self.sampler)(
             self.next_token,
             prompt=prompt,
             cache=cache,
@@ -307,40 +317,238 @@ def score_test_split(
     return metrics
 
 
-def export_translator(translator: Translator, data: TranslationData, output_dir, track) -> dict[str, float]:
-    """saved_model/ with a `serve` (= `serving_default`) signature, strings -> strings, and the tokenizer
-    proto(s) beside it. The SavedModel is loaded in a fresh Python process and must translate exactly as
-    the in-memory translator does, on real test sentences and on the edge cases of `edge_sources`
-    (`zoo.export.verify_in_fresh_process`): a difference, or a case the export fails on, raises
-    `ExportMismatchError` naming the case.
+def export_translator(
+    translator: Translator,
+    data: TranslationData,
+    output_dir,
+    track,
+    beam: Translator | None = None,
+    config=None,
+    metrics: Mapping[str, float] | None = None,
+) -> dict[str, float]:
+    """Everything a translation run deploys, each export checked before `deploy.json` marks it done:
+
+    - `model.keras`: the teacher-forcing model, when `track` is the recipe's model.
+    - `tokenizer.spm` (or `source.spm` and `target.spm`): the SentencePiece model(s).
+    - `saved_model/1/`: strings in, strings out (outputs named `translation`). `serve` (also
+      `serving_default`) decodes greedily with `translator`; `beam`, when given, is the beam search the
+      test scores used (`test_bleu`). Loaded in a fresh Python process, each endpoint must translate
+      exactly as in memory on real test sentences and on the edge cases of `edge_sources`
+      (`zoo.export.verify_in_fresh_process`).
+    - `model.tflite`: the whole greedy decoder with built-in ops only (`translator_tflite`). Run by
+      LiteRT on 32 test sentences, a one-piece source, the longest source and an empty one, it must give
+      the ids `translator` gives, the ones `serve` detokenises. Not written for a model computing in
+      bfloat16 (`zoo.export.half_precision`); deploy.json then says why.
+    - `deploy.json` (`zoo.export.write_manifest`): the exports' inputs and outputs, the tokenizer files,
+      languages, special ids, each endpoint's decoder, the test scores each endpoint reproduces
+      (`metrics`), and the checks' results.
+
+    A difference, or a case an export fails on, raises `ExportMismatchError` naming the export and case.
 
     Args:
-        translator: the (greedy) translator to export.
+        translator: the greedy translator.
         data: the run's data (tokenizers, test sentences).
         output_dir: a `pathlib.Path`.
-        track: the Keras models whose variables `translator` uses.
+        track: the Keras models whose variables the translators use, or the recipe's model: its
+            `encoder` and `decoder` are tracked and its `trainer` written to `model.keras`.
+        beam: the beam-search translator the test scores, or None.
+        config: the run's config (source and target languages) for deploy.json, or None.
+        metrics: the run's test scores (`score_test_split`) for deploy.json, or None.
 
     Returns:
-        `{"savedmodel_differing_translations": 0}` (any difference raises).
+        `{"savedmodel_differing_translations": 0, "tflite_differing_translations": 0}` (any difference
+        raises; without a TFLite file, the first only).
     """
-    from zoo.export import export_saved_model, verify_in_fresh_process
+    from zoo.export import Endpoint, export_keras, export_saved_model, verify_in_fresh_process
 
+    if hasattr(track, "trainer"):
+        export_keras(track.trainer, output_dir / "model.keras")
+        track = [track.encoder, track.decoder]
     data.tokenizers.save(output_dir)
     sources = [source for source, _ in data.test_pairs[:64]]
-    cases = {
-        "test sentences": sources,
-        **edge_sources(sources, data.tokenizers.source, translator.max_length),
-    }
-    expected = {name: translator(texts).numpy() for name, texts in cases.items()}
+    edges = edge_sources(sources, data.tokenizers.source, translator.max_length)
+    cases = {"test sentences": sources, **edges}
+    endpoints, extra = {}, {}
+    if beam is not None:  # beam search is slower: fewer sentences, the same edge cases
+        beam_cases = {
+            f"beam: {name}": texts for name, texts in {"test sentences": sources[:16], **edges}.items()
+        }
+        cases |= beam_cases
+        endpoints = {name: "beam" for name in beam_cases}
+        spec = [tf.TensorSpec([None], tf.string, name="text")]
+        extra = {"beam": Endpoint(beam.translate, spec, "translation")}
+    run = {"serve": translator, "beam": beam}
+    expected = {name: run[endpoints.get(name, "serve")](texts).numpy() for name, texts in cases.items()}
     path = export_saved_model(
         translator.translate,
         output_dir / "saved_model",
         [tf.TensorSpec([None], tf.string, name="text")],
         output_name="translation",
         track=[*track, *{id(t): t for t in (data.tokenizers.source, data.tokenizers.target)}.values()],
+        endpoints=extra,
     )
-    verify_in_fresh_process(path, cases, expected)
-    return {"savedmodel_differing_translations": 0}
+    verify_in_fresh_process(path, cases, expected, endpoints)
+    verified = {"savedmodel_differing_translations": 0}
+    tflite = _export_translator_tflite(translator, track, output_dir / "model.tflite", sources[:32], edges)
+    if isinstance(tflite, dict):
+        verified["tflite_differing_translations"] = 0
+    _write_translation_manifest(output_dir, data, translator, beam, config, metrics, tflite, verified)
+    return verified
+
+
+def translator_tflite(translator: Translator) -> Callable:
+    """`translator`'s greedy decoding as one function for a TFLite file: `source_ids` (1, max_length)
+    int32, the source's pieces cut to `max_length` and padded with 0, -> `{"target_ids": (1, max_length)
+    int32}`, 0 from the end token on (what `translator.ids` gives). The encoder, the `while` loop over
+    the decoder step (TFLite's built-in `WHILE`, which stops once the end token is written) and the
+    argmax are all inside (`zoo.decoding.TFLiteGreedySampler`)."""
+    from zoo.decoding import TFLiteGreedySampler
+
+    sampler = TFLiteGreedySampler()
+    return lambda source_ids: {"target_ids": translator.decode(source_ids, sampler)}
+
+
+def translate_with_tflite(output_dir, texts: Sequence[str]) -> list[str]:
+    """Translations of `texts` by a run's `model.tflite`, done as a device does it: tokenise each text
+    with the SentencePiece model beside it (`tokenizer.spm` or `source.spm`), cut to the file's length and
+    pad with 0, run it with LiteRT, detokenise the ids before the first 0 (`target.spm`)."""
+    import json
+
+    import zoo.export
+
+    folder = pathlib.Path(output_dir)
+    tokenizer = json.loads((folder / "deploy.json").read_text(encoding="utf-8"))["tokenizer"]
+    source, target = (
+        keras_hub.tokenizers.SentencePieceTokenizer(proto=str(folder / tokenizer[side]))
+        for side in ("source", "target")
+    )
+    interpreter = zoo.export.tflite_interpreter(folder / "model.tflite")
+    (input_detail,), (output_detail,) = interpreter.get_input_details(), interpreter.get_output_details()
+    length = int(input_detail["shape"][1])
+    translations = []
+    for text in texts:
+        ids = np.zeros((1, length), np.int32)
+        pieces = np.asarray(source.tokenize(text))[:length]
+        ids[0, : len(pieces)] = pieces
+        interpreter.set_tensor(input_detail["index"], ids)
+        interpreter.invoke()
+        output = interpreter.get_tensor(output_detail["index"])[0].tolist()
+        output = output[: output.index(PAD_ID)] if PAD_ID in output else output
+        translations.append(_text(np.asarray(target.detokenize([output]))[0]) if output else "")
+    return translations
+
+
+def _text(value) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _export_translator_tflite(translator, track, path, sources, edges) -> dict | str:
+    """model.tflite, checked against `translator` (`export_translator`): its verified cases, or the
+    reason it was not written."""
+    import zoo.export
+
+    dtype = zoo.export.half_precision(track)
+    if dtype is not None:
+        pathlib.Path(path).unlink(missing_ok=True)  # an earlier run's file would describe another model
+        return zoo.export.HALF_PRECISION_TFLITE.format(dtype=dtype)
+    length = translator.max_length
+    zoo.export.export_tflite_function(
+        translator_tflite(translator), path, [tf.TensorSpec([1, length], tf.int32, name="source_ids")]
+    )
+    words = list(dict.fromkeys(" ".join(sources).split()))[:200] or ["a"]
+    pieces = np.sum(translator.source_ids(tf.constant(words)).numpy() > 0, axis=1)
+    cases = {
+        "test sentences": sources,
+        "one_token": [words[int(np.argmin(pieces))]],  # a word of one piece, or of the fewest
+        "longest": edges["longest"],  # max_length pieces once cut: the longest source the file takes
+        "empty_text": [""],
+    }
+    inputs = {}
+    for name, texts in cases.items():
+        ids = translator.source_ids(tf.constant(texts)).numpy()
+        inputs[name] = np.pad(ids, [[0, 0], [0, length - ids.shape[1]]])
+    expected = {name: translator.ids(tf.constant(texts)).numpy() for name, texts in cases.items()}
+    zoo.export.verify_cases(path, expected, lambda name: zoo.export.run_tflite(path, inputs[name]))
+    return {name: len(texts) for name, texts in cases.items()}
+
+
+def _write_translation_manifest(output_dir, data, translator, beam, config, metrics, tflite, verified):
+    import zoo.export
+
+    tokenizer = "tokenizer.spm" if data.tokenizers.shared else None
+    decoders, beam_search = {"serve": "greedy"}, None
+    if beam is not None:
+        alpha = beam.sampler.length_penalty
+        beam_search = {"endpoint": "beam", "beam_size": beam.sampler.beam_size, "length_penalty": alpha}
+        decoders["beam"] = (
+            f"beam search, {beam.sampler.beam_size} beams, length penalty {alpha:g} (GNMT: the "
+            f"log-probability divided by ((5 + length) / 6) ** {alpha:g})"
+        )
+    metrics = dict(metrics or {})
+    reproduces = {
+        "serve": {
+            key: metrics[key]
+            for key in ("test_greedy_bleu", "test_greedy_chrf", "test_pairs")
+            if key in metrics
+        },
+        "beam": {key: metrics[key] for key in ("test_bleu", "test_chrf", "test_pairs") if key in metrics},
+    }
+    if isinstance(tflite, dict):
+        tflite = {
+            "model.tflite": (
+                "greedy decoding, the whole loop inside: source_ids = the source's SentencePiece ids "
+                f"(tokenizer, no start or end id) cut to max_length {translator.max_length} and padded with "
+                "0 -> target_ids, 0 from the end id on: detokenise the ids before the first 0"
+            ),
+            "checked_on": tflite,
+        }
+    else:
+        tflite = {"not_exported": tflite}
+    facts = {
+        "task": "translation",
+        "source_language": getattr(config, "source", None),
+        "target_language": getattr(config, "target", None),
+        "tokenizer": {
+            "kind": "SentencePiece",
+            "source": tokenizer or "source.spm",
+            "target": tokenizer or "target.spm",
+        },
+        "side_files": [tokenizer] if tokenizer else ["source.spm", "target.spm"],
+        "special_ids": {"padding": PAD_ID, "unknown": UNK_ID, "start": START_ID, "end": END_ID},
+        "max_length": translator.max_length,
+        "decoders": decoders,
+        "beam_search": beam_search,
+        "reproduces": {name: scores for name, scores in reproduces.items() if name in decoders},
+        "tflite": tflite,
+    }
+    facts = {name: value for name, value in facts.items() if value is not None}
+    zoo.export.write_manifest(output_dir, **facts, verified=verified)
+
+
+@dataclasses.dataclass
+class PredictConfig(zoo.predict.PredictConfig):
+    """`predict`'s flags for a translation run: `zoo.predict.PredictConfig`'s and `--beam`."""
+
+    beam: int = flag(1, "1: greedy decoding (the serve endpoint); the run's beam size: its beam search")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.beam < 1:
+            raise ValueError(f"--beam must be at least 1, got {self.beam}")
+
+
+def answer(export: zoo.predict.Export, texts: list[str], options: PredictConfig) -> list[dict]:
+    """`predict`: each text's translation by the run's SavedModel, greedy (`--beam 1`, the `serve`
+    endpoint) or with the beam search the test scored (`--beam` its size, the `beam` endpoint). Another
+    beam size is refused, naming the ones the run exported."""
+    exported = (export.manifest.get("beam_search") or {}).get("beam_size")
+    if options.beam not in (1, exported):
+        sizes = "--beam 1 (greedy)" + (f" or --beam {exported} (beam search)" if exported else " only")
+        raise ZooError(f"--beam {options.beam}: {export.folder} exports {sizes}")
+    translations = export.call("serve" if options.beam == 1 else "beam", texts)
+    return [
+        {"text": text, "translation": _text(translation)} for text, translation in zip(texts, translations)
+    ]
 
 
 def edge_sources(sources: Sequence[str], tokenizer, max_length: int) -> dict[str, list[str]]:

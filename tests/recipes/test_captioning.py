@@ -10,9 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.captioning
 import zoo.cli
 import zoo.data
 import zoo.errors
+import zoo.export
 import zoo.metrics
 import zoo.train
 from recipes import captioning
@@ -73,6 +75,46 @@ def test_every_artifact_is_written_and_exports_match(trained):
     assert words[:4] == ["", "[UNK]", "<s>", "</s>"] and set(words[4:-1]) == set(zoo.data.DIGIT_WORDS)
 
 
+def test_deploy_json_and_each_endpoint_reproduces_its_test_scores(trained):
+    """The test split's strips are float images: `serve_images` gives the greedy scores, `beam_images`
+    test_bleu4 and test_exact (beam search, the recipe's default decoder)."""
+    output_dir, metrics = trained
+    manifest = json.loads((output_dir / "deploy.json").read_text())
+    assert set(manifest["exports"]["saved_model"]["signatures"]) == {
+        "serve", "serving_default", "serve_images", "beam", "beam_images"
+    }  # fmt: skip
+    assert manifest["decoders"]["serve"] == manifest["decoders"]["serve_images"] == "greedy"
+    assert manifest["decoders"]["beam_images"].startswith("beam search, 3 beams, length penalty 0.6")
+    assert manifest["reproduces"]["serve_images"]["test_greedy_exact"] == metrics["test_greedy_exact"]
+    assert manifest["reproduces"]["beam_images"]["test_bleu4"] == metrics["test_bleu4"]
+    assert manifest["vocabulary"] == "vocabulary.txt" and manifest["special_ids"]["end"] == 3
+    assert manifest["verified"]["tflite_differing_captions"] == metrics["tflite_differing_captions"] == 0
+    test = zoo.data.load_captions(None, seed=0, strips=(2000, 300, 300)).test
+    references = [[captioning.normalize_caption(text) for text in captions] for captions in test.captions]
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    for endpoint, prefix in ((model.serve_images, "test_greedy_"), (model.beam_images, "test_")):
+        captions = [
+            text.decode() for i in range(0, 300, 64) for text in endpoint(test.images[i : i + 64]).numpy()
+        ]
+        scores = zoo.metrics.caption_scores(captions, references)
+        assert scores["exact"] == metrics[f"{prefix}exact"] and scores["bleu4"] == pytest.approx(
+            metrics[f"{prefix}bleu4"]
+        )
+
+
+def test_the_tflite_file_captions_as_the_greedy_endpoint(trained):
+    output_dir, _ = trained
+    images = zoo.data.digit_strips(8, seed=7, split="test").images
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    served = [text.decode() for text in model.serve_images(tf.constant(images)).numpy()]
+    assert zoo.captioning.caption_with_tflite(output_dir, images) == served
+    tensors = zoo.export.tflite_tensors(output_dir / "model.tflite")
+    assert (
+        tensors["inputs"][0]["shape"] == [1, *images.shape[1:]]
+        and tensors["outputs"][0]["name"] == "word_ids"
+    )
+
+
 def test_saved_model_captions_png_bytes_and_float_images(trained):
     output_dir, _ = trained
     strips = zoo.data.digit_strips(24, seed=123, split="test")
@@ -91,6 +133,24 @@ def test_saved_model_captions_png_bytes_and_float_images(trained):
     assert model.serve(tf.constant([files[0], b""])).numpy()[1] == b""
     for empty in (model.serve(tf.zeros([0], tf.string)), model.serve_images(strips.images[:0])):
         assert empty.shape == (0,) and empty.dtype == tf.string
+
+
+def test_predict_captions_image_files_and_refuses_a_file_that_is_not_one(trained, tmp_path):
+    output_dir, _ = trained
+    strips = zoo.data.digit_strips(3, seed=11, split="test").images
+    paths = []
+    for index, image in enumerate(strips):
+        paths.append(tmp_path / f"strip_{index}.png")
+        paths[-1].write_bytes(tf.io.encode_png(np.round(image * 255).astype(np.uint8)).numpy())
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    served = [text.decode() for text in model.serve(tf.constant([p.read_bytes() for p in paths])).numpy()]
+    answers = captioning.main(["predict", "--output-dir", str(output_dir), *map(str, paths)])
+    assert answers == [{"path": str(path), "caption": caption} for path, caption in zip(paths, served)]
+    (tmp_path / "notes.jpg").write_text("not an image")
+    (tmp_path / "broken.png").write_bytes(paths[0].read_bytes()[:40])  # a PNG cut short
+    for name, problem in (("notes.jpg", "is not a JPEG, PNG"), ("broken.png", "cannot be decoded")):
+        with pytest.raises(zoo.errors.DataFormatError, match=f"{name}: {problem}"):
+            captioning.main(["predict", "--output-dir", str(output_dir), str(paths[0]), str(tmp_path / name)])
 
 
 def test_an_ensemble_trains_its_members_exports_and_resumes(tmp_path, capsys):
@@ -113,6 +173,8 @@ def test_an_ensemble_trains_its_members_exports_and_resumes(tmp_path, capsys):
         members[0]["train_seconds"] + members[1]["train_seconds"]
     )
     assert metrics["epochs"] == 4 and metrics["savedmodel_differing_captions"] == 0
+    assert metrics["tflite_differing_captions"] == 0  # the TFLite file decodes with both members too
+    assert json.loads((tmp_path / "deploy.json").read_text())["ensemble_members"] == 2
     assert (tmp_path / "saved_model").exists() and (tmp_path / "attention_0.png").exists()
     # A finished run says so; after a kill during the ensemble's export (its metrics.json not yet
     # written), the same command loads the trained members instead of training them again.

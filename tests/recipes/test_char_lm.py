@@ -147,6 +147,7 @@ def test_main_writes_metrics_and_artifacts(trained):
     assert metrics["val_perplexity"] == pytest.approx(np.exp(metrics["val_loss"]))
     assert metrics["val_loss"] < 2.8  # a unigram model of English makes about 3.0 nats/char
     assert metrics["keras_max_abs_diff"] <= 1e-4 and metrics["savedmodel_max_abs_diff"] <= 1e-4
+    assert metrics["tflite_max_abs_diff"] <= 1e-4
     for name in ("model.keras", "vocabulary.json", "saved_model/1/saved_model.pb", "history.csv"):
         assert (output_dir / name).exists(), name
     assert "<span" in (output_dir / "cells.html").read_text()
@@ -165,6 +166,23 @@ def test_short_training_prefers_a_sentence_to_its_shuffled_characters(trained):
     assert rows.shape == (2, len(char_lm.SENTENCE))
     assert rows[0].sum() == pytest.approx(scores["text"]["log_probability_nats"], rel=1e-4)
     assert np.all(rows[1, 2:] == 0)  # padding
+
+
+def test_the_tflite_next_character_model_writes_what_greedy_generation_writes(trained):
+    """ids (1, --bptt) -> the next character's log-probabilities, built-in ops only; the sampling loop
+    outside it (`generate_with_tflite`) writes the text `generate` writes, within the window."""
+    output_dir, metrics = trained
+    manifest = json.loads((output_dir / "deploy.json").read_text())
+    tensors = manifest["exports"]["tflite"]["model.tflite"]
+    assert tensors["inputs"] == [{"name": "ids", "dtype": "int32", "shape": [1, 50]}]
+    assert tensors["outputs"][0]["name"] == "log_probabilities"
+    assert "generation" in manifest["tflite"] and manifest["verified"] == {
+        key: metrics[key] for key in ("keras_max_abs_diff", "savedmodel_max_abs_diff", "tflite_max_abs_diff")
+    }
+    assert manifest["special_ids"] == {"padding": 0, "unknown": 1, "first_character": 2}
+    model, characters = lm.load_scorer(output_dir)
+    greedy = lm.generate(model, characters, "The ", 30, lm.make_sampler(temperature=0.0))
+    assert lm.generate_with_tflite(output_dir, "The ", 30) == greedy
 
 
 def test_saved_model_scores_empty_texts_and_empty_batches(trained):

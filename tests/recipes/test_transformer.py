@@ -7,7 +7,9 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
+import zoo.seq2seq
 from recipes import transformer
 
 
@@ -123,6 +125,24 @@ def test_embedded_default_learns_and_exports(tmp_path, flags):
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     for name in ("model.keras", "tokenizer.spm", "saved_model/1/saved_model.pb", "history.csv"):
         assert (tmp_path / name).exists(), name
+    manifest = json.loads((tmp_path / "deploy.json").read_text())
+    assert set(manifest["exports"]["saved_model"]["signatures"]) == {"serve", "serving_default", "beam"}
+    assert manifest["reproduces"]["beam"]["test_bleu"] == metrics["test_bleu"] == metrics["test_beam_bleu"]
+    assert manifest["reproduces"]["serve"]["test_greedy_bleu"] == metrics["test_greedy_bleu"]
+    if "--precision" in flags:  # TFLite's built-in kernels take no bfloat16: no file, and deploy.json says so
+        assert not (tmp_path / "model.tflite").exists() and "tflite_differing_translations" not in metrics
+        assert "bfloat16" in manifest["tflite"]["not_exported"]
+        return
+    assert metrics["tflite_differing_translations"] == 0
+    texts = ["two", "", "three thousand and five", " ".join(["nine hundred and ninety-nine"] * 12)]
+    model = tf.saved_model.load(str(tmp_path / "saved_model" / "1"))
+    served = [text.decode() for text in model.serve(tf.constant(texts)).numpy()]
+    assert zoo.seq2seq.translate_with_tflite(tmp_path, texts) == served
+    if not flags:  # predict answers with the export: greedy, or the beam search of --beam-size 3
+        beamed = [text.decode() for text in model.beam(tf.constant(texts)).numpy()]
+        predict = ["predict", "--output-dir", str(tmp_path), *texts]
+        assert [answer["translation"] for answer in transformer.main(predict)] == served
+        assert [answer["translation"] for answer in transformer.main([*predict, "--beam", "3"])] == beamed
 
 
 @pytest.mark.parametrize(

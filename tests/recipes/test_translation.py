@@ -10,7 +10,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.export
+import zoo.seq2seq
 from recipes import translation
+from zoo.data.translation import load_translation
+from zoo.errors import ZooError
 
 # The embedded default (numbers in words): learnable in seconds, so the whole pipeline is exercised.
 # Real spa-eng runs take half an hour (benchmarks.translation); the reader and split are tested on it.
@@ -48,6 +52,83 @@ def test_the_saved_model_answers_empty_texts_empty_batches_and_overlong_texts(tr
     assert empty.shape == (0,) and empty.dtype == tf.string
     overlong = " ".join(["three hundred and twenty one"] * 20)  # far beyond --max-length pieces: cut
     assert model.serve(tf.constant(["", "five", overlong])).shape == (3,)
+
+
+def test_deploy_json_names_each_endpoints_decoder_and_the_scores_it_reproduces(trained):
+    output_dir, metrics = trained
+    manifest = json.loads((output_dir / "deploy.json").read_text())
+    assert manifest["decoders"] == {
+        "serve": "greedy",
+        "beam": "beam search, 3 beams, length penalty 0.6 (GNMT: the log-probability divided by "
+        "((5 + length) / 6) ** 0.6)",
+    }
+    assert manifest["reproduces"]["serve"]["test_greedy_bleu"] == metrics["test_greedy_bleu"]
+    assert manifest["reproduces"]["beam"]["test_bleu"] == metrics["test_bleu"] == metrics["test_beam_bleu"]
+    signatures = manifest["exports"]["saved_model"]["signatures"]
+    assert set(signatures) == {"serve", "serving_default", "beam"}
+    assert all(list(signature["outputs"]) == ["translation"] for signature in signatures.values())
+    assert manifest["tokenizer"] == {
+        "kind": "SentencePiece",
+        "source": "tokenizer.spm",
+        "target": "tokenizer.spm",
+    }
+    assert (manifest["source_language"], manifest["target_language"]) == ("eng", "spa")
+    assert manifest["special_ids"] == {"padding": 0, "unknown": 1, "start": 2, "end": 3}
+    tflite = manifest["exports"]["tflite"]["model.tflite"]
+    assert tflite["inputs"] == [{"name": "source_ids", "dtype": "int32", "shape": [1, 40]}]
+    assert tflite["outputs"] == [{"name": "target_ids", "dtype": "int32", "shape": [1, 40]}]
+    assert (
+        manifest["verified"]["tflite_differing_translations"] == metrics["tflite_differing_translations"] == 0
+    )
+    # Built-in ops only: LiteRT refuses a Flex op when it allocates, and the loop is TFLite's WHILE.
+    assert "WHILE" in zoo.export.tflite_ops(output_dir / "model.tflite")
+
+
+def test_each_endpoint_reproduces_its_test_score(trained):
+    """The SavedModel's `serve` gives test_greedy_bleu and its `beam` gives test_bleu, the beam search's."""
+    output_dir, metrics = trained
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    pairs = load_translation(None, seed=0).test[:150]
+
+    class Served:  # what `translation_scores` calls, in the recipe's batches of 128
+        def __init__(self, endpoint):
+            self.endpoint = endpoint
+
+        def translate_all(self, texts):
+            batches = [
+                self.endpoint(tf.constant(texts[i : i + 128])).numpy() for i in range(0, len(texts), 128)
+            ]
+            return [text.decode() for batch in batches for text in batch]
+
+    for endpoint, key in ((model.serve, "test_greedy_bleu"), (model.beam, "test_bleu")):
+        scores, _ = zoo.seq2seq.translation_scores(Served(endpoint), pairs, "")
+        assert scores["bleu"] == pytest.approx(metrics[key], abs=1e-9), key
+
+
+def test_the_tflite_file_translates_as_the_greedy_endpoint(trained):
+    """Ids in, ids out (the SentencePiece model beside it tokenises): the same translations as `serve`."""
+    output_dir, _ = trained
+    texts = [source for source, _ in load_translation(None, seed=0).test[:6]]
+    texts += ["two", "", " ".join(["three hundred and twenty one"] * 20)]  # one word, nothing, overlong
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    served = [text.decode() for text in model.serve(tf.constant(texts)).numpy()]
+    assert zoo.seq2seq.translate_with_tflite(output_dir, texts) == served
+
+
+def test_predict_translates_greedily_or_with_the_exported_beam_and_refuses_another_size(trained):
+    output_dir, _ = trained
+    texts = ["two", "three thousand and five", "nine hundred and ninety-nine"]
+    model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
+    predict = ["predict", "--output-dir", str(output_dir)]
+    for beam, endpoint in (("1", model.serve), ("3", model.beam)):
+        served = [text.decode() for text in endpoint(tf.constant(texts)).numpy()]
+        answers = translation.main([*predict, "--beam", beam, *texts])
+        assert answers == [{"text": text, "translation": t} for text, t in zip(texts, served)]
+    sizes = r"exports --beam 1 \(greedy\) or --beam 3 \(beam search\)"
+    with pytest.raises(ZooError, match=f"--beam 2: .* {sizes}"):
+        translation.main([*predict, "--beam", "2", "two"])
+    with pytest.raises(SystemExit):
+        translation.main([*predict, "--beam", "0", "two"])
 
 
 def test_embedded_default_runs_with_luong_attention_and_lstm(tmp_path):
