@@ -116,6 +116,7 @@ class Config(zoo.config.RunConfig):
         "taking the mean of their log-probabilities; each trains in member_<i>/ of the output folder",
     )
 
+    QUANTIZABLE: ClassVar[bool] = False  # its TFLite is written in float32 only
     PRESETS: ClassVar[dict[str, dict]] = {
         # 605 training images, from scratch: a fourth conv block makes 96x96 photos a 6x6 grid; words seen
         # fewer than 3 times are too rare to learn; 16 words hold 90% of the captions. About 50 s an epoch

@@ -90,6 +90,7 @@ class Config(zoo.config.RunConfig):
     sample_prompt: str = flag("The ", "prompt of the sample printed after training")
     inspect_characters: int = flag(2000, "validation characters the cell report reads (0: no report)")
 
+    QUANTIZABLE: ClassVar[bool] = False  # its TFLite is written in float32 only
     PRESETS: ClassVar[dict[str, dict]] = {
         # Sized for a training budget of 20 minutes on a 2-core CPU shared with other jobs:
         # 2 x 256 LSTM units read 7,500-12,800 characters/s there in batches of 64 x 100 (2 x 384 about

@@ -66,8 +66,14 @@ class RunConfig:
         }  # fmt: skip
     )
 
+    # A recipe whose TFLite is a whole decoding loop (`zoo.export.export_tflite_function`) writes it in
+    # float32 only; its Config sets this to False and --quantize is refused rather than ignored.
+    QUANTIZABLE: ClassVar[bool] = True
+
     def __post_init__(self) -> None:
         self.quantize = tuple(dict.fromkeys(self.quantize))  # each variant once, in the order given
+        if self.quantize != ("none",) and not self.QUANTIZABLE:
+            raise ValueError("--quantize: this recipe's TFLite decoder is written in float32 only")
         for name in ("epochs", "batch_size", "patience", "backup_every_steps"):
             if getattr(self, name) < 1:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
@@ -88,6 +94,8 @@ class RunConfig:
 class TranslationConfig(RunConfig):
     """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
     `Config` subclasses it and adds its model's flags."""
+
+    QUANTIZABLE: ClassVar[bool] = False
 
     source: Literal["eng", "spa"] = flag("eng", "language translated from")
     target: Literal["eng", "spa"] = flag("spa", "language translated into")

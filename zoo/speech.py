@@ -156,6 +156,8 @@ def greedy_decode(log_probs: np.ndarray, alphabet: Sequence[str]) -> str:
 
     Example:
 
+    >>> import numpy as np
+    >>> from zoo.speech import greedy_decode
     >>> scores = np.eye(3)[[1, 1, 0, 1, 2, 2, 0]]  # a a - a b b -
     >>> greedy_decode(scores, ["a", "b"])
     'aab'
