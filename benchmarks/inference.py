@@ -586,7 +586,10 @@ def main(argv: list[str] | None = None) -> dict:
     if (RESULTS / "inference.json").exists():
         results = json.loads((RESULTS / "inference.json").read_text())
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
-    settings = {key: getattr(args, key) for key in ("calls", "warmup", "batches", "tflite_threads")}
+    settings = {
+        key: getattr(args, key)
+        for key in ("calls", "warmup", "batches", "tflite_threads", "max_test_examples")
+    }
     for recipe, name, folder, preset in runs_to_measure(args):
         entry: dict = {}
         if preset is not None:
