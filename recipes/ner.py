@@ -325,9 +325,12 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
                 len(features.char_vocabulary) + 2, config.char_dim, config.char_filters, kind=config.chars
             )
             parts.append(chars(char_ids))
+        # Concatenate ORs its inputs' masks and the casing branch has none, so the merged mask is all
+        # true: the BiLSTM gets the word mask itself, or it would read padding and tags would depend on it.
         x = keras.layers.Concatenate()(parts)
         x = keras.layers.Dropout(config.dropout)(x)
-        x = keras.layers.Bidirectional(keras.layers.LSTM(config.units, return_sequences=True))(x)
+        lstm = keras.layers.Bidirectional(keras.layers.LSTM(config.units, return_sequences=True))
+        x = lstm(x, mask=word_ids > 0)
         x = keras.layers.Dropout(config.dropout)(x)
         activation = "softmax" if config.head == "softmax" else None
         return keras.layers.Dense(num_tags, activation=activation, name=f"tag_scores{suffix}")(x)

@@ -192,6 +192,22 @@ def test_bioes_scheme_learns_end_and_single_tags_of_the_same_entities(tmp_path):
     assert {bioes.tag_names[i][:2] for i in np.unique(tag_ids) if i >= 0} >= {"B-", "E-", "S-"}
 
 
+def test_a_sentences_tag_scores_do_not_depend_on_its_padding(tmp_path):
+    config = ner.Config(output_dir=str(tmp_path))
+    data = ner.load_data(config)
+    model, _, _ = ner.build_model(config, data)
+    packed, _ = next(iter(data.test))
+    packed = np.asarray(packed)
+    length = int(np.sum(packed[0, :, 0] > 0))
+    alone = packed[:1, :length]  # the first sentence without padding, then with 40 steps of it
+    padded = np.concatenate([alone, np.zeros((1, 40, packed.shape[-1]), packed.dtype)], axis=1)
+    np.testing.assert_allclose(
+        np.asarray(model(padded, training=False))[:, :length],
+        np.asarray(model(alone, training=False)),
+        atol=1e-5,
+    )
+
+
 @pytest.mark.parametrize("head", ["crf", "softmax"])
 def test_an_ensemble_decodes_the_mean_of_its_members_scores(tmp_path, head):
     vectors = tmp_path / "vectors.txt"
@@ -206,9 +222,9 @@ def test_an_ensemble_decodes_the_mean_of_its_members_scores(tmp_path, head):
         "word_embedding"
     ]
     assert {f"tag_scores_{i}" for i in range(3)} <= {layer.name for layer in model.layers}
-    if head == "crf":  # transitions that matter (they start at zero)
+    if head == "crf":  # transitions that matter (they start at zero), small beside the untrained scores
         crf = model.get_layer("crf")
-        crf.transitions.assign(rng.normal(size=crf.transitions.shape).astype("float32"))
+        crf.transitions.assign(rng.normal(scale=0.05, size=crf.transitions.shape).astype("float32"))
     packed, _ = next(iter(data.test))
     scores = [np.asarray(s) for s in model(packed, training=False)]
     assert len(scores) == 3 and not np.allclose(scores[0], scores[1])  # members start apart
