@@ -23,14 +23,15 @@ class RunConfig:
         False, "read the dataset without checking its files' hashes (for your own edited copy)"
     )
     epochs: int = flag(3, "maximum number of epochs (early stopping may end sooner)")
-    batch_size: int = flag(32, "global batch size, split across replicas under --strategy mirrored")
+    batch_size: int = flag(32, "global batch size, split across replicas or workers under --strategy")
     seed: int = flag(0, "seed for Python, NumPy, TensorFlow and the data split")
     output_dir: str | None = flag(None, "where artifacts go (default: saved_models/<recipe>)")
     max_train_samples: int | None = flag(None, "use only the first N training examples (quick runs)")
     preset: str | None = flag(None, "named full-scale setting")
-    strategy: Literal["default", "mirrored"] = flag(
+    strategy: Literal["default", "mirrored", "multi-worker"] = flag(
         "default",
-        "tf.distribute strategy: mirrored replicates over all GPUs, else all logical CPUs",
+        "tf.distribute strategy: mirrored replicates over all GPUs, else all logical CPUs; multi-worker "
+        "trains in one process per machine of the cluster TF_CONFIG names (see zoo.distributed)",
     )
     export: bool = flag(True, "write SavedModel and TFLite exports and check their parity")
     quantize: tuple[Literal["none", "dynamic", "float16", "int8"], ...] = flag(

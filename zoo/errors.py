@@ -38,6 +38,11 @@ class ExportMismatchError(ZooError):
     """A reloaded export gives different outputs from the Keras model it came from."""
 
 
+class ClusterError(ZooError):
+    """`--strategy multi-worker` cannot start or go on: TF_CONFIG missing or malformed, or a worker of
+    the cluster was lost (the message says how to resume)."""
+
+
 class OutputDirError(ZooError):
     """The output folder cannot take this run: not writable, full, in use by another run, or holding an
     interrupted run made with other flags. The message says what to do."""

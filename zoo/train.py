@@ -55,6 +55,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+import zoo.distributed
+import zoo.errors
 import zoo.io
 from zoo.config import RunConfig  # noqa: F401 (the runner's config, named here too)
 from zoo.errors import DataFormatError, OutputDirError, RunFinished, TrainingDivergedError
@@ -71,7 +73,7 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     if name == "mirrored":
         devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
         return tf.distribute.MirroredStrategy([device.name for device in devices])
-    raise ValueError(f"unknown strategy {name!r}; expected 'default' or 'mirrored'")
+    raise ValueError(f"unknown strategy {name!r}; expected 'default' or 'mirrored' (multi-worker: Run)")
 
 
 def dtype_policy(precision: str) -> str:
@@ -335,6 +337,12 @@ class Run:
         self.config = config
         self.recipe = recipe
         self.output_dir = pathlib.Path(config.output_dir or pathlib.Path("saved_models") / recipe)
+        self.cluster: zoo.distributed.Cluster | None = None
+        if config.strategy == "multi-worker":  # the collective strategy comes before any op
+            self.cluster = zoo.distributed.Cluster.from_environment()
+            self._collective = zoo.distributed.make_strategy()
+            if not self.cluster.is_chief:  # only the chief writes the run's folder
+                self.output_dir = self.output_dir / ".workers" / str(self.cluster.index)
         self.backup_dir = self.output_dir / "backup"
         self.history_path = self.output_dir / "history.csv"
         self.best_weights_path = self.output_dir / "best.weights.h5"
@@ -357,7 +365,8 @@ class Run:
             self._lock.release()
             raise
         keras.utils.set_random_seed(config.seed)  # Python, NumPy and TensorFlow in one call
-        self.strategy = make_strategy(config.strategy)
+        # Under multi-worker the model is built as in one process; only `fit`'s step is collective.
+        self.strategy = make_strategy("default" if self.cluster else config.strategy)
         print(f"strategy: {type(self.strategy).__name__}, replicas: {self.strategy.num_replicas_in_sync}")
         self.monitor: str | None = None
         self.mode: str = "min"
@@ -453,7 +462,7 @@ class Run:
         return None
 
     def callbacks(self, monitor: str, mode: str) -> tuple[list[keras.callbacks.Callback], StopOnNaN]:
-        resume_epoch = self._resume_epoch()
+        resume_epoch = self._initial_epoch = self._resume_epoch()
         best_so_far, previous = None, []
         if resume_epoch or self.backup_dir.exists():
             best_so_far = self._best_so_far(monitor)
@@ -504,6 +513,7 @@ class Run:
         self.monitor, self.mode = monitor, mode
         if self._trained_path.exists():
             print(f"Training finished in an earlier run ({self._trained_path}); loading its weights")
+            self._leave_if_worker()
             return self._load_trained(model)
         # Keras warns about any tf.data input: that fit's default shuffle=True does not apply to it (our
         # pipelines shuffle themselves) and, at the end of an epoch of unknown length, that the input
@@ -514,13 +524,16 @@ class Run:
         callbacks, nan_guard = self.callbacks(monitor, mode)
         try:
             with self._writing():
-                model.fit(
-                    train,
-                    validation_data=validation,
-                    epochs=self.config.epochs,
-                    callbacks=[*extra_callbacks, *callbacks],
-                    verbose=self.verbose,
-                )
+                if self.cluster is None:
+                    model.fit(
+                        train,
+                        validation_data=validation,
+                        epochs=self.config.epochs,
+                        callbacks=[*extra_callbacks, *callbacks],
+                        verbose=self.verbose,
+                    )
+                else:
+                    self._fit_in_cluster(model, train, validation, [*extra_callbacks, *callbacks])
         except ValueError as error:
             if resuming and ("could not be loaded" in str(error) or "mismatch" in str(error).lower()):
                 raise OutputDirError(
@@ -553,9 +566,40 @@ class Run:
             zoo.io.write_text(
                 self._trained_path, json.dumps({"epochs": len(read_history(self.history_path))})
             )
+        self._leave_if_worker()
         if self.best_weights_path.exists():
             model.load_weights(str(self.best_weights_path))
         return model
+
+    def _fit_in_cluster(self, model: keras.Model, train, validation, callbacks: list) -> None:
+        """`fit` under `--strategy multi-worker` (`zoo.distributed.Trainer`); a lost worker stops the run
+        with the way to resume."""
+        trainer = zoo.distributed.Trainer(model, self._collective, self.cluster)
+        try:
+            trainer.fit(
+                train,
+                validation,
+                epochs=self.config.epochs,
+                callbacks=callbacks,
+                initial_epoch=self._initial_epoch,
+                verbose=self.verbose,
+            )
+        except (
+            tf.errors.UnavailableError,
+            tf.errors.CancelledError,
+            tf.errors.DeadlineExceededError,
+        ) as error:
+            raise zoo.errors.ClusterError(
+                f"a worker of the cluster was lost ({type(error).__name__}); the last backup is in "
+                f"{self.backup_dir}: start every worker again with the same command to resume"
+            ) from error
+
+    def _leave_if_worker(self) -> None:
+        """A worker other than the chief ends once training is over: the chief evaluates and exports."""
+        if self.cluster is not None and not self.cluster.is_chief:
+            self._lock.release()
+            print(f"worker {self.cluster.index}: training is over; the chief evaluates and exports")
+            raise SystemExit(0)
 
     @contextlib.contextmanager
     def _writing(self) -> Iterator[None]:
@@ -603,6 +647,7 @@ class Run:
             )
         zoo.io.write_text(self.metrics_path, json.dumps(metrics, indent=2) + "\n")
         shutil.rmtree(self.backup_dir, ignore_errors=True)
+        shutil.rmtree(self.output_dir / ".workers", ignore_errors=True)  # other workers' state, if here
         self._lock.release()
         print(format_table(metrics, title=f"{self.recipe}: {self.output_dir}"))
         if (self.output_dir / "deploy.json").exists():
