@@ -3,29 +3,42 @@
 For every recipe in `RECIPES` (`--recipes` picks some), on its test split:
 
 - keras: `model.keras` loaded with `zoo.load_model`, called with `predict_on_batch` (one compiled graph
-  per input shape, no `tf.data` around it) on raw inputs: texts, token lists, words.
-- saved_model: `saved_model/1/` loaded with `tf.saved_model.load`, its `serve` endpoint on the same raw
-  inputs (what `python -m recipes.X predict` and TF Serving run).
+  per input shape, no `tf.data` around it) on raw inputs: texts, token lists, words, character ids. Where
+  the recipe answers with a decoder around its model, the benchmark calls that decoder, as the recipe
+  scores its test split: speech_ctc's greedy CTC transcriber around model.keras; for translation,
+  transformer and captioning, whose model.keras is the teacher-forcing model that cannot write a
+  sentence alone, the recipe's greedy translator or captioner over the encoder and decoder step its
+  `build_model` makes, given model.keras's weights (checked to answer as the SavedModel does).
+- saved_model: `saved_model/1/` loaded with `tf.saved_model.load`, its `serve` endpoint (captioning:
+  `serve_images`) on the same raw inputs (what `python -m recipes.X predict` and TF Serving run).
 - tflite: every `model*.tflite` of the run (`model.tflite` and each `--quantize` variant) in
-  `ai_edge_litert`'s interpreter, fed ids made beforehand in Python from the side files, as an app on a
-  device would make them (each recipe's `*_workload` says how).
+  `ai_edge_litert`'s interpreter, fed inputs made beforehand in Python from the side files, as an app on
+  a device would make them, and its outputs turned into answers afterwards (each recipe's `*_workload`
+  says how). The TFLite files of translation, transformer and captioning hold the whole greedy decoding
+  loop; speech_ctc's returns per-frame log-probabilities, decoded greedily in NumPy; char_lm's the
+  next character's log-probabilities after a window of ids.
 
 Timing: latency at batch 1, the 50th and 95th percentiles over `--calls` calls (100) on test inputs taken
 in turn, after `--warmup` calls that are not counted; throughput at batch 32, examples per second over
 `--batches` batches (10) after two not counted. A TFLite file's only shape is batch 1, so its throughput
 is of examples called one at a time. What is timed is the call on a prepared input and the copy of its
-output: Keras and the SavedModel tokenise inside their graph, so their times include it, while TFLite's
-ids are made before the clock starts.
+output: Keras and the SavedModel tokenise inside their graph (char_lm's Keras model takes ids), so their
+times include it, while TFLite's inputs are made before the clock starts and its outputs decoded after.
 
 Size: each file in MB (10^6 bytes); the SavedModel's is its folder's total. Test metric: every TFLite
 variant answers every test example (one call each), scored beside the float Keras model's answers to the
 same examples: sentiment accuracy, NER entity F1 (`zoo.metrics.entity_scores`), word2vec analogy
 accuracy (`zoo.embeddings.evaluate_vectors`, with the Spearman correlations in the JSON) on the vector
-the TFLite returns for every vocabulary word. "agreement" says how alike the answers are: the share of
-the same labels (sentiment) or tags (NER), the mean cosine similarity of the vectors (word2vec).
+the TFLite returns for every vocabulary word, speech_ctc's greedy WER (`zoo.metrics.error_rates`), the
+greedy BLEU of translation and transformer (sacrebleu's, `zoo.metrics.translation.corpus_bleu`) and of
+captioning (BLEU-4, `zoo.metrics.caption_scores`), char_lm's bits per validation character. "agreement"
+says how alike the answers are: the share of the same labels (sentiment), tags (NER), transcripts,
+translations, captions or likeliest next characters (char_lm), the mean cosine similarity of the vectors
+(word2vec).
 
 Which runs: by default each recipe's embedded default run, trained here (`python -m recipes.X
---output-dir benchmarks/runs/inference_X --quantize none dynamic float16 [int8] --overwrite`), so the
+--output-dir benchmarks/runs/inference_X --quantize none dynamic float16 [int8] --overwrite`; `--quantize
+none` for the recipes whose TFLite is a decoding loop or written in float32 only), so the
 benchmark works from a clean clone without data. `--preset` trains the real models instead (`PRESETS`:
 sentiment on IMDB, NER on WNUT-17) where `$ZOO_DATA_DIR` holds their data; `--runs NAME=DIR` times
 finished run folders instead of training. The size goals (`GOALS`) are judged on preset runs.
@@ -42,7 +55,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
+import math
 import os
 import pathlib
 import platform
@@ -50,7 +65,7 @@ import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -112,18 +127,90 @@ def size_mb(path: str | os.PathLike) -> float:
 # ## What each recipe's exports are given and how their answers are scored
 
 
-class Workload(NamedTuple):
-    """One recipe's test inputs for every format, and the scoring of every format's answers."""
+def keras_predict(folder: pathlib.Path) -> Callable[[Any], Any]:
+    """The run's `model.keras` (`zoo.load_model`) called with `predict_on_batch`."""
+    import zoo
 
-    examples: list  # the test inputs, raw: texts, token lists, words
-    batch: Callable[[list], Any]  # raw examples -> the Keras model's and the SavedModel's input tensor
-    answers: Callable[[np.ndarray, list], list]  # their output on a batch -> one answer per example
-    rows: np.ndarray  # each example's TFLite input, made in Python from the side files: (examples, ...)
-    tflite_answer: Callable[[np.ndarray, Any], Any]  # a TFLite output (batch of one), example -> answer
+    return zoo.load_model(folder).predict_on_batch
+
+
+def serve_endpoint(loaded: Any) -> Callable[[Any], Any]:
+    """A loaded SavedModel's `serve` endpoint on one input tensor, its output as NumPy."""
+    return lambda inputs: loaded.serve(inputs).numpy()
+
+
+def tflite_runner(path: pathlib.Path, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
+    """A callable running the single-input, single-output TFLite file at `path` on one input row (by the
+    interpreter's input and output details: a file written without a signature runs too)."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    (source,) = interpreter.get_input_details()
+    (target,) = interpreter.get_output_details()
+
+    def run(row: np.ndarray) -> np.ndarray:
+        interpreter.set_tensor(source["index"], row)
+        interpreter.invoke()
+        return interpreter.get_tensor(target["index"]).copy()
+
+    return run
+
+
+def tflite_signature_runner(
+    path: pathlib.Path, threads: int | None
+) -> Callable[[Mapping[str, np.ndarray]], dict[str, np.ndarray]]:
+    """A callable running the TFLite file at `path`, whose signature names its inputs and outputs, on one
+    row: `{input name: array}` -> `{output name: array}`. The tensors are set and read by index, as
+    `tflite_runner` does; the interpreter's signature runner would resize and allocate them on every call."""
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(path), num_threads=threads)
+    interpreter.allocate_tensors()
+    signature = interpreter.get_signature_runner()
+    sources = {name: detail["index"] for name, detail in signature.get_input_details().items()}
+    targets = {name: detail["index"] for name, detail in signature.get_output_details().items()}
+
+    def run(row: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if set(row) != set(sources):
+            raise ValueError(f"{path} takes inputs {sorted(sources)}, got {sorted(row)}")
+        for name, index in sources.items():
+            interpreter.set_tensor(index, row[name])
+        interpreter.invoke()
+        return {name: interpreter.get_tensor(index).copy() for name, index in targets.items()}
+
+    return run
+
+
+class Workload(NamedTuple):
+    """One recipe's test inputs for every format, and the scoring of every format's answers.
+
+    By default the Keras format is `model.keras` called with `predict_on_batch`, the SavedModel its `serve`
+    endpoint, both on `batch(examples)`, and each TFLite file a single-input, single-output interpreter
+    called on a row; a recipe whose formats answer otherwise names its own callables."""
+
+    examples: list  # the test inputs, raw: texts, token lists, words, waveforms, images
+    batch: Callable[[list], Any]  # raw examples -> the Keras callable's (and the SavedModel's) input
+    answers: Callable[[Any, list], list]  # their output on a batch -> one answer per example
+    rows: Sequence  # each example's TFLite input, made in Python beforehand: an array (examples, 1, ...)
+    # or a list of per-example inputs (arrays, or `{input name: array}` for `tflite_signature_runner`)
+    tflite_answer: Callable[[Any, Any], Any]  # a TFLite output (batch of one), example -> answer
     score: Callable[[list], dict[str, float]]  # every example's answer -> metrics
     metric: str  # the headline metric, a key of `score`'s result
     agreement: Callable[[list, list], float]  # (answers, float Keras answers) -> how alike (1: same)
     notes: list[str]  # what a reader of the figures needs to know about this recipe's inputs
+    keras: Callable[[pathlib.Path], Callable[[Any], Any]] = keras_predict  # run folder -> the Keras callable
+    saved_model: Callable[[Any], Callable[[Any], Any]] = serve_endpoint  # loaded SavedModel -> its callable
+    saved_model_batch: Callable[[list], Any] | None = None  # raw examples -> the SavedModel's input (`batch`)
+    tflite: Callable[[pathlib.Path, int | None], Callable[[Any], Any]] = tflite_runner  # (file, threads)
+    # The SavedModel must answer the first BATCH_SIZE examples as the Keras callable does: a check for a
+    # Keras callable the benchmark assembles (a recipe's decoder around model.keras's weights).
+    check_saved_model: bool = False
+
+
+def share_equal(answers: Sequence, reference: Sequence) -> float:
+    """The share of answers equal to the reference's (transcripts, translations, captions, labels)."""
+    return sum(a == b for a, b in zip(answers, reference, strict=True)) / max(len(answers), 1)
 
 
 def read_lines(path: pathlib.Path) -> list[str]:
@@ -255,9 +342,6 @@ def ner_workload(folder: pathlib.Path, config: dict, limit: int | None) -> Workl
             f"TFLite rows: TokenFeatures of words.txt ({len(features.word_vocabulary):,} words) and "
             f"chars.txt, {length} tokens; {longer} of {len(sentences)} test sentences are longer (their "
             "further tokens are tagged O)",
-            "the float TFLite answers as the Keras model does on sentences padded to 64 tokens; where it "
-            "differs from the Keras model on the batch's own width, the model's tags depend on the padding "
-            "after a sentence",
         ],
     )
 
@@ -298,6 +382,348 @@ def word2vec_workload(folder: pathlib.Path, config: dict, limit: int | None) -> 
     )
 
 
+def speech_ctc_workload(folder: pathlib.Path, config: dict, limit: int | None) -> Workload:
+    """Waveforms in, transcripts out: the test clips of the run's data (`recipes.speech_ctc.load_splits`),
+    their transcripts normalised as the recipe normalises them. Keras: model.keras, which is the recipe's
+    greedy CTC transcriber (`zoo.speech.transcriber`: waveforms and lengths in, transcripts out), traced
+    by `zoo.speech.compiled` as the recipe does to score its test split; the SavedModel's `serve` takes the
+    same padded batch and lengths. TFLite rows: `zoo.speech.tflite_input` (the clip padded to the file's
+    length, and its length); the per-frame log-probabilities it returns are decoded greedily in NumPy
+    (`zoo.speech.greedy_decode` of the real frames) after the clock."""
+    import tensorflow as tf
+
+    import zoo
+    import zoo.metrics
+    import zoo.speech
+    from recipes import speech_ctc
+
+    run_config = speech_ctc.Config(**config)
+    test = speech_ctc.load_splits(run_config).test
+    picked = test_subset(len(test.waveforms), limit)
+    clips = [np.asarray(test.waveforms[i], np.float32) for i in picked]
+    normalize = {"keep_case": run_config.keep_case, "keep_punctuation": run_config.keep_punctuation}
+    references = [speech_ctc.normalize_transcript(test.transcripts[i], **normalize) for i in picked]
+    alphabet = read_lines(folder / "alphabet.txt")
+    max_samples = json.loads((folder / "deploy.json").read_text())["max_samples"]
+    transcribe = zoo.speech.compiled(zoo.load_model(folder))
+
+    def transcript(output: dict[str, np.ndarray], clip: np.ndarray) -> str:
+        return zoo.speech.greedy_decode(output["log_probs"][0, : int(output["frames"][0])], alphabet)
+
+    def score(transcripts: list) -> dict[str, float]:
+        return {
+            f"test_{key}": value for key, value in zoo.metrics.error_rates(references, transcripts).items()
+        }
+
+    seconds = np.array([len(clip) for clip in clips]) / run_config.sample_rate
+    return Workload(
+        examples=clips,
+        batch=zoo.speech.padded_batch,
+        answers=lambda output, examples: [text.decode("utf-8") for text in output],
+        rows=[zoo.speech.tflite_input(clip, max_samples) for clip in clips],
+        tflite_answer=transcript,
+        score=score,
+        metric="test_wer",
+        agreement=share_equal,
+        notes=[
+            f"test clips of {seconds.min():.1f}-{seconds.max():.1f} s (mean {seconds.mean():.1f} s); metric: "
+            "corpus WER of the greedy transcripts (zoo.metrics.error_rates, with CER in the JSON); "
+            "agreement: the share of transcripts equal to the Keras model's",
+            "Keras and the SavedModel take each clip at its own length (a batch padded to its longest) and "
+            "decode in the graph; a TFLite call takes one clip padded with zeros to "
+            f"{max_samples / run_config.sample_rate:g} s ({max_samples:,} samples), computes every frame of "
+            "that, and returns per-frame log-probabilities, decoded greedily in NumPy after the clock",
+        ],
+        keras=lambda folder: transcribe,
+        saved_model=lambda loaded: lambda inputs: loaded.serve(*map(tf.constant, inputs)).numpy(),
+        tflite=tflite_signature_runner,
+    )
+
+
+# What the size of a model.keras saved with its optimizer holds besides the weights.
+OPTIMIZER_STATE = "Adam's two moments of every weight: two thirds of the file"
+
+
+def with_run_weights(model: Any, folder: pathlib.Path) -> None:
+    """Give `model`, rebuilt by its recipe's `build_model` from the run's config, the weights of the run's
+    model.keras (the same layers in the same order, or a ValueError)."""
+    import zoo
+
+    weights = zoo.load_model(folder, compile=False).get_weights()
+    shapes = [weight.shape for weight in weights]
+    if [weight.shape for weight in model.get_weights()] != shapes:
+        raise ValueError(f"{folder}/model.keras does not hold the weights of the model its config builds")
+    model.set_weights(weights)
+
+
+def seq2seq_workload(recipe: str, folder: pathlib.Path, config: dict, limit: int | None) -> Workload:
+    """Sentences in, translations out (`recipe`: translation or transformer). The test pairs are the run's
+    (`zoo.data.load_translation`, turned around for `--source spa`, cut to `--max-test-samples`, as
+    `zoo.seq2seq.load_translation_data` makes them); each distinct source is translated once and scored
+    against each pair's reference, as `zoo.seq2seq.translation_scores` scores `test_greedy_bleu`.
+
+    model.keras is the teacher-forcing model, which cannot translate alone. The Keras callable is the
+    recipe's greedy translator (`recipes.<recipe>.translator`: tokenise, encode, decode one piece at a time
+    with keras-hub's GreedySampler, detokenise, in one tf.function) over the encoder and decoder step of
+    `recipes.<recipe>.build_model`, given model.keras's weights. TFLite rows: the source's SentencePiece
+    ids cut to the file's length and padded with 0; the target ids it returns are detokenised up to the
+    first 0, after the clock (`zoo.seq2seq.translate_with_tflite` does both the same way)."""
+    import importlib
+
+    import keras_hub
+    import tensorflow as tf
+    import tensorflow_text  # noqa: F401 (registers the SentencePiece ops the SavedModel calls)
+
+    import zoo.seq2seq
+    from zoo.data.translation import load_translation
+    from zoo.metrics.translation import corpus_bleu, corpus_chrf
+
+    module = importlib.import_module(f"recipes.{recipe}")
+    run_config = module.Config(**config)
+    corpus = load_translation(
+        run_config.dataset, run_config.data_dir, seed=run_config.seed, skip_checksum=run_config.skip_checksum
+    )
+    flip = run_config.source == "spa"
+    pairs = [(spanish, english) if flip else (english, spanish) for english, spanish in corpus.test]
+    pairs = pairs[: run_config.max_test_samples] if run_config.max_test_samples else pairs
+    sources = list(dict.fromkeys(source for source, _ in pairs))
+    sources = [sources[i] for i in test_subset(len(sources), limit)]
+    chosen = set(sources)
+    pairs = [(source, reference) for source, reference in pairs if source in chosen]
+
+    files = json.loads((folder / "deploy.json").read_text())["tokenizer"]
+    # One tokenizer object where both sides share a file, as the recipe has it.
+    tokenizers = {
+        name: keras_hub.tokenizers.SentencePieceTokenizer(proto=str(folder / name))
+        for name in {files["source"], files["target"]}
+    }
+    source_tokenizer, target_tokenizer = tokenizers[files["source"]], tokenizers[files["target"]]
+    model = module.build_model(
+        run_config, source_tokenizer.vocabulary_size(), target_tokenizer.vocabulary_size(), train_steps=1
+    )
+    with_run_weights(model.trainer, folder)
+    greedy = module.translator(
+        model, zoo.seq2seq.Seq2SeqTokenizers(source_tokenizer, target_tokenizer), run_config
+    )
+
+    _, length = tflite_input_shape(folder)
+    rows = np.zeros((len(sources), 1, length), np.int32)
+    for row, pieces in zip(rows, source_tokenizer(tf.constant(sources)), strict=True):
+        pieces = np.asarray(pieces)[:length]
+        row[0, : len(pieces)] = pieces
+    longer = int(np.sum(rows[:, 0, -1] > 0))
+
+    def translation(output: np.ndarray, source: str) -> str:
+        ids = output[0].tolist()
+        ids = ids[: ids.index(0)] if 0 in ids else ids
+        text = np.asarray(target_tokenizer.detokenize([ids]))[0] if ids else ""
+        return text.decode("utf-8") if isinstance(text, bytes) else str(text)
+
+    def score(translations: list) -> dict[str, float]:
+        translated = dict(zip(sources, translations, strict=True))
+        hypotheses, references = [translated[source] for source, _ in pairs], [ref for _, ref in pairs]
+        return {
+            "test_greedy_bleu": corpus_bleu(hypotheses, references),
+            "test_greedy_chrf": corpus_chrf(hypotheses, references),
+        }
+
+    return Workload(
+        examples=sources,
+        batch=lambda examples: tf.constant(examples, tf.string),
+        answers=lambda output, examples: [text.decode("utf-8") for text in output],
+        rows=rows,
+        tflite_answer=translation,
+        score=score,
+        metric="test_greedy_bleu",
+        agreement=share_equal,
+        notes=[
+            f"{len(pairs):,} test pairs, {len(sources):,} distinct sources (each translated once); metric: "
+            "sacrebleu corpus BLEU of the greedy translations against each pair's reference (chrF in the "
+            "JSON); agreement: the share of translations equal to the Keras model's",
+            "model.keras is the teacher-forcing model and cannot translate alone: Keras is the recipe's "
+            f"greedy translator (recipes.{recipe}.translator: tokenise, encode, decode piece by piece, "
+            f"detokenise, one tf.function) over recipes.{recipe}.build_model given model.keras's weights; "
+            f"the SavedModel's serve (the same graph) answers the first {BATCH_SIZE} sources as it does; "
+            f"model.keras also holds the optimizer's state ({OPTIMIZER_STATE})",
+            "TFLite: one call runs the whole greedy loop (encoder, then a WHILE over the decoder step "
+            "until the end id); its input is the source's SentencePiece ids, made before the clock, cut to "
+            f"{length} ({longer} sources reach that length), and its ids are detokenised after it",
+        ],
+        keras=lambda folder: lambda texts: greedy.translate(texts).numpy(),
+        check_saved_model=True,
+    )
+
+
+def captioning_workload(folder: pathlib.Path, config: dict, limit: int | None) -> Workload:
+    """Float images in, captions out: the test images of the run's data (`recipes.captioning.load_splits`,
+    photos decoded and resized by the recipe's `image_dataset`), scored against all of each image's
+    references normalised as the recipe normalises them (`zoo.metrics.caption_scores`, what the recipe
+    reports as `test_greedy_*`).
+
+    model.keras is the teacher-forcing model, which cannot caption alone. The Keras callable is the
+    recipe's greedy captioner (`zoo.captioning.Captioner` with keras-hub's GreedySampler, as
+    `recipes.captioning.captioner` builds it) over the encoder and decoder step of
+    `recipes.captioning.build_model`, given model.keras's weights; the SavedModel's `serve_images` takes the
+    same float images. TFLite rows: each image alone; the word ids it returns are looked up in
+    vocabulary.txt up to `</s>`, after the clock."""
+    import keras_hub
+    import tensorflow as tf
+
+    import zoo
+    import zoo.captioning
+    import zoo.metrics
+    from recipes import captioning
+    from zoo.text.subword import END_ID
+
+    run_config = captioning.Config(**config)
+    if run_config.ensemble != 1:
+        raise SystemExit(f"{folder}: an ensemble's members are in member_<i>/; benchmark one member's run")
+    splits = captioning.load_splits(run_config)
+    manifest = json.loads((folder / "deploy.json").read_text())
+    image_shape = (manifest["image"]["height"], manifest["image"]["width"])
+    picked = test_subset(len(splits.test.captions), limit)
+    images = np.concatenate(
+        [batch.numpy() for batch in captioning.image_dataset(splits.test, image_shape).batch(64)]
+    )[picked]
+    references = [[captioning.normalize_caption(text) for text in splits.test.captions[i]] for i in picked]
+
+    words = read_lines(folder / "vocabulary.txt")
+    saved = zoo.load_model(folder, compile=False)
+    (tokens,) = [tensor for tensor in saved.inputs if tensor.name == "tokens"]
+    per_image, steps = tokens.shape[1:]
+    model = captioning.build_model(run_config, len(words), image_shape, per_image, steps, train_batches=1)
+    with_run_weights(model.trainer, folder)
+    greedy = zoo.captioning.Captioner(
+        [model.encoder], [model.decoder], words, image_shape, manifest["max_length"],
+        keras_hub.samplers.GreedySampler(),
+    )  # fmt: skip
+
+    def caption(output: np.ndarray, image: np.ndarray) -> str:
+        ids = output[0].tolist()
+        return " ".join(words[i] for i in ids[: ids.index(END_ID) if END_ID in ids else None])
+
+    def score(captions: list) -> dict[str, float]:
+        return {
+            f"test_greedy_{key}": value
+            for key, value in zoo.metrics.caption_scores(captions, references).items()
+        }
+
+    return Workload(
+        examples=list(images),
+        batch=lambda examples: tf.constant(np.stack(examples)),
+        answers=lambda output, examples: [text.decode("utf-8") for text in output],
+        rows=[image[None] for image in images],
+        tflite_answer=caption,
+        score=score,
+        metric="test_greedy_bleu4",
+        agreement=share_equal,
+        notes=[
+            f"{len(images):,} test images of {image_shape[0]}x{image_shape[1]} pixels; metric: corpus "
+            "BLEU-4 of the greedy captions against all of each image's references "
+            "(zoo.metrics.caption_scores, 0-100; BLEU-1..3 and the exact rate in the JSON); agreement: the "
+            "share of captions equal to the Keras model's",
+            "model.keras is the teacher-forcing model and cannot caption alone: Keras is the recipe's greedy "
+            "captioner (zoo.captioning.Captioner: encode, decode word by word, look the words up, one "
+            "tf.function) over recipes.captioning.build_model given model.keras's weights; the SavedModel's "
+            f"serve_images (the same graph) answers the first {BATCH_SIZE} images as it does; model.keras "
+            f"also holds the optimizer's state ({OPTIMIZER_STATE})",
+            "TFLite: one call runs the whole greedy loop (the CNN encoder, then a WHILE over the decoder "
+            "step until </s>) on one float image; its word ids are looked up after the clock",
+        ],
+        keras=lambda folder: lambda images: greedy.caption_images(images).numpy(),
+        saved_model=lambda loaded: lambda images: loaded.serve_images(images).numpy(),
+        check_saved_model=True,
+    )
+
+
+def char_lm_workload(folder: pathlib.Path, config: dict, limit: int | None) -> Workload:
+    """Windows of character ids in, the next character's log-probabilities out. char_lm has no test split:
+    the text scored is its validation split (the last 10% of the corpus, `zoo.data.characters`), read after
+    a line break as the recipe reads every text, and every character of it is predicted from the window of
+    ids before it that the TFLite file takes (its input length, the run's `--bptt` for an RNN: the RNN reads
+    it from a zero state, so it forgets what came before). Keras: model.keras (ids -> logits) on the same
+    windows padded with 0, its logits at each window's last character; TFLite rows: the windows.
+    The SavedModel (texts -> the log-probability of each of their characters) is timed on each window's
+    text; its answers are not scored."""
+    import tensorflow as tf
+
+    import zoo.data.characters as characters_data
+
+    corpus = characters_data.load_characters(
+        config["dataset"],
+        config["data_dir"],
+        config["max_train_samples"],
+        skip_checksum=config["skip_checksum"],
+    )
+    characters = json.loads((folder / "vocabulary.json").read_text(encoding="utf-8"))
+    text = corpus.validation
+    ids = characters_data.encode("\n" + text, characters)  # zoo.language_model.START first
+    _, window = tflite_input_shape(folder)
+    positions = 1 + test_subset(len(ids) - 1, limit)
+    # The first windows of the text are shorter than the file's; the timed examples come first, so they
+    # take full windows.
+    positions = np.concatenate([positions[positions >= window], positions[positions < window]])
+    windows = next_character_windows(ids, positions, window)
+
+    def logits_at_last(output: np.ndarray, examples: list) -> list:
+        answers = []
+        for logits, example in zip(np.asarray(output, np.float64), examples):
+            last = int(np.count_nonzero(windows[example])) - 1
+            answers.append(next_character_answer(logits[last], int(ids[positions[example]])))
+        return answers
+
+    def score(answers: list) -> dict[str, float]:
+        nats = -float(np.mean([log_probability for log_probability, _ in answers]))
+        return {"bits_per_char": nats / math.log(2), "nats_per_char": nats}
+
+    run_bits = json.loads((folder / "metrics.json").read_text()).get("val_bits_per_char")
+    return Workload(
+        examples=list(range(len(positions))),
+        batch=lambda examples: windows[examples],
+        answers=logits_at_last,
+        rows=windows[:, None],
+        tflite_answer=lambda output, example: next_character_answer(output[0], int(ids[positions[example]])),
+        score=score,
+        metric="bits_per_char",
+        agreement=lambda answers, reference: share_equal(
+            [best for _, best in answers], [best for _, best in reference]
+        ),
+        notes=[
+            f"{len(positions):,} characters of the validation split (char_lm has no test split), each "
+            f"predicted from the {window} ids before it (a text starts after a line break), the TFLite "
+            "file's window; an RNN reads each window from a zero state, so this is not the run's "
+            f"val_bits_per_char ({run_bits:.3f}), which carries the state along the text",
+            "metric: bits per character (nats in the JSON); agreement: the share of windows whose likeliest "
+            "next character (never padding or unknown) is the Keras model's",
+            f"Keras: model.keras on the window padded with 0 to {window} ids, returning the logits of every "
+            "position; TFLite returns the log-probabilities after the last id only; the SavedModel's serve "
+            "takes the window's text and returns the log-probability of each of its characters (read after "
+            "a line break: one step more than a window that does not start the text)",
+        ],
+        saved_model_batch=lambda examples: tf.constant(
+            [text[max(0, positions[e] - window - 1) : positions[e] - 1] for e in examples]
+        ),
+    )
+
+
+def next_character_windows(ids: np.ndarray, positions: np.ndarray, window: int) -> np.ndarray:
+    """For each position p of `ids`, the ids before it, at most the last `window`, padded with 0 on the
+    right: int32 (positions, window)."""
+    windows = np.zeros((len(positions), window), np.int32)
+    for row, position in zip(windows, positions):
+        context = ids[max(0, position - window) : position]
+        row[: len(context)] = context
+    return windows
+
+
+def next_character_answer(scores: np.ndarray, target: int) -> tuple[float, int]:
+    """From a next character's logits or log-probabilities: the log-probability of `target` and the
+    likeliest character (ids 0 and 1, padding and unknown, are never written)."""
+    scores = np.asarray(scores, np.float64)
+    log_probs = scores - scores.max() - np.log(np.sum(np.exp(scores - scores.max())))
+    return float(log_probs[target]), int(np.argmax(log_probs[2:])) + 2
+
+
 @dataclasses.dataclass(frozen=True)
 class Recipe:
     """One recipe's row: how its inputs are made, which TFLite variants its run writes, its real preset."""
@@ -312,6 +738,12 @@ RECIPES = {
     "sentiment": Recipe(sentiment_workload, preset="imdb", dataset="imdb"),
     "ner": Recipe(ner_workload, preset="wnut17", dataset="wnut17"),
     "word2vec": Recipe(word2vec_workload, quantize=("none", "dynamic", "float16", "int8")),
+    "speech_ctc": Recipe(speech_ctc_workload),
+    # A TFLite file holding a whole decoding loop is written in float32 only (their Config's QUANTIZABLE).
+    "translation": Recipe(functools.partial(seq2seq_workload, "translation"), quantize=("none",)),
+    "transformer": Recipe(functools.partial(seq2seq_workload, "transformer"), quantize=("none",)),
+    "captioning": Recipe(captioning_workload, quantize=("none",)),
+    "char_lm": Recipe(char_lm_workload, quantize=("none",)),
 }
 
 
@@ -347,23 +779,6 @@ def shown(path: pathlib.Path) -> str:
     return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.as_posix()
 
 
-def tflite_runner(path: pathlib.Path, threads: int | None) -> Callable[[np.ndarray], np.ndarray]:
-    """A callable running the single-input, single-output TFLite file at `path` on one input row."""
-    from ai_edge_litert.interpreter import Interpreter
-
-    interpreter = Interpreter(model_path=str(path), num_threads=threads)
-    interpreter.allocate_tensors()
-    (source,) = interpreter.get_input_details()
-    (target,) = interpreter.get_output_details()
-
-    def run(row: np.ndarray) -> np.ndarray:
-        interpreter.set_tensor(source["index"], row)
-        interpreter.invoke()
-        return interpreter.get_tensor(target["index"]).copy()
-
-    return run
-
-
 def timings(
     call: Callable, batch_one: Sequence, batches: list, settings: argparse.Namespace, call_batch=None
 ) -> dict[str, float]:
@@ -375,13 +790,18 @@ def timings(
     }
 
 
-def measure(recipe: str, folder: pathlib.Path, settings: argparse.Namespace) -> dict:
-    """Every format of the run in `folder`: size, latency, throughput and (Keras, TFLite) test metric."""
+def load_saved_model(folder: pathlib.Path) -> tuple[pathlib.Path, Any]:
+    """The run's SavedModel folder (`saved_model/<version>/`) and the SavedModel loaded from it."""
     import tensorflow as tf
 
-    import zoo
     import zoo.export
 
+    path = zoo.export.saved_model_path(folder / "saved_model")
+    return path, tf.saved_model.load(str(path))
+
+
+def measure(recipe: str, folder: pathlib.Path, settings: argparse.Namespace) -> dict:
+    """Every format of the run in `folder`: size, latency, throughput and (Keras, TFLite) test metric."""
     config = json.loads((folder / "config.json").read_text())
     work = RECIPES[recipe].workload(folder, config, settings.max_test_examples)
     examples = work.examples
@@ -391,27 +811,45 @@ def measure(recipe: str, folder: pathlib.Path, settings: argparse.Namespace) -> 
     raw_batches = [(work.batch([examples[i] for i in indices]), BATCH_SIZE) for indices in batch_indices]
     formats: dict[str, dict] = {}
 
-    model = zoo.load_model(folder)
+    keras_call = work.keras(folder)
     formats["keras"] = {"file": "model.keras", "size_mb": size_mb(folder / "model.keras")}
-    formats["keras"] |= timings(model.predict_on_batch, raw_one, raw_batches, settings)
+    formats["keras"] |= timings(keras_call, raw_one, raw_batches, settings)
     reference: list = []
     for start in range(0, len(examples), BATCH_SIZE):
         chunk = examples[start : start + BATCH_SIZE]
-        reference += work.answers(model.predict_on_batch(work.batch(chunk)), chunk)
+        reference += work.answers(keras_call(work.batch(chunk)), chunk)
     scores = work.score(reference)
     formats["keras"] |= {**scores, "metric": scores[work.metric]}
     print(f"keras: {formats['keras']}", flush=True)
 
-    path = zoo.export.saved_model_path(folder / "saved_model")
-    loaded = tf.saved_model.load(str(path))
+    path, loaded = load_saved_model(folder)
+    served = work.saved_model(loaded)
+    if work.saved_model_batch is not None:
+        raw_one = [work.saved_model_batch([example]) for example in examples[: settings.calls]]
+        raw_batches = [
+            (work.saved_model_batch([examples[i] for i in indices]), BATCH_SIZE) for indices in batch_indices
+        ]
+    if work.check_saved_model:
+        first = examples[:BATCH_SIZE]
+        if (
+            work.answers(served((work.saved_model_batch or work.batch)(first)), first)
+            != reference[:BATCH_SIZE]
+        ):
+            raise RuntimeError(
+                f"{folder}: the SavedModel answers the first {len(first)} test examples otherwise than the "
+                "benchmark's Keras callable, so the two are not the same model"
+            )
     formats["saved_model"] = {"file": path.relative_to(folder).as_posix(), "size_mb": size_mb(path)}
-    formats["saved_model"] |= timings(lambda x: loaded.serve(x).numpy(), raw_one, raw_batches, settings)
+    formats["saved_model"] |= timings(served, raw_one, raw_batches, settings)
     print(f"saved_model: {formats['saved_model']}", flush=True)
 
-    variants = json.loads((folder / "deploy.json").read_text()).get("quantization", {})
+    # A run that writes model.tflite alone (a recipe whose TFLite is float32 only) names no quantisation.
+    variants = json.loads((folder / "deploy.json").read_text()).get("quantization") or {
+        "model.tflite": "none"
+    }
     for file in sorted(folder.glob("*.tflite"), key=lambda p: (p.name != "model.tflite", p.name)):
-        run = tflite_runner(file, settings.tflite_threads)
-        one_by_one = [(work.rows[indices], BATCH_SIZE) for indices in batch_indices]
+        run = work.tflite(file, settings.tflite_threads)
+        one_by_one = [([work.rows[i] for i in indices], BATCH_SIZE) for indices in batch_indices]
         row = {"file": file.name, "quantize": variants.get(file.name, "?"), "size_mb": size_mb(file)}
         row |= timings(
             run,
@@ -469,7 +907,8 @@ def markdown(results: dict) -> str:
         "Latency: batch 1, p50 / p95 in ms over the calls named, after warm-up calls not counted. "
         f"Throughput: examples/s over batches of {BATCH_SIZE}; a TFLite file takes batch 1 only, so its "
         "throughput is of examples called one at a time. Keras and SavedModel times include tokenising "
-        "(in their graph); TFLite's input ids are made beforehand. Size in MB (10^6 bytes). The "
+        "(in their graph); TFLite's inputs are made beforehand and its outputs decoded after (each run's "
+        "notes say what its formats compute). Size in MB (10^6 bytes). The "
         "SavedModel's answers equal the Keras model's (checked by each recipe's export). "
         f"Machine: {results['machine']['cpus']} CPUs, shared with other work.",
     ]

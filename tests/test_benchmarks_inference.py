@@ -1,7 +1,11 @@
-"""The inference benchmark's helpers: timing, percentiles, sizes, side files, the size goal and the report,
-on fake callables and a made-up result (no model is trained or loaded)."""
+"""The inference benchmark's helpers: timing, percentiles, sizes, side files, the size goal, the report and
+`measure` over a workload of its own callables, on fake callables, a made-up run folder and result (no model
+is trained or loaded; one tiny TFLite file is converted)."""
 
 from __future__ import annotations
+
+import argparse
+import json
 
 import numpy as np
 import pytest
@@ -130,3 +134,157 @@ def test_report_has_a_row_per_format():
     assert len(rows) == 5  # header + keras, saved_model, two TFLite files
     assert "| tflite dynamic | model.dynamic.tflite | 8.00 | 4.2 | 6 | 1,234 | 0.9090 | -0.0010 |" in report
     assert rows[-1].endswith("| met |") and rows[-2].endswith("| not met |")
+
+
+def test_share_equal():
+    assert inference.share_equal(["a b", "c", "d"], ["a b", "x", "d"]) == pytest.approx(2 / 3)
+    assert inference.share_equal([], []) == 0.0
+    with pytest.raises(ValueError):
+        inference.share_equal(["a"], ["a", "b"])
+
+
+def test_next_character_windows_keep_the_last_ids_padded_on_the_right():
+    ids = np.array([5, 6, 7, 8, 9])
+    windows = inference.next_character_windows(ids, np.array([1, 3, 4]), window=3)
+    assert windows.dtype == np.int32
+    assert windows.tolist() == [[5, 0, 0], [5, 6, 7], [6, 7, 8]]
+
+
+def test_next_character_answer_from_logits_or_log_probabilities():
+    logits = np.array([9.0, 8.0, 1.0, 3.0, 2.0])  # padding and unknown score highest: never the answer
+    log_probability, best = inference.next_character_answer(logits, target=4)
+    log_probs = logits - np.log(np.sum(np.exp(logits)))
+    assert log_probability == pytest.approx(log_probs[4])
+    assert best == 3
+    assert inference.next_character_answer(log_probs, target=4) == pytest.approx((log_probability, best))
+
+
+class FakeModel:
+    def __init__(self, *shapes):
+        self.weights = [np.zeros(shape) for shape in shapes]
+
+    def get_weights(self):
+        return self.weights
+
+    def set_weights(self, weights):
+        self.weights = weights
+
+
+def test_with_run_weights_copies_weights_of_the_same_shapes(monkeypatch, tmp_path):
+    import zoo
+
+    saved = FakeModel((2, 3), (3,))
+    saved.weights = [np.ones((2, 3)), np.full(3, 2.0)]
+    monkeypatch.setattr(zoo, "load_model", lambda folder, compile: saved)
+    rebuilt = FakeModel((2, 3), (3,))
+    inference.with_run_weights(rebuilt, tmp_path)
+    assert rebuilt.weights is saved.weights
+    with pytest.raises(ValueError, match="does not hold the weights"):
+        inference.with_run_weights(FakeModel((2, 3), (4,)), tmp_path)
+
+
+def test_tflite_signature_runner_names_inputs_and_outputs(tmp_path):
+    tf = pytest.importorskip("tensorflow")
+
+    class Clip(tf.Module):
+        @tf.function(
+            input_signature=[
+                tf.TensorSpec([1, 3], tf.float32, name="waveform"),
+                tf.TensorSpec([1], tf.int32, name="length"),
+            ]
+        )
+        def serve(self, waveform, length):
+            return {"total": tf.reduce_sum(waveform, axis=1), "twice": 2 * length}
+
+    clip = Clip()
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([clip.serve.get_concrete_function()], clip)
+    path = tmp_path / "model.tflite"
+    path.write_bytes(converter.convert())
+    run = inference.tflite_signature_runner(path, threads=1)
+    outputs = run({"waveform": np.array([[1.0, 2.0, 3.5]], np.float32), "length": np.array([4], np.int32)})
+    assert set(outputs) == {"total", "twice"}
+    assert outputs["total"].tolist() == [6.5] and outputs["twice"].tolist() == [8]
+    with pytest.raises(ValueError, match="takes inputs"):
+        run({"waveform": np.zeros((1, 3), np.float32)})
+
+
+def fake_run_folder(tmp_path):
+    folder = tmp_path / "run"
+    (folder / "saved_model" / "1").mkdir(parents=True)
+    (folder / "saved_model" / "1" / "saved_model.pb").write_bytes(b"0" * 1_000_000)
+    (folder / "model.keras").write_bytes(b"0" * 2_000_000)
+    (folder / "model.tflite").write_bytes(b"0" * 500_000)
+    (folder / "model.dynamic.tflite").write_bytes(b"0" * 250_000)
+    (folder / "config.json").write_text(json.dumps({"dataset": None, "quantize": ["none", "dynamic"]}))
+    quantization = {"model.tflite": "none", "model.dynamic.tflite": "dynamic"}
+    (folder / "deploy.json").write_text(json.dumps({"quantization": quantization}))
+    (folder / "metrics.json").write_text(json.dumps({"train_seconds": 12.0}))
+    return folder
+
+
+def fake_workload(clock, saved_model_offset=0):
+    """Numbers in, ten times them out; the TFLite rows are dicts; the dynamic TFLite answers one more."""
+    calls = {"keras": [], "saved_model": []}
+
+    def keras_call(batch):
+        clock.model(batch)
+        calls["keras"].append(batch)
+        return [10 * x for x in batch]
+
+    def saved_call(batch):  # takes the strings `saved_model_batch` makes
+        clock.model(list(batch))
+        calls["saved_model"].append(batch)
+        return [10 * int(x) + saved_model_offset for x in batch]
+
+    def tflite(path, threads):
+        extra = 1 if "dynamic" in path.name else 0
+        return lambda row: (clock.model(row), {"y": 10 * row["x"] + extra})[1]
+
+    workload = inference.Workload(
+        examples=[1, 2, 3, 4, 5],
+        batch=list,
+        answers=lambda output, examples: list(output),
+        rows=[{"x": np.array([x])} for x in range(1, 6)],
+        tflite_answer=lambda output, example: int(output["y"][0]),
+        score=lambda answers: {"mean": float(np.mean(answers))},
+        metric="mean",
+        agreement=inference.share_equal,
+        notes=["fake"],
+        keras=lambda folder: keras_call,
+        saved_model=lambda loaded: saved_call,
+        saved_model_batch=lambda examples: tuple(str(x) for x in examples),
+        tflite=tflite,
+        check_saved_model=True,
+    )
+    return workload, calls
+
+
+def test_measure_runs_a_workload_of_its_own_callables(clock, monkeypatch, tmp_path):
+    folder = fake_run_folder(tmp_path)
+    workload, calls = fake_workload(clock)
+    monkeypatch.setitem(inference.RECIPES, "fake", inference.Recipe(lambda folder, config, limit: workload))
+    monkeypatch.setattr(inference, "load_saved_model", lambda folder: (folder / "saved_model" / "1", None))
+    settings = argparse.Namespace(calls=4, warmup=1, batches=1, tflite_threads=None, max_test_examples=None)
+    entry = inference.measure("fake", folder, settings)
+    formats = entry["formats"]
+    assert list(formats) == ["keras", "saved_model", "tflite none", "tflite dynamic"]
+    assert formats["keras"]["metric"] == 30.0 and formats["keras"]["size_mb"] == pytest.approx(2.0)
+    assert formats["saved_model"]["file"] == "saved_model/1" and "metric" not in formats["saved_model"]
+    assert all(isinstance(batch, tuple) for batch in calls["saved_model"])  # its own input
+    assert all(isinstance(batch, list) for batch in calls["keras"])
+    assert formats["tflite none"]["difference"] == 0.0 and formats["tflite none"]["agreement"] == 1.0
+    dynamic = formats["tflite dynamic"]
+    assert dynamic["metric"] == 31.0 and dynamic["difference"] == 1.0 and dynamic["agreement"] == 0.0
+    assert dynamic["difference_vs_float_tflite"] == 1.0 and dynamic["size_mb"] == pytest.approx(0.25)
+    assert formats["keras"]["p50_ms"] == pytest.approx(2.0)  # one example, 2 ms on the fake clock
+    assert entry["notes"] == ["fake"] and entry["test_examples"] == 5
+
+
+def test_measure_refuses_a_saved_model_answering_otherwise(clock, monkeypatch, tmp_path):
+    folder = fake_run_folder(tmp_path)
+    workload, _ = fake_workload(clock, saved_model_offset=1)
+    monkeypatch.setitem(inference.RECIPES, "fake", inference.Recipe(lambda folder, config, limit: workload))
+    monkeypatch.setattr(inference, "load_saved_model", lambda folder: (folder / "saved_model" / "1", None))
+    settings = argparse.Namespace(calls=4, warmup=1, batches=1, tflite_threads=None, max_test_examples=None)
+    with pytest.raises(RuntimeError, match="not the same model"):
+        inference.measure("fake", folder, settings)
