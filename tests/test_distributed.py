@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import pathlib
+import signal
 import subprocess
 import sys
+import time
 
 import h5py
 import numpy as np
@@ -110,21 +113,84 @@ def weights(path: pathlib.Path) -> dict[str, np.ndarray]:
     return found
 
 
-def test_the_sentiment_recipe_trains_alike_on_one_and_two_workers(tmp_path):
-    flags = ["--strategy", "multi-worker", "--epochs", "2", "--dropout", "0", "--no-export"]
-    for workers in (1, 2):
-        folder = tmp_path / f"workers{workers}"
-        run_cluster(
-            [sys.executable, "-m", "recipes.sentiment", *flags, "--output-dir", str(folder)],
-            workers,
-            tmp_path,
+SENTIMENT = ["-m", "recipes.sentiment", "--strategy", "multi-worker", "--epochs", "2", "--dropout", "0"]
+SENTIMENT += ["--backup-every-steps", "2", "--no-export"]
+
+
+@pytest.fixture(scope="module")
+def two_worker_run(tmp_path_factory) -> pathlib.Path:
+    """The sentiment recipe trained by two workers, uninterrupted."""
+    folder = tmp_path_factory.mktemp("two_workers")
+    run_cluster([sys.executable, *SENTIMENT, "--output-dir", str(folder / "run")], 2, folder)
+    return folder / "run"
+
+
+def history(folder: pathlib.Path) -> list[dict[str, str]]:
+    with (folder / "history.csv").open() as file:
+        return list(csv.DictReader(file))
+
+
+def assert_same_training(folder: pathlib.Path, reference: pathlib.Path, columns: tuple[str, ...]) -> None:
+    mine, theirs = history(folder), history(reference)
+    assert len(mine) == len(theirs) == 2
+    for name in columns:
+        np.testing.assert_allclose(
+            [float(r[name]) for r in mine], [float(r[name]) for r in theirs], atol=1e-5
         )
-        assert (folder / "metrics.json").exists() and not (folder / ".workers").exists()
-    one, two = (list(csv.DictReader((tmp_path / f"workers{n}" / "history.csv").open())) for n in (1, 2))
-    assert len(one) == len(two) == 2
-    for name in ("loss", "val_loss", "positive_accuracy", "val_positive_accuracy"):
-        np.testing.assert_allclose([float(r[name]) for r in two], [float(r[name]) for r in one], atol=1e-5)
-    first, second = (weights(tmp_path / f"workers{n}" / "best.weights.h5") for n in (1, 2))
+    first, second = weights(folder / "best.weights.h5"), weights(reference / "best.weights.h5")
     assert first.keys() == second.keys()
     for name in first:
-        np.testing.assert_allclose(second[name], first[name], atol=1e-5, err_msg=name)
+        np.testing.assert_allclose(first[name], second[name], atol=1e-5, err_msg=name)
+
+
+def test_the_sentiment_recipe_trains_alike_on_one_and_two_workers(tmp_path, two_worker_run):
+    one = tmp_path / "one_worker"
+    run_cluster([sys.executable, *SENTIMENT, "--output-dir", str(one)], 1, tmp_path)
+    for folder in (one, two_worker_run):  # finished by the chief alone
+        assert (folder / "metrics.json").exists() and not (folder / ".workers").exists()
+    columns = ("loss", "val_loss", "positive_accuracy", "val_positive_accuracy")
+    assert_same_training(two_worker_run, one, columns)
+
+
+def test_a_worker_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path, two_worker_run):
+    folder = tmp_path / "run"
+    command = [sys.executable, *SENTIMENT, "--output-dir", str(folder)]
+    backups = [folder / "backup", folder / ".workers" / "1" / "backup"]
+
+    def start() -> list[subprocess.Popen]:
+        configs = zoo.cluster.tf_configs(zoo.cluster.free_ports(2))
+        logs = [(tmp_path / f"worker{i}.log").open("a") for i in range(2)]
+        return [
+            subprocess.Popen(
+                command, cwd=ROOT, env={**os.environ, "TF_CONFIG": config}, stdout=log, stderr=log
+            )
+            for config, log in zip(configs, logs)
+        ]
+
+    def position(backup: pathlib.Path) -> tuple[int, int] | None:
+        try:
+            metadata = json.loads((backup / "training_metadata.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return metadata["epoch"], metadata.get("batches_done", 0)
+
+    chief, worker = start()
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and chief.poll() is None:
+        positions = {position(backup) for backup in backups}
+        if len(positions) == 1 and (here := positions.pop()) and here[0] == 1 and here[1] > 0:
+            worker.send_signal(signal.SIGKILL)  # both saved the same mid-epoch backup of epoch 2
+            break
+        time.sleep(0.02)
+    else:
+        pytest.fail("no mid-epoch backup of the second epoch was seen")
+    assert chief.wait(timeout=240) != 0  # the chief stops: a worker was lost
+    assert "a worker of the cluster was lost" in (tmp_path / "worker0.log").read_text()
+    assert not (folder / "metrics.json").exists()
+
+    chief, worker = start()  # the same command again
+    assert chief.wait(timeout=300) == 0 and worker.wait(timeout=60) == 0, (
+        tmp_path / "worker0.log"
+    ).read_text()[-3000:]
+    assert "Resuming from the backup" in (tmp_path / "worker0.log").read_text()
+    assert_same_training(folder, two_worker_run, ("val_loss", "val_positive_accuracy"))

@@ -201,16 +201,28 @@ class Trainer:
         epochs: int,
         callbacks: Sequence[keras.callbacks.Callback],
         initial_epoch: int = 0,
+        initial_batches: int = 0,
         verbose: int = 2,
     ) -> keras.callbacks.History:
         """`model.fit`'s epoch loop over this worker's slices of `train` (global batches): the same logs
         (`loss`, the compiled metrics, `val_` ones from `model.evaluate(validation)`) to the same
-        callbacks, from `initial_epoch` (a resumed backup's) to `epochs`."""
+        callbacks, from `initial_epoch` (a resumed backup's) to `epochs`.
+
+        A backup taken `initial_batches` batches into `initial_epoch` resumes exactly there: the
+        epochs before it draw their shuffled orders again without training (each iterator of a
+        reshuffling pipeline draws the next order), and the resumed epoch's first batches are read and
+        skipped, so the run goes on with the batches an uninterrupted one would have trained. Only the
+        resumed epoch's logged training metrics cover fewer batches. Every worker must resume from the
+        same position; if their backups differ, the run stops and says so.
+        """
         model = self.model
         if not model.optimizer.built:  # its slots made here, not inside the traced step
             model.optimizer.build(model.trainable_variables)
+        self._agree_on(initial_epoch, initial_batches)
         sliced = shard(train, self.cluster.index, self.cluster.workers)
         steps = int(train.cardinality())
+        for _ in range(initial_epoch * (2 if steps >= 0 else 1)):  # the orders of the epochs done
+            iter(sliced)
         callback_list = keras.callbacks.CallbackList(
             list(callbacks),
             add_history=True,
@@ -228,7 +240,10 @@ class Trainer:
             model.reset_metrics()
             loss_tracker.reset_state()
             callback_list.on_epoch_begin(epoch)
+            skip = initial_batches if epoch == initial_epoch else 0
             for step, batch in enumerate(sliced):
+                if step < skip:  # trained before the backup this run resumed
+                    continue
                 callback_list.on_train_batch_begin(step)
                 loss, examples = self._step(batch)
                 loss_tracker.update_state(loss, sample_weight=examples)
@@ -249,6 +264,26 @@ class Trainer:
                 break
         callback_list.on_train_end(logs)
         return model.history
+
+    def _agree_on(self, epoch: int, batches: int) -> None:
+        """Check that every worker resumes at (`epoch`, `batches`), as their backups say."""
+
+        def gather():
+            position = tf.identity(tf.constant([[epoch, batches]], tf.int64))
+            return tf.distribute.get_replica_context().all_gather(position, axis=0)
+
+        positions = self.strategy.experimental_local_results(
+            tf.function(lambda: self.strategy.run(gather))()
+        )[0]
+        positions = [tuple(int(v) for v in row) for row in positions.numpy()]
+        if len(set(positions)) > 1:
+            where = ", ".join(
+                f"worker {i}: epoch {e + 1} after {b} batches" for i, (e, b) in enumerate(positions)
+            )
+            raise ClusterError(
+                f"the workers' backups are at different points ({where}): a worker was stopped while the "
+                "others saved. Start the cluster with --overwrite to train afresh"
+            )
 
     def _metric_logs(self) -> dict[str, float]:
         results = self.model.get_metrics_result()

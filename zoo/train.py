@@ -193,10 +193,16 @@ class Backup(keras.callbacks.BackupAndRestore):
     def __init__(self, backup_dir: str | pathlib.Path, save_freq: int):
         super().__init__(str(backup_dir), save_freq=save_freq, delete_checkpoint=False)
         self.diverged = False  # once a loss is NaN/inf, nothing later is saved
+        self._batches_done = 0  # of the current epoch, recorded with each backup
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self.diverged = self.diverged or not finite_losses(logs)
+        self._batches_done = batch + 1
         super().on_train_batch_end(batch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        super().on_epoch_end(epoch, logs)
+        self._batches_done = 0
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         super().on_train_begin(logs)
@@ -212,7 +218,13 @@ class Backup(keras.callbacks.BackupAndRestore):
             return
         pathlib.Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
         save_weights_whole(self.model, self._weights_path)
-        metadata = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        # `batches_done`: batches of `epoch` trained into these weights (0 at an epoch boundary), which
+        # `--strategy multi-worker` skips when it resumes; `model.fit` restarts the epoch instead.
+        metadata = {
+            "epoch": self._current_epoch,
+            "batch": self._last_batch_seen,
+            "batches_done": self._batches_done,
+        }
         zoo.io.write_text(self._training_metadata_path, json.dumps(metadata))
 
 
@@ -370,6 +382,7 @@ class Run:
         print(f"strategy: {type(self.strategy).__name__}, replicas: {self.strategy.num_replicas_in_sync}")
         self.monitor: str | None = None
         self.mode: str = "min"
+        self._initial_epoch = self._initial_batches = 0  # where a backup resumes (`_resume_epoch`)
 
     def _check_output_dir(self) -> None:
         """Fail now, not after an hour of data loading, if nothing can be written here."""
@@ -446,7 +459,9 @@ class Run:
         metadata_path = self.backup_dir / "training_metadata.json"
         if not metadata_path.exists():
             return 0
-        epoch = int(json.loads(metadata_path.read_text())["epoch"])
+        metadata = json.loads(metadata_path.read_text())
+        epoch = int(metadata["epoch"])
+        self._initial_batches = int(metadata.get("batches_done", 0))
         rows = [row for row in read_history(self.history_path) if row["epoch"] < epoch]
         if rows:
             _write_history(self.history_path, rows)
@@ -582,6 +597,7 @@ class Run:
                 epochs=self.config.epochs,
                 callbacks=callbacks,
                 initial_epoch=self._initial_epoch,
+                initial_batches=self._initial_batches,
                 verbose=self.verbose,
             )
         except (

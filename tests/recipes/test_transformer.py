@@ -100,17 +100,18 @@ def test_cached_decoding_steps_give_the_full_decoders_logits(precision, atol):
     ids=["last-weights", "ema", "bfloat16"],
 )
 def test_embedded_default_learns_and_exports(tmp_path, flags):
+    learns = not flags  # the variants check what they change in the exports, on a shorter run
     metrics = transformer.main(
         [
             *flags,
             "--epochs",
-            "5",
+            "5" if learns else "2",
             "--beam-size",
             "3",
             "--bleu-samples",
             "100",
             "--max-test-samples",
-            "150",
+            "150" if learns else "60",
             "--embedding-dim",
             "64",
             "--intermediate-dim",
@@ -119,8 +120,9 @@ def test_embedded_default_learns_and_exports(tmp_path, flags):
             str(tmp_path),
         ]
     )
-    assert metrics["test_greedy_bleu"] > 30  # numbers in words: a model that learnt nothing scores ~0
-    assert metrics["test_beam_bleu"] >= metrics["test_greedy_bleu"] - 2
+    if learns:
+        assert metrics["test_greedy_bleu"] > 30  # numbers in words: a model that learnt nothing scores ~0
+        assert metrics["test_beam_bleu"] >= metrics["test_greedy_bleu"] - 2
     assert metrics["savedmodel_differing_translations"] == 0
     assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
     for name in ("model.keras", "tokenizer.spm", "saved_model/1/saved_model.pb", "history.csv"):
