@@ -152,6 +152,19 @@ def test_the_sentiment_recipe_trains_alike_on_one_and_two_workers(tmp_path, two_
     assert_same_training(two_worker_run, one, columns)
 
 
+def test_the_translation_recipe_trains_alike_on_one_and_two_workers(tmp_path):
+    """A sequence-to-sequence model: masked target tokens, so the loss is a mean over the batch's tokens,
+    which a mean of the workers' means would not give."""
+    flags = ["-m", "recipes.translation", "--strategy", "multi-worker", "--epochs", "2", "--dropout", "0"]
+    flags += ["--units", "32", "--embedding-dim", "32", "--bleu-samples", "20", "--max-test-samples", "20"]
+    flags += ["--heatmaps", "0", "--beam-size", "1", "--no-export"]
+    for workers in (1, 2):
+        run_cluster(
+            [sys.executable, *flags, "--output-dir", str(tmp_path / f"w{workers}")], workers, tmp_path
+        )
+    assert_same_training(tmp_path / "w2", tmp_path / "w1", ("loss", "val_loss", "val_chrf"))
+
+
 def test_a_worker_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path, two_worker_run):
     folder = tmp_path / "run"
     command = [sys.executable, *SENTIMENT, "--output-dir", str(folder)]
