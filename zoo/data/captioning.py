@@ -26,10 +26,10 @@ from typing import NamedTuple
 
 import numpy as np
 
+from zoo.data.common import DIGIT_WORDS
 from zoo.data.integrity import check_counts
 from zoo.data.registry import DATASETS, find_dataset, locate
 from zoo.data.sentiment import decode_utf8
-from zoo.data.speech import DIGIT_WORDS
 from zoo.errors import DataFormatError
 from zoo.progress import progress
 

@@ -129,11 +129,6 @@ def character_vocabulary(text: str) -> list[str]:
     return sorted(set(text))
 
 
-def id_table(characters: Sequence[str]) -> list[str]:
-    """Every id's string: `["", "[UNK]", *characters]`, the order of `character_lookup`'s vocabulary."""
-    return ["", "[UNK]", *characters]
-
-
 def encode(text: str, characters: Sequence[str]) -> np.ndarray:
     """`text` -> int32 ids (characters not in the vocabulary -> `UNK_ID`), in NumPy, for whole corpora."""
     ids = {character: index + 2 for index, character in enumerate(characters)}

@@ -11,9 +11,10 @@ import os
 import pathlib
 
 import zoo.text
+from zoo.data.common import decode_utf8
 from zoo.data.integrity import check_counts
 from zoo.data.registry import find_dataset
-from zoo.data.sentiment import decode_utf8, read_imdb
+from zoo.data.sentiment import read_imdb
 from zoo.errors import DataFormatError
 
 # Files a folder given as --data-dir is read from (in name order); anything else is ignored.

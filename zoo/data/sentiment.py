@@ -13,6 +13,7 @@ from typing import NamedTuple
 import numpy as np
 import sklearn.model_selection
 
+from zoo.data.common import decode_utf8
 from zoo.data.integrity import check_counts, tar_members
 from zoo.data.registry import find_dataset
 from zoo.errors import DataFormatError, DatasetNotFoundError
@@ -24,16 +25,6 @@ class LabelledTexts(NamedTuple):
     labels: np.ndarray  # int32, 0 negative / 1 positive
     # Optional group of each text (IMDB: its movie); held-out splits never share a group with training.
     groups: np.ndarray | None = None
-
-
-def decode_utf8(data: bytes, path: str) -> str:
-    """Strict UTF-8 decoding whose error names the file and the line of the first bad byte."""
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        problem = f"not UTF-8: byte {data[error.start]:#04x} ({error.reason})"
-        raise DataFormatError(path, line, problem) from None
 
 
 # ## IMDB (aclImdb)

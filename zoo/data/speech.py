@@ -23,13 +23,11 @@ import numpy as np
 import scipy.signal
 import sklearn.model_selection
 
+from zoo.data.common import DIGIT_WORDS, decode_utf8
 from zoo.data.integrity import check_counts
 from zoo.data.registry import DATASETS, find_dataset
-from zoo.data.sentiment import decode_utf8
 from zoo.errors import DataFormatError
 from zoo.progress import progress
-
-DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
 class Utterances(NamedTuple):

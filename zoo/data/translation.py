@@ -20,9 +20,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from zoo.data.common import decode_utf8
 from zoo.data.integrity import check_counts, looks_like_zip, read_zip_member
 from zoo.data.registry import DATASETS, find_dataset
-from zoo.data.sentiment import decode_utf8
 from zoo.errors import DataFormatError
 
 Pair = tuple[str, str]  # (english, spanish)

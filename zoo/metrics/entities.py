@@ -336,9 +336,8 @@ class EntityF1Callback(keras.callbacks.Callback):
     Keras calls callbacks in list order with one shared `logs` dict, so this callback must come BEFORE
     every callback that reads the values (`ModelCheckpoint`, `EarlyStopping`, `CSVLogger`,
     `TensorBoard`); placed after them it still computes the scores, but they see the epoch without
-    them. (`zoo.train.Run.fit` will be changed to put metric callbacks first; until then pass your own
-    callback list.) Keras cannot tell whether an unknown metric should rise or fall, so monitor it with
-    `mode="max"`.
+    them. (`zoo.train.Run.fit` runs its `extra_callbacks` before its own for this reason.) Keras cannot
+    tell whether an unknown metric should rise or fall, so monitor it with `mode="max"`.
 
     Args:
         validation_data: a `tf.data.Dataset` or any re-iterable (a list, not a one-shot generator) of
