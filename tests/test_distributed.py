@@ -13,6 +13,7 @@ import sys
 import time
 
 import h5py
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -63,6 +64,18 @@ def test_the_workers_slices_make_up_each_batch_in_order():
         np.testing.assert_array_equal(joined, ids)
         np.testing.assert_array_equal(np.concatenate([slices[i][step][1] for i in range(3)]), labels)
     assert [len(slices[index][-1][0]) for index in range(3)] == [0, 1, 1]  # a batch of 2 for 3 workers
+
+
+def test_a_model_with_its_own_train_step_is_refused():
+    class Custom(keras.Model):
+        def train_step(self, data):
+            return {}
+
+    inputs = keras.Input((3,))
+    model = Custom(inputs, keras.layers.Dense(1)(inputs))
+    cluster = zoo.distributed.Cluster(workers=1, index=0, task="worker", task_index=0)
+    with pytest.raises(ClusterError, match="its own train_step"):
+        zoo.distributed.Trainer(model, tf.distribute.get_strategy(), cluster)
 
 
 def test_a_failing_worker_stops_the_local_cluster(tmp_path):

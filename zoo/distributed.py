@@ -152,6 +152,11 @@ class Trainer:
                 f"one replica per worker: the strategy has {strategy.num_replicas_in_sync} replicas for "
                 f"{cluster.workers} workers (hide all but one device of each machine)"
             )
+        if type(model).train_step is not keras.Model.train_step:
+            raise ClusterError(
+                f"{type(model).__name__} trains with its own train_step, which the collective step would "
+                "bypass: --strategy multi-worker takes models that train with their compiled loss"
+            )
         self.model = model
         self.strategy = strategy
         self.cluster = cluster
