@@ -8,8 +8,8 @@ dropped). Decoding takes the best path (greedy) or searches several (beam).
 
 The model, all in the graph so the SavedModel takes a float waveform:
 
-    waveform -> zoo.audio.LogMelSpectrogram (25 ms frames every 10 ms, per-utterance normalised)
-             -> zoo.audio.SpecAugment (frequency and time masks, training only)
+    waveform -> zoo.layers.LogMelSpectrogram (25 ms frames every 10 ms, per-utterance normalised)
+             -> zoo.layers.SpecAugment (frequency and time masks, training only)
              -> zoo.layers.ConvSubsampling (two strided convolutions: 4x fewer frames)
              -> bidirectional GRU (or LSTM) layers -> zoo.layers.CTCLogits (letters + blank)
 
@@ -44,7 +44,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import zoo.audio
 import zoo.cli
 import zoo.config
 import zoo.data
@@ -225,12 +224,12 @@ def build_model(config: Config, alphabet: list[str]) -> keras.Model:
     """(waveforms, lengths) -> per-frame logits over the blank and the alphabet, compiled with CTC."""
     waveforms = keras.Input((None,), dtype="float32", name="waveforms")
     lengths = keras.Input((), dtype="int32", name="lengths")
-    x = zoo.audio.LogMelSpectrogram(config.sample_rate, num_mel_bins=config.num_mel_bins, name="log_mel")(
+    x = zoo.layers.LogMelSpectrogram(config.sample_rate, num_mel_bins=config.num_mel_bins, name="log_mel")(
         [waveforms, lengths]
     )
     if config.spec_augment:
         width = max(1, config.num_mel_bins // 8)
-        x = zoo.audio.SpecAugment(2, width, 2, 10, time_mask_fraction=0.1, seed=config.seed)(x)
+        x = zoo.layers.SpecAugment(2, width, 2, 10, time_mask_fraction=0.1, seed=config.seed)(x)
     x = zoo.layers.ConvSubsampling(config.conv_filters, kernel_size=5, strides=2, num_layers=2)(x)
     cell = {"gru": keras.layers.GRU, "lstm": keras.layers.LSTM}[config.cell]
     for _ in range(config.rnn_layers):

@@ -6,11 +6,10 @@ import pytest
 import tensorflow as tf
 
 import zoo
-import zoo.audio
 import zoo.export
 import zoo.layers
 from tests.layers.layer_test import run_layer_test
-from zoo.audio import LogMelSpectrogram, SpecAugment
+from zoo.layers.audio import LogMelSpectrogram, SpecAugment
 
 # (sample rate, mel bins): FSDD's 8 kHz and LJ Speech's 22.05 kHz.
 RATES = [(8000, 40), (22050, 80)]

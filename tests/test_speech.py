@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import zoo.audio
 import zoo.export
 import zoo.layers
 import zoo.speech
@@ -22,7 +21,7 @@ def tiny_ctc_model(seed: int = 0) -> keras.Model:
     keras.utils.set_random_seed(seed)
     waveforms = keras.Input((None,), name="waveforms")
     lengths = keras.Input((), dtype="int32", name="lengths")
-    x = zoo.audio.LogMelSpectrogram(8000, num_mel_bins=8, name="log_mel")([waveforms, lengths])
+    x = zoo.layers.LogMelSpectrogram(8000, num_mel_bins=8, name="log_mel")([waveforms, lengths])
     x = zoo.layers.ConvSubsampling(4, kernel_size=3)(x)
     x = keras.layers.Bidirectional(keras.layers.GRU(4, return_sequences=True))(x)
     return keras.Model([waveforms, lengths], zoo.layers.CTCLogits(len(ALPHABET) + 1)(x))

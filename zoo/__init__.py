@@ -13,7 +13,7 @@ import pathlib
 
 # Every module holding a `@keras.saving.register_keras_serializable(package="zoo")` object
 # (`zoo.text` imports `zoo.text.graph`, whose `standardize` a TextVectorization may name).
-from zoo import audio, embeddings, layers, losses, text  # noqa: F401
+from zoo import embeddings, layers, losses, text  # noqa: F401
 
 __version__ = "0.1.0"
 

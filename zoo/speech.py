@@ -31,8 +31,8 @@ import numpy as np
 import tensorflow as tf
 
 import zoo.export
-from zoo.audio import LogMelSpectrogram, WaveformCheck
 from zoo.errors import ExportMismatchError
+from zoo.layers.audio import LogMelSpectrogram, WaveformCheck
 from zoo.layers.ctc import ConvSubsampling, CTCTranscriber
 
 # How far a TFLite model's log-probabilities may be from the Keras model's. TFLite's float32 kernels
@@ -52,7 +52,7 @@ def transcriber(model: keras.Model, alphabet: Sequence[str], beam_width: int = 0
     search decoder (`zoo.layers.CTCTranscriber`), as one model (the SavedModel's).
 
     Invalid input (lengths that do not fit the waveforms, NaN samples) raises an error naming the problem
-    (`zoo.audio.WaveformCheck`). Every valid input is answered: the model runs on one more waveform of
+    (`zoo.layers.WaveformCheck`). Every valid input is answered: the model runs on one more waveform of
     length 0 and one more frame of silence than it is given, and drops that waveform's transcript, because
     its convolutions and recurrent layers cannot run on an empty batch or on zero frames (a waveform
     shorter than a frame). Padding past a waveform's length is masked, so no transcript changes."""
@@ -100,7 +100,7 @@ def transcribe_all(transcribe: keras.Model, dataset: tf.data.Dataset) -> list[st
 
 def output_frames(model: keras.Model, lengths):
     """The real output frames of a CTC model for waveforms of `lengths` samples (int, array or tensor):
-    the frames of its `zoo.audio.LogMelSpectrogram`, then of each `zoo.layers.ConvSubsampling` after it
+    the frames of its `zoo.layers.LogMelSpectrogram`, then of each `zoo.layers.ConvSubsampling` after it
     (the layers that change the time axis of the zoo's speech models)."""
     frames = None
     for layer in model.layers:
@@ -109,7 +109,7 @@ def output_frames(model: keras.Model, lengths):
         elif isinstance(layer, ConvSubsampling) and frames is not None:
             frames = layer.num_frames(frames)
     if frames is None:
-        raise ValueError(f"{model.name} has no zoo.audio.LogMelSpectrogram to count its frames from")
+        raise ValueError(f"{model.name} has no zoo.layers.LogMelSpectrogram to count its frames from")
     return frames
 
 

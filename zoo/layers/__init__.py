@@ -2,6 +2,7 @@
 
 from zoo.layers.attention import BahdanauAttention, LuongAttention
 from zoo.layers.attention_lstm import AttentionLSTM
+from zoo.layers.audio import LogMelSpectrogram, SpecAugment, WaveformCheck
 from zoo.layers.backbone_preprocessing import BackbonePreprocessing
 from zoo.layers.cells import GRUCell, LSTMCell, SimpleRNNCell
 from zoo.layers.characters import CharacterEncoder
@@ -24,10 +25,13 @@ __all__ = [
     "GRUCell",
     "HashedNgrams",
     "LSTMCell",
+    "LogMelSpectrogram",
     "LuongAttention",
     "MaskedGlobalAveragePooling1D",
     "MaskedGlobalMaxPooling1D",
     "NaiveBayesLinear",
     "SimpleRNNCell",
+    "SpecAugment",
     "TokenFeatures",
+    "WaveformCheck",
 ]

@@ -93,10 +93,10 @@ class LogMelSpectrogram(keras.layers.Layer):
 
     >>> import keras
     >>> import numpy as np
-    >>> import zoo.audio
+    >>> import zoo.layers
     >>> waveforms = keras.Input((None,))
     >>> lengths = keras.Input((), dtype="int32")
-    >>> log_mel = zoo.audio.LogMelSpectrogram(sample_rate=8000, num_mel_bins=40)
+    >>> log_mel = zoo.layers.LogMelSpectrogram(sample_rate=8000, num_mel_bins=40)
     >>> features = log_mel([waveforms, lengths])  # (None, None, 40), masked
     >>> encoded = keras.layers.GRU(16, return_sequences=True)(features)  # skips the masked frames
     >>> model = keras.Model([waveforms, lengths], keras.layers.Dense(11)(encoded))
@@ -332,8 +332,8 @@ class SpecAugment(keras.layers.Layer):
 
     >>> import keras
     >>> import numpy as np
-    >>> import zoo.audio
-    >>> augment = zoo.audio.SpecAugment(frequency_mask_width=4, time_mask_width=5, seed=1)
+    >>> import zoo.layers
+    >>> augment = zoo.layers.SpecAugment(frequency_mask_width=4, time_mask_width=5, seed=1)
     >>> features = np.ones((2, 30, 16), "float32")
     >>> bool(keras.ops.all(augment(features) == features))  # inference: unchanged
     True
@@ -461,10 +461,10 @@ class WaveformCheck(keras.layers.Layer):
     Example:
 
     >>> import keras
-    >>> import zoo.audio
+    >>> import zoo.layers
     >>> waveforms, lengths = keras.Input((None,)), keras.Input((), dtype="int32")
-    >>> checked = zoo.audio.WaveformCheck()([waveforms, lengths])
-    >>> features = zoo.audio.LogMelSpectrogram(8000, num_mel_bins=40)(checked)
+    >>> checked = zoo.layers.WaveformCheck()([waveforms, lengths])
+    >>> features = zoo.layers.LogMelSpectrogram(8000, num_mel_bins=40)(checked)
     """
 
     def call(self, inputs):
