@@ -216,6 +216,37 @@ def plot(results: dict, path: pathlib.Path) -> None:
     plt.close(figure)
 
 
+def record(reader: str, rows: list[dict], base_words: int, epochs: int) -> None:
+    """Write `rows` as `reader`'s rows of scaling.json (other readers' rows kept), then the .md and .png."""
+    path = RESULTS / "scaling.json"
+    results = json.loads(path.read_text()) if path.exists() else {"readers": {}}
+    if results.get("base_words") not in (None, base_words):
+        results["readers"] = {}  # rows of another base size do not compare
+    results |= {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "base_words": base_words,
+        "epochs": epochs,
+        "peak_memory": "ru_maxrss of the training subprocess (os.wait4), kernel high-water mark",
+        "workers": (
+            "not measured: recipes.word2vec trains on one device (--strategy default only, sparse SGD "
+            "updates of the touched rows); its --workers flag splits each step into in-graph slices for "
+            "the two CPU cores, it is not multi-worker training"
+        ),
+    }
+    summary = ratios(rows)
+    summary = json.loads(json.dumps(summary))  # factor keys as strings, as they read back from the file
+    results["readers"][reader] = {
+        "run": time.strftime("%Y-%m-%d %H:%M"),
+        "summary": summary,
+        "rows": rows,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "scaling.md").write_text(markdown(results))
+    plot(results, RESULTS / "scaling.png")
+    print(markdown(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--reader", default="in-memory", choices=sorted(READER_FLAGS))
@@ -235,36 +266,11 @@ def main() -> None:
         parser.error("--factors needs two or more sizes")
     corpora = write_corpora(args.base_words, sorted(args.factors))
     rows = []
-    for factor, (path, words) in corpora.items():
+    for factor, (corpus, words) in corpora.items():
         print(f"{args.reader} x{factor}: {words:,} words, load average {os.getloadavg()[0]:.2f}", flush=True)
-        rows.append(run_one(args.reader, factor, path, args.epochs, args.recipe_flags.split()))
+        rows.append(run_one(args.reader, factor, corpus, args.epochs, args.recipe_flags.split()))
         print(json.dumps(rows[-1]), flush=True)
-    results = json.loads(path.read_text()) if path.exists() else {"readers": {}}
-    if results.get("base_words") not in (None, args.base_words):
-        results["readers"] = {}  # rows of another base size do not compare
-    results |= {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "base_words": args.base_words,
-        "epochs": args.epochs,
-        "peak_memory": "ru_maxrss of the training subprocess (os.wait4), kernel high-water mark",
-        "workers": (
-            "not measured: recipes.word2vec trains on one device (--strategy default only, sparse SGD "
-            "updates of the touched rows); its --workers flag splits each step into in-graph slices for "
-            "the two CPU cores, it is not multi-worker training"
-        ),
-    }
-    summary = ratios(rows)
-    summary = json.loads(json.dumps(summary))  # factor keys as strings, as they read back from the file
-    results["readers"][args.reader] = {
-        "run": time.strftime("%Y-%m-%d %H:%M"),
-        "summary": summary,
-        "rows": rows,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "scaling.md").write_text(markdown(results))
-    plot(results, RESULTS / "scaling.png")
-    print(markdown(results))
+    record(args.reader, rows, args.base_words, args.epochs)
 
 
 if __name__ == "__main__":
