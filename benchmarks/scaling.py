@@ -14,13 +14,14 @@ rusage (the kernel's high-water mark of that process, not a sampled value). The 
 training time within 10% of linear from 1x to 8x (`train_seconds / (factor * train_seconds at 1x)`
 between 0.9 and 1.1) and peak memory at 8x less than 20% above 1x.
 
-`--reader` names the row set and picks how the recipe reads its corpus ("in-memory": every text
-tokenised into lists first, the recipe's original reader; "stream": `--stream`, read with tf.data).
-Rows of the other reader already in the JSON are kept. Writes `benchmarks/results/scaling.json`,
-`scaling.md` and `scaling.png` (time and memory against corpus size).
+`--readers` name the row sets, each a way the recipe reads its corpus ("in-memory": every text tokenised
+into lists first, the recipe's original reader; "stream": `--stream`, read with tf.data). Rows of a reader
+not run are kept from the JSON. `--repeats N` runs every size N times (sizes and readers alternating), and
+a row holds the median times and the largest peak RSS, every run listed under `runs`. Also recorded: the
+subprocess's CPU seconds (user + system, whole run), less swayed than wall time by other jobs. Writes
+`benchmarks/results/scaling.json`, `scaling.md` and `scaling.png` (time and memory against corpus size).
 
-    ZOO_DATA_DIR=../shared/data python -m benchmarks.scaling --reader in-memory
-    ZOO_DATA_DIR=../shared/data python -m benchmarks.scaling --reader stream
+    ZOO_DATA_DIR=../shared/data python -m benchmarks.scaling --readers in-memory stream --repeats 2
     ZOO_DATA_DIR=../shared/data python -m benchmarks.scaling --factors 1 2 --base-words 100000  # a quick look
 """
 
@@ -32,6 +33,7 @@ import os
 import pathlib
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -106,12 +108,31 @@ def run_one(reader: str, factor: int, corpus: pathlib.Path, epochs: int, extra: 
         "train_seconds": metrics["train_seconds"],
         "wall_seconds": round(wall, 2),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        # CPU time of the whole run (start-up, reading, training, evaluation): less swayed by other jobs.
+        "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 1),
         "vocabulary_size": metrics["vocabulary_size"],
         "analogy_accuracy": metrics["analogy_accuracy"],
         "wordsim353_spearman": metrics["wordsim353_spearman"],
         "load_average": [round(load, 2), round(os.getloadavg()[0], 2)],
         "command": "python " + " ".join(command[1:]).replace(str(pathlib.Path.cwd()) + "/", ""),
     }
+
+
+def median_row(runs: list[dict]) -> dict:
+    """One size's row from its repeated runs: median times, the largest peak RSS, every run kept."""
+    row = dict(runs[0])
+    for key in ("train_seconds", "wall_seconds", "cpu_seconds"):
+        row[key] = statistics.median(run[key] for run in runs)
+    row["peak_rss_mb"] = max(run["peak_rss_mb"] for run in runs)
+    if len(runs) > 1:
+        row["runs"] = [
+            {
+                key: run[key]
+                for key in ("train_seconds", "wall_seconds", "cpu_seconds", "peak_rss_mb", "load_average")
+            }
+            for run in runs
+        ]
+    return row
 
 
 def ratios(rows: list[dict]) -> dict:
@@ -153,9 +174,9 @@ def markdown(results: dict) -> str:
         "train seconds / (factor x train seconds at 1x), 1.00 = linear; memory ratio: peak RSS / peak "
         "RSS at 1x (the subprocess's `ru_maxrss`).",
         "",
-        "| reader | factor | words | vocabulary | train s | wall s | peak RSS MB | time / linear "
+        "| reader | factor | words | vocabulary | train s | wall s | CPU s | peak RSS MB | time / linear "
         "| wall / linear | memory / 1x | load avg (start, end) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for reader, rows in results["readers"].items():
         summary = rows["summary"]
@@ -163,7 +184,8 @@ def markdown(results: dict) -> str:
             factor = row["factor"]
             lines.append(
                 f"| {reader} | {factor}x | {row['words']:,} | {row['vocabulary_size']:,} | "
-                f"{row['train_seconds']:.1f} | {row['wall_seconds']:.1f} | {row['peak_rss_mb']:,.0f} | "
+                f"{row['train_seconds']:.1f} | {row['wall_seconds']:.1f} | "
+                f"{row.get('cpu_seconds', float('nan')):.0f} | {row['peak_rss_mb']:,.0f} | "
                 f"{summary['train_time_to_linear'][str(factor)]:.2f} | "
                 f"{summary['wall_time_to_linear'][str(factor)]:.2f} | "
                 f"{summary['peak_rss_to_smallest'][str(factor)]:.2f} | "
@@ -216,12 +238,48 @@ def plot(results: dict, path: pathlib.Path) -> None:
     plt.close(figure)
 
 
+def record(reader: str, rows: list[dict], base_words: int, epochs: int) -> None:
+    """Write `rows` as `reader`'s rows of scaling.json (other readers' rows kept), then the .md and .png."""
+    path = RESULTS / "scaling.json"
+    results = json.loads(path.read_text()) if path.exists() else {"readers": {}}
+    if results.get("base_words") not in (None, base_words):
+        results["readers"] = {}  # rows of another base size do not compare
+    results |= {
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "base_words": base_words,
+        "epochs": epochs,
+        "peak_memory": "ru_maxrss of the training subprocess (os.wait4), kernel high-water mark",
+        "workers": (
+            "not measured: recipes.word2vec trains on one device (--strategy default only, sparse SGD "
+            "updates of the touched rows); its --workers flag splits each step into in-graph slices for "
+            "the two CPU cores, it is not multi-worker training"
+        ),
+    }
+    summary = ratios(rows)
+    summary = json.loads(json.dumps(summary))  # factor keys as strings, as they read back from the file
+    results["readers"][reader] = {
+        "run": time.strftime("%Y-%m-%d %H:%M"),
+        "summary": summary,
+        "rows": rows,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "scaling.md").write_text(markdown(results))
+    plot(results, RESULTS / "scaling.png")
+    print(markdown(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--reader", default="in-memory", choices=sorted(READER_FLAGS))
+    parser.add_argument(
+        "--readers", nargs="+", default=["in-memory"], choices=sorted(READER_FLAGS), help="one or both"
+    )
     parser.add_argument("--factors", type=int, nargs="+", default=[1, 2, 4, 8], help="two or more")
     parser.add_argument("--base-words", type=int, default=2_000_000, help="whitespace words of the 1x corpus")
     parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument(
+        "--repeats", type=int, default=1, help="runs of each size and reader (median times, largest RSS)"
+    )
     parser.add_argument("--recipe-flags", default="", help="extra flags for recipes.word2vec, one string")
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md and .png from the .json")
     args = parser.parse_args()
@@ -234,37 +292,26 @@ def main() -> None:
     if len(set(args.factors)) < 2:
         parser.error("--factors needs two or more sizes")
     corpora = write_corpora(args.base_words, sorted(args.factors))
-    rows = []
-    for factor, (path, words) in corpora.items():
-        print(f"{args.reader} x{factor}: {words:,} words, load average {os.getloadavg()[0]:.2f}", flush=True)
-        rows.append(run_one(args.reader, factor, path, args.epochs, args.recipe_flags.split()))
-        print(json.dumps(rows[-1]), flush=True)
-    results = json.loads(path.read_text()) if path.exists() else {"readers": {}}
-    if results.get("base_words") not in (None, args.base_words):
-        results["readers"] = {}  # rows of another base size do not compare
-    results |= {
-        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "base_words": args.base_words,
-        "epochs": args.epochs,
-        "peak_memory": "ru_maxrss of the training subprocess (os.wait4), kernel high-water mark",
-        "workers": (
-            "not measured: recipes.word2vec trains on one device (--strategy default only, sparse SGD "
-            "updates of the touched rows); its --workers flag splits each step into in-graph slices for "
-            "the two CPU cores, it is not multi-worker training"
-        ),
-    }
-    summary = ratios(rows)
-    summary = json.loads(json.dumps(summary))  # factor keys as strings, as they read back from the file
-    results["readers"][args.reader] = {
-        "run": time.strftime("%Y-%m-%d %H:%M"),
-        "summary": summary,
-        "rows": rows,
-    }
-    RESULTS.mkdir(exist_ok=True)
-    path.write_text(json.dumps(results, indent=2) + "\n")
-    (RESULTS / "scaling.md").write_text(markdown(results))
-    plot(results, RESULTS / "scaling.png")
-    print(markdown(results))
+    runs: dict[str, dict[int, list[dict]]] = {reader: {} for reader in args.readers}
+    # Sizes and readers alternate, repeat after repeat, so a busy spell of the machine falls on all.
+    for repeat in range(args.repeats):
+        for factor, (corpus, words) in corpora.items():
+            for reader in args.readers:
+                load = os.getloadavg()[0]
+                print(
+                    f"{reader} x{factor} ({repeat + 1}/{args.repeats}): {words:,} words, load {load:.2f}",
+                    flush=True,
+                )
+                row = run_one(reader, factor, corpus, args.epochs, args.recipe_flags.split())
+                runs[reader].setdefault(factor, []).append(row)
+                print(json.dumps(row), flush=True)
+    for reader, by_factor in runs.items():
+        record(
+            reader,
+            [median_row(factor_runs) for factor_runs in by_factor.values()],
+            args.base_words,
+            args.epochs,
+        )
 
 
 if __name__ == "__main__":

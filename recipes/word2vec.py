@@ -17,7 +17,10 @@ Data: with no flags, two corpora gensim ships for its tests (Lee's news backgrou
 Wikipedia articles, 390k words): a one-minute demo. Real runs: `--preset imdb` (the 50,000 labelled IMDB
 reviews, 11.5M words), `--preset wikitext2` (WikiText-2's training split, 2M words), or plain text
 (`--data-dir FILE_OR_FOLDER`, one sentence or document per line). Text is tokenised by
-`zoo.data.corpora.words` (`zoo.text.preprocess`, punctuation dropped).
+`zoo.data.corpora.words` (`zoo.text.preprocess`, punctuation dropped). Plain text can also be read as a
+stream (`--stream --data-dir FILE_FOLDER_OR_GLOB`): one pass counts the words, then every epoch reads the
+files again through tf.data (`--shuffle-lines N` shuffles lines in a buffer of N), so memory does not
+grow with the corpus (benchmarks/scaling.py measures both readers from 1x to 8x a WikiText-2 slice).
 
 Evaluation is gensim's own, on our vectors wrapped as `gensim.models.KeyedVectors`: analogy accuracy on
 questions-words.txt and Spearman correlation on WordSim353 and SimLex-999 (`metrics.json`:
@@ -36,6 +39,7 @@ Commands:
 
     ZOO_DATA_DIR=../shared/data python -m recipes.word2vec --preset wikitext2
     ZOO_DATA_DIR=../shared/data python -m benchmarks.word2vec --corpus imdb --repeats 3
+    python -m recipes.word2vec --stream --data-dir 'corpus/part-*.txt' --shuffle-lines 10000
 """
 
 from __future__ import annotations
@@ -90,6 +94,14 @@ class Config(zoo.config.RunConfig):
         "steps are faster but learn worse (2048: 0.6 analogy points lower on WikiText-2; IMDB's "
         "SimLex-999 is 0.303 at 256, 0.291 at 1024 in about a third of the time, one run each)",
     )
+    stream: bool = flag(
+        False,
+        "read the plain text at --data-dir (a file, folder or glob) as a tf.data stream: one pass counts the "
+        "words, then each epoch reads the files again, so memory does not grow with the corpus",
+    )
+    shuffle_lines: int = flag(
+        0, "with --stream, lines in the shuffle buffer (0: the files' order, as gensim)"
+    )
     patience: int = flag(100, "epochs without a lower training loss before stopping (the rate decays anyway)")
     backup_every_steps: int = flag(5000, "steps between resumable backups (each writes both matrices)")
     neighbours: list[str] = flag(
@@ -133,6 +145,14 @@ class Config(zoo.config.RunConfig):
             raise ValueError("need 0 < --min-alpha <= --alpha")
         if self.sample < 0:
             raise ValueError("--sample must be >= 0")
+        if self.stream and (self.dataset not in (None, "text") or self.data_dir is None):
+            raise ValueError("--stream reads plain text: give --data-dir (and no --dataset but text)")
+        if self.stream and self.max_train_samples:
+            raise ValueError(
+                "--stream reads the whole corpus: --max-train-samples is for the in-memory reader"
+            )
+        if self.shuffle_lines < 0:
+            raise ValueError("--shuffle-lines must be >= 0")
         if self.strategy != "default":
             raise ValueError("word2vec trains with sparse SGD updates on one device: --strategy default only")
 
@@ -141,8 +161,8 @@ class Config(zoo.config.RunConfig):
 
 
 class Word2VecData(NamedTuple):
-    sentences: list[list[str]]  # the tokens, for gensim in the benchmark
-    corpus: zoo.embeddings.Corpus
+    sentences: list[list[str]] | None  # the tokens, for gensim in the benchmark (None: streamed)
+    corpus: zoo.embeddings.Corpus | zoo.embeddings.Vocabulary  # the vocabulary, counts and token total
     train: tf.data.Dataset  # (token ids, sentence ids) stretches, (workers, batch_size / workers) each
 
 
@@ -155,13 +175,35 @@ def load_sentences(config: Config) -> list[list[str]]:
     return [zoo.data.corpora.words(text) for text in texts]
 
 
+def stream_data(config: Config) -> Word2VecData:
+    """The corpus as a stream (`--stream`): a first pass over the files counts the words (and checks that
+    every line is UTF-8, naming a bad one); training then reads the files again each epoch through
+    `zoo.embeddings.stream_dataset`, with the same tokens and the same vocabulary as `load_data`'s."""
+    start = time.perf_counter()
+    files = zoo.data.corpora.text_files(config.data_dir)
+    lines = zoo.data.corpora.iterate_lines(files)
+    vocabulary = zoo.embeddings.scan_corpus(map(zoo.data.corpora.words, lines), config.min_count)
+    print(
+        f"corpus (streamed): {len(files):,} files, {vocabulary.raw_words:,} words, vocabulary "
+        f"{len(vocabulary.words):,} (min_count {config.min_count}), {vocabulary.tokens:,} tokens kept "
+        f"({time.perf_counter() - start:.1f} s to count)"
+    )
+    train = zoo.embeddings.stream_dataset(
+        files, vocabulary, zoo.data.corpora.words, config.batch_size, config.workers,
+        shuffle_lines=config.shuffle_lines, seed=config.seed,
+    )  # fmt: skip
+    return Word2VecData(None, vocabulary, train)
+
+
 def load_data(config: Config, sentences: list[list[str]] | None = None) -> Word2VecData:
+    if config.stream and sentences is None:
+        return stream_data(config)
     start = time.perf_counter()
     sentences = load_sentences(config) if sentences is None else sentences
     corpus = zoo.embeddings.build_corpus(sentences, config.min_count)
     print(
         f"corpus: {len(sentences):,} texts, {corpus.raw_words:,} words, vocabulary {len(corpus.words):,} "
-        f"(min_count {config.min_count}), {len(corpus.token_ids):,} tokens kept "
+        f"(min_count {config.min_count}), {corpus.tokens:,} tokens kept "
         f"({time.perf_counter() - start:.1f} s to read and tokenise)"
     )
     train = zoo.embeddings.token_dataset(corpus, config.batch_size, config.workers)
@@ -171,7 +213,9 @@ def load_data(config: Config, sentences: list[list[str]] | None = None) -> Word2
 # ## Model
 
 
-def build_model(config: Config, corpus: zoo.embeddings.Corpus) -> zoo.embeddings.Word2Vec:
+def build_model(
+    config: Config, corpus: zoo.embeddings.Corpus | zoo.embeddings.Vocabulary
+) -> zoo.embeddings.Word2Vec:
     """`zoo.embeddings.Word2Vec` compiled with word2vec's optimizer: plain SGD on the touched rows, the
     learning rate falling linearly over all planned steps (not Adam: on 100k x 100 matrices its dense
     moment updates would cost more than the rest of the step, and its per-row scaling is not word2vec)."""
@@ -187,7 +231,7 @@ def build_model(config: Config, corpus: zoo.embeddings.Corpus) -> zoo.embeddings
         workers=config.workers,
         seed=config.seed,
     )
-    steps = -(-len(corpus.token_ids) // config.batch_size) * config.epochs
+    steps = -(-corpus.tokens // config.batch_size) * config.epochs
     schedule = zoo.embeddings.linear_decay(config.alpha, config.min_alpha, steps)
     # XLA made the step ten times slower on CPU (dynamic shapes after subsampling; slow scatter); many
     # steps per call spare Keras's per-step Python work.

@@ -166,3 +166,80 @@ def test_text_corpus_reader_names_a_bad_file(tmp_path):
     (tmp_path / "b.txt").write_bytes(b"fine\ncaf\xe9\n")
     with pytest.raises(DataFormatError, match=r"b\.txt:2"):
         zoo.data.corpora.read_lines(tmp_path)
+
+
+# ## The streamed corpus (`scan_corpus`, `stream_dataset`, `zoo.data.corpora.text_files`/`iterate_lines`)
+
+PARTS = {
+    "part-1.txt": "The cat sat on the mat.\n\nThe dog sat on the log.\r\nA cat, a dog!\n",
+    "part-2.txt": "Café au lait, the cat said.\n   \nthe mat the log the cat\n",
+    "part-3.txt": "dog cat mat log sat on the\n",  # no blank lines, and no final newline next:
+    "part-4.txt": "on the mat sat the dog",
+}
+
+
+def _stream_corpus(folder, pattern="*"):
+    for name, text in PARTS.items():
+        (folder / name).write_text(text, encoding="utf-8", newline="")
+    return zoo.data.corpora.text_files(folder if pattern == "*" else folder / pattern)
+
+
+def _flatten(dataset):
+    """A dataset of (token_ids, sentence_ids) stretches as the kept ids and, per token, whether the next
+    token is in the same sentence (sentence ids may be numbered differently but must split alike)."""
+    tokens, sentences = [], []
+    for ids, sentence_ids in dataset:
+        tokens += ids.numpy().ravel().tolist()
+        sentences += sentence_ids.numpy().ravel().tolist()
+    kept = [(t, s) for t, s in zip(tokens, sentences) if s >= 0]
+    same = [a[1] == b[1] for a, b in zip(kept, kept[1:])]
+    return [t for t, _ in kept], same, len(tokens)
+
+
+def test_stream_over_several_files_equals_the_in_memory_corpus(tmp_path):
+    files = _stream_corpus(tmp_path)
+    assert [file.name for file in files] == sorted(PARTS)
+    sentences = [zoo.data.corpora.words(line) for line in zoo.data.corpora.read_lines(tmp_path)]
+    corpus = zoo.embeddings.build_corpus(sentences, min_count=2)
+    lines = zoo.data.corpora.iterate_lines(files)  # a generator: nothing is held but the counts
+    vocabulary = zoo.embeddings.scan_corpus(map(zoo.data.corpora.words, lines), min_count=2)
+    assert vocabulary.words == corpus.words and vocabulary.counts.tolist() == corpus.counts.tolist()
+    assert (vocabulary.raw_words, vocabulary.tokens) == (corpus.raw_words, corpus.tokens)
+    stream = zoo.embeddings.stream_dataset(files, vocabulary, zoo.data.corpora.words, 8, workers=2)
+    assert _flatten(stream) == _flatten(zoo.embeddings.token_dataset(corpus, 8, workers=2))
+    assert next(iter(stream))[0].shape == (2, 4)
+    assert int(stream.cardinality()) == -(-corpus.tokens // 8) == len(list(stream))
+
+
+def test_stream_reads_a_glob_and_shuffles_and_shards_its_lines(tmp_path):
+    files = _stream_corpus(tmp_path, "part-[12].txt")
+    assert [file.name for file in files] == ["part-1.txt", "part-2.txt"]
+    files = zoo.data.corpora.text_files(tmp_path)
+    vocabulary = zoo.embeddings.scan_corpus(
+        map(zoo.data.corpora.words, zoo.data.corpora.iterate_lines(files)), 1
+    )
+    read = lambda **options: _flatten(  # noqa: E731
+        zoo.embeddings.stream_dataset(files, vocabulary, zoo.data.corpora.words, 4, **options)
+    )[0]
+    in_order = read()
+    shuffled = zoo.embeddings.stream_dataset(
+        files, vocabulary, zoo.data.corpora.words, 4, shuffle_lines=8, seed=3
+    )
+    epochs = [_flatten(shuffled)[0] for _ in range(3)]
+    assert all(sorted(epoch) == sorted(in_order) for epoch in epochs)
+    assert len({tuple(epoch) for epoch in epochs + [in_order]}) > 1  # each epoch draws a new order
+    shards = [read(shard=(index, 2)) for index in range(2)]
+    assert sorted(shards[0] + shards[1]) == sorted(in_order) and shards[0] and shards[1]
+
+
+def test_stream_names_an_undecodable_line_and_a_missing_corpus(tmp_path):
+    _stream_corpus(tmp_path)
+    (tmp_path / "part-5.txt").write_bytes(b"fine\n\ncaf\xe9 au lait\n")
+    files = zoo.data.corpora.text_files(tmp_path)
+    with pytest.raises(DataFormatError, match=r"part-5\.txt:3: not UTF-8"):
+        zoo.embeddings.scan_corpus(map(zoo.data.corpora.words, zoo.data.corpora.iterate_lines(files)))
+    with pytest.raises(DataFormatError, match="no file matches"):
+        zoo.data.corpora.text_files(tmp_path / "nothing-*.txt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataFormatError, match="no text files"):
+        zoo.data.corpora.text_files(tmp_path / "empty")

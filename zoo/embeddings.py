@@ -38,7 +38,7 @@ from __future__ import annotations
 import collections
 import os
 import pathlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Literal, NamedTuple
 
 import keras
@@ -55,6 +55,11 @@ class Corpus(NamedTuple):
     sentence_ids: np.ndarray  # int32, the sentence (line, document) each of those tokens is in
     raw_words: int  # tokens before min_count dropped any: what words per second counts, as gensim does
 
+    @property
+    def tokens(self) -> int:
+        """Tokens kept: the length of the id stream training reads."""
+        return len(self.token_ids)
+
 
 def build_corpus(
     sentences: Iterable[Sequence[str]], min_count: int = 5, max_vocabulary: int | None = None
@@ -68,23 +73,49 @@ def build_corpus(
         max_vocabulary: keep at most this many of the most frequent words (None: all).
     """
     sentences = [list(sentence) for sentence in sentences]
-    counts = collections.Counter(token for sentence in sentences for token in sentence)
+    vocabulary = scan_corpus(sentences, min_count, max_vocabulary)
+    index = {word: i for i, word in enumerate(vocabulary.words)}
+    ids = [[index[token] for token in sentence if token in index] for sentence in sentences]
+    lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
+    token_ids = np.fromiter((i for row in ids for i in row), dtype=np.int32, count=int(lengths.sum()))
+    return Corpus(
+        words=vocabulary.words,
+        counts=vocabulary.counts,
+        token_ids=token_ids,
+        sentence_ids=np.repeat(np.arange(len(ids), dtype=np.int32), lengths),
+        raw_words=vocabulary.raw_words,
+    )
+
+
+class Vocabulary(NamedTuple):
+    """What one streaming pass over a corpus learns: `Corpus` without the token stream."""
+
+    words: list[str]  # most frequent first; word id i is words[i]
+    counts: np.ndarray  # int64 count of each vocabulary word
+    raw_words: int  # tokens before min_count dropped any
+    tokens: int  # tokens kept (in the vocabulary): the length of the id stream training reads
+
+
+def scan_corpus(
+    sentences: Iterable[Sequence[str]], min_count: int = 5, max_vocabulary: int | None = None
+) -> Vocabulary:
+    """The vocabulary of `build_corpus` (same words, same order) from one pass over `sentences`, which may
+    be a generator: only the counts are held, never the corpus."""
+    counts: collections.Counter = collections.Counter()
+    for sentence in sentences:
+        counts.update(sentence)
     # gensim's order: by count, ties latest-seen first (`KeyedVectors.sort_by_descending_frequency`).
     kept = [item for item in counts.items() if item[1] >= min_count]
     ranked = [kept[i] for i in sorted(range(len(kept)), key=lambda i: (-kept[i][1], -i))]
     ranked = ranked[:max_vocabulary] if max_vocabulary else ranked
     if not ranked:
         raise ValueError(f"no word occurs at least min_count={min_count} times")
-    index = {word: i for i, (word, _) in enumerate(ranked)}
-    ids = [[index[token] for token in sentence if token in index] for sentence in sentences]
-    lengths = np.fromiter((len(row) for row in ids), dtype=np.int64, count=len(ids))
-    token_ids = np.fromiter((i for row in ids for i in row), dtype=np.int32, count=int(lengths.sum()))
-    return Corpus(
+    kept_counts = np.array([count for _, count in ranked], dtype=np.int64)
+    return Vocabulary(
         words=[word for word, _ in ranked],
-        counts=np.array([count for _, count in ranked], dtype=np.int64),
-        token_ids=token_ids,
-        sentence_ids=np.repeat(np.arange(len(ids), dtype=np.int32), lengths),
+        counts=kept_counts,
         raw_words=int(sum(counts.values())),
+        tokens=int(kept_counts.sum()),
     )
 
 
@@ -132,6 +163,78 @@ def token_dataset(corpus: Corpus, batch_size: int, workers: int = 1) -> tf.data.
     return tf.data.Dataset.from_tensor_slices((tokens.reshape(shape), sentences.reshape(shape))).prefetch(
         tf.data.AUTOTUNE
     )
+
+
+def stream_dataset(
+    files: Sequence[str | os.PathLike],
+    vocabulary: Vocabulary,
+    tokenise: Callable[[str], list[str]],
+    batch_size: int,
+    workers: int = 1,
+    shuffle_lines: int = 0,
+    seed: int = 0,
+    shard: tuple[int, int] | None = None,
+    lines_per_call: int = 64,
+) -> tf.data.Dataset:
+    """`token_dataset`'s stretches read from text files as a stream: memory holds the vocabulary, a
+    shuffle buffer of lines and a few stretches, whatever the corpus's size.
+
+    `tf.data.TextLineDataset` reads the files one after the other, line by line; a line is one sentence
+    (windows never cross lines). Lines are tokenised by `tokenise` (Python, in a `tf.numpy_function`, a
+    chunk of `lines_per_call` lines at a time, so the tokens are exactly those `scan_corpus` counted),
+    mapped to word ids with out-of-vocabulary words dropped, and cut into stretches of `batch_size` ids,
+    the last padded with sentence id -1. Each epoch reads the files again.
+
+    Args:
+        files: the text files, in reading order (`zoo.data.corpora.text_files`); their lines must decode
+            as UTF-8 (the vocabulary pass, `zoo.data.corpora.iterate_lines`, checks it and names a bad line).
+        vocabulary: from `scan_corpus` over the same lines.
+        tokenise: text -> tokens, the function the vocabulary was counted with.
+        batch_size, workers: as `token_dataset` (each stretch reshaped to `(workers, batch_size // workers)`).
+        shuffle_lines: lines in a shuffle buffer, drawn anew each epoch (0: the files' order, as gensim
+            reads a corpus). Only the buffer is held, so the order is local: a line moves at most about
+            `shuffle_lines` places.
+        seed: the shuffle's seed.
+        shard: `(index, count)`: keep only lines `index, index + count, ...` of the files, so `count`
+            workers each read a disjoint share of the corpus (every worker still scans the files).
+        lines_per_call: lines tokenised per Python call.
+    """
+    if batch_size % workers:
+        raise ValueError(f"batch_size {batch_size} is not a multiple of workers {workers}")
+    index = {word: i for i, word in enumerate(vocabulary.words)}
+
+    def to_ids(numbers: np.ndarray, lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        rows = [[index[t] for t in tokenise(line.decode("utf-8")) if t in index] for line in lines]
+        lengths = [len(row) for row in rows]
+        ids = np.fromiter((i for row in rows for i in row), dtype=np.int32, count=sum(lengths))
+        # The line's number is its sentence id: consecutive lines always differ (int32 wraps past 2**31
+        # lines, which two neighbours never share).
+        sentence_ids = np.repeat((numbers % 2**31).astype(np.int32), lengths)
+        return ids, sentence_ids
+
+    def tokenised(numbers, lines):
+        ids, sentence_ids = tf.numpy_function(to_ids, [numbers, lines], [tf.int32, tf.int32], stateful=False)
+        return tf.ensure_shape(ids, [None]), tf.ensure_shape(sentence_ids, [None])
+
+    def stretch(ids, sentence_ids):
+        padding = batch_size - tf.shape(ids)[0]
+        ids = tf.pad(ids, [[0, padding]])
+        sentence_ids = tf.pad(sentence_ids, [[0, padding]], constant_values=-1)
+        shape = [workers, batch_size // workers]
+        return tf.reshape(ids, shape), tf.reshape(sentence_ids, shape)
+
+    lines = tf.data.TextLineDataset([os.fspath(file) for file in files]).enumerate()
+    if shard is not None:
+        lines = lines.shard(shard[1], shard[0])
+    if shuffle_lines > 1:
+        lines = lines.shuffle(shuffle_lines, seed=seed, reshuffle_each_iteration=True)
+    chunks = lines.batch(lines_per_call).map(tokenised, num_parallel_calls=1)
+    stretches = chunks.rebatch(batch_size).map(stretch, num_parallel_calls=tf.data.AUTOTUNE)
+    if shard is None:  # the length is known (Keras shows it, and a changed file is an error, not a surprise)
+        stretches = stretches.apply(
+            tf.data.experimental.assert_cardinality(-(-vocabulary.tokens // batch_size))
+        )
+    return stretches.prefetch(tf.data.AUTOTUNE)
 
 
 # ## Training pairs, in the graph

@@ -105,3 +105,18 @@ def test_predict_answers_neighbours_and_analogies_as_gensim_does(trained, capsys
         assert [word for word, _ in answer["neighbours"]] == [word for word, _ in expected]
         np.testing.assert_allclose([s for _, s in answer["neighbours"]], [s for _, s in expected], atol=1e-4)
     assert "nosuchword" in answers[2]["error"]
+
+
+def test_streamed_corpus_trains_on_the_same_words(tmp_path):
+    from gensim.test.utils import datapath
+
+    import zoo.data.corpora
+
+    texts = zoo.data.corpora.load_text_corpus("lee")
+    corpus = zoo.embeddings.build_corpus([zoo.data.corpora.words(text) for text in texts], min_count=5)
+    flags = ["--stream", "--data-dir", datapath("lee_background.cor"), "--epochs", "2", "--no-export"]
+    metrics = word2vec.main([*flags, "--shuffle-lines", "50", "--output-dir", str(tmp_path)])
+    assert metrics["vocabulary_size"] == len(corpus.words) and metrics["corpus_words"] == corpus.raw_words
+    assert np.isfinite(metrics["wordsim353_spearman"]) and metrics["epochs"] == 2
+    with pytest.raises(SystemExit):
+        word2vec.main(["--stream", "--dataset", "imdb"])

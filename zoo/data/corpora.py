@@ -7,8 +7,10 @@ same for every model that is compared on them.
 
 from __future__ import annotations
 
+import glob
 import os
 import pathlib
+from collections.abc import Iterable, Iterator
 
 import zoo.text
 from zoo.data.common import decode_utf8
@@ -58,6 +60,50 @@ def read_lines(path: str | os.PathLike) -> list[str]:
     if not lines:
         raise DataFormatError(path, None, f"no text (looked for files ending in {', '.join(TEXT_SUFFIXES)})")
     return lines
+
+
+def text_files(path: str | os.PathLike) -> list[pathlib.Path]:
+    """The files a plain-text corpus is made of: the file `path`, every `*.txt`, `*.tokens`, `*.cor`,
+    `*.text` file under the folder `path` (in name order), or the files the glob pattern `path` matches
+    (in name order, whatever their suffix), e.g. `shards/part-*.txt`.
+
+    Raises:
+        DataFormatError: nothing there.
+    """
+    path = pathlib.Path(path)
+    if path.is_dir():
+        files = sorted(file for file in path.rglob("*") if file.is_file() and file.suffix in TEXT_SUFFIXES)
+    elif path.is_file():
+        files = [path]
+    else:
+        files = sorted(pathlib.Path(name) for name in glob.glob(str(path)) if os.path.isfile(name))
+        if not files:
+            raise DataFormatError(path, None, "no such file or folder, and no file matches it as a pattern")
+    if not files:
+        raise DataFormatError(
+            path, None, f"no text files (looked for names ending in {', '.join(TEXT_SUFFIXES)})"
+        )
+    return files
+
+
+def iterate_lines(files: Iterable[str | os.PathLike]) -> Iterator[str]:
+    """The non-blank lines of `files`, one at a time, never a whole file in memory: the lines
+    `tf.data.TextLineDataset` reads (split at "\n", a trailing "\r" dropped), strictly UTF-8.
+
+    Raises:
+        DataFormatError: a line that is not UTF-8, named by its file and line number.
+    """
+    for file in files:
+        with open(file, "rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError as error:
+                    problem = f"not UTF-8: byte {raw[error.start]:#04x} ({error.reason})"
+                    raise DataFormatError(file, number, problem) from None
+                line = line.removesuffix("\n").removesuffix("\r")
+                if line.strip():
+                    yield line
 
 
 def read_wikitext(path: str | os.PathLike, split: str = "train") -> list[str]:
