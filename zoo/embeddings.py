@@ -4,6 +4,8 @@ The pieces, in the order training uses them:
 
 - `build_corpus`: token lists -> vocabulary (`min_count`, most frequent first, gensim's order) and the
   corpus as one int32 stream of word ids with the sentence each token belongs to.
+- `scan_corpus` and `stream_dataset`: the same vocabulary from one streaming pass, and the same stretches
+  of ids read from text files by tf.data each epoch, for corpora that should not be held in memory.
 - `keep_probabilities` (frequent-word subsampling, gensim's formula) and `negative_distribution` (the
   unigram distribution raised to the 3/4 power, as a cumulative table for `sample_negatives`).
 - `subsample`, `context_mask`: the training pairs of a stretch of the stream, drawn in the TensorFlow graph
