@@ -17,10 +17,8 @@ Data: with no flags, two corpora gensim ships for its tests (Lee's news backgrou
 Wikipedia articles, 390k words): a one-minute demo. Real runs: `--preset imdb` (the 50,000 labelled IMDB
 reviews, 11.5M words), `--preset wikitext2` (WikiText-2's training split, 2M words), or plain text
 (`--data-dir FILE_OR_FOLDER`, one sentence or document per line). Text is tokenised by
-`zoo.data.corpora.words` (`zoo.text.preprocess`, punctuation dropped). Plain text can also be read as a
-stream (`--stream --data-dir FILE_FOLDER_OR_GLOB`): one pass counts the words, then every epoch reads the
-files again through tf.data (`--shuffle-lines N` shuffles lines in a buffer of N), so memory does not
-grow with the corpus (benchmarks/scaling.py measures both readers from 1x to 8x a WikiText-2 slice).
+`zoo.data.corpora.words` (`zoo.text.preprocess`, punctuation dropped). `--stream` reads plain text
+through tf.data each epoch, so memory does not grow with the corpus (benchmarks/scaling.py).
 
 Evaluation is gensim's own, on our vectors wrapped as `gensim.models.KeyedVectors`: analogy accuracy on
 questions-words.txt and Spearman correlation on WordSim353 and SimLex-999 (`metrics.json`:
@@ -39,7 +37,6 @@ Commands:
 
     ZOO_DATA_DIR=../shared/data python -m recipes.word2vec --preset wikitext2
     ZOO_DATA_DIR=../shared/data python -m benchmarks.word2vec --corpus imdb --repeats 3
-    python -m recipes.word2vec --stream --data-dir 'corpus/part-*.txt' --shuffle-lines 10000
 """
 
 from __future__ import annotations
@@ -94,14 +91,8 @@ class Config(zoo.config.RunConfig):
         "steps are faster but learn worse (2048: 0.6 analogy points lower on WikiText-2; IMDB's "
         "SimLex-999 is 0.303 at 256, 0.291 at 1024 in about a third of the time, one run each)",
     )
-    stream: bool = flag(
-        False,
-        "read the plain text at --data-dir (a file, folder or glob) as a tf.data stream: one pass counts the "
-        "words, then each epoch reads the files again, so memory does not grow with the corpus",
-    )
-    shuffle_lines: int = flag(
-        0, "with --stream, lines in the shuffle buffer (0: the files' order, as gensim)"
-    )
+    stream: bool = flag(False, "read the text at --data-dir (file, folder or glob) anew each epoch (tf.data)")
+    shuffle_lines: int = flag(0, "with --stream, lines in the shuffle buffer (0: the files' order)")
     patience: int = flag(100, "epochs without a lower training loss before stopping (the rate decays anyway)")
     backup_every_steps: int = flag(5000, "steps between resumable backups (each writes both matrices)")
     neighbours: list[str] = flag(
@@ -148,9 +139,7 @@ class Config(zoo.config.RunConfig):
         if self.stream and (self.dataset not in (None, "text") or self.data_dir is None):
             raise ValueError("--stream reads plain text: give --data-dir (and no --dataset but text)")
         if self.stream and self.max_train_samples:
-            raise ValueError(
-                "--stream reads the whole corpus: --max-train-samples is for the in-memory reader"
-            )
+            raise ValueError("--stream reads the whole corpus: no --max-train-samples")
         if self.shuffle_lines < 0:
             raise ValueError("--shuffle-lines must be >= 0")
         if self.strategy != "default":
@@ -176,9 +165,7 @@ def load_sentences(config: Config) -> list[list[str]]:
 
 
 def stream_data(config: Config) -> Word2VecData:
-    """The corpus as a stream (`--stream`): a first pass over the files counts the words (and checks that
-    every line is UTF-8, naming a bad one); training then reads the files again each epoch through
-    `zoo.embeddings.stream_dataset`, with the same tokens and the same vocabulary as `load_data`'s."""
+    """`--stream`: one pass counts the words, then each epoch reads the files again (`stream_dataset`)."""
     start = time.perf_counter()
     files = zoo.data.corpora.text_files(config.data_dir)
     lines = zoo.data.corpora.iterate_lines(files)
