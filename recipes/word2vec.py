@@ -142,8 +142,8 @@ class Config(zoo.config.RunConfig):
             raise ValueError("--stream reads the whole corpus: no --max-train-samples")
         if self.shuffle_lines < 0:
             raise ValueError("--shuffle-lines must be >= 0")
-        if self.strategy != "default":
-            raise ValueError("word2vec trains with sparse SGD updates on one device: --strategy default only")
+        if self.strategy == "mirrored":
+            raise ValueError("word2vec's sparse updates run on one device per worker: no --strategy mirrored")
 
 
 # ## Data

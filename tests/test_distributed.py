@@ -76,6 +76,8 @@ def test_a_model_with_its_own_train_step_is_refused():
     cluster = zoo.distributed.Cluster(workers=1, index=0, task="worker", task_index=0)
     with pytest.raises(ClusterError, match="its own train_step"):
         zoo.distributed.Trainer(model, tf.distribute.get_strategy(), cluster)
+    Custom.summed_loss = Custom.track = lambda *args: None  # a loss summed over rows: accepted
+    assert zoo.distributed.Trainer(model, tf.distribute.get_strategy(), cluster).summed
 
 
 def test_a_failing_worker_stops_the_local_cluster(tmp_path):
@@ -176,6 +178,20 @@ def test_the_translation_recipe_trains_alike_on_one_and_two_workers(tmp_path):
             [sys.executable, *flags, "--output-dir", str(tmp_path / f"w{workers}")], workers, tmp_path
         )
     assert_same_training(tmp_path / "w2", tmp_path / "w1", ("loss", "val_loss", "val_chrf"))
+
+
+def test_word2vec_trains_alike_in_one_process_and_on_two_workers(tmp_path):
+    """A model with its own step whose loss is a sum over the batch's rows (`summed_loss`): each worker
+    scores its rows with the draws they have in one process, and the summed gradients are the batch's."""
+    flags = ["-m", "recipes.word2vec", "--epochs", "2", "--dimension", "16", "--max-train-samples", "60"]
+    flags += ["--no-export"]
+    one = tmp_path / "one"
+    subprocess.run(
+        [sys.executable, *flags, "--output-dir", str(one)], cwd=ROOT, check=True, capture_output=True
+    )
+    two = tmp_path / "two"
+    run_cluster([sys.executable, *flags, "--strategy", "multi-worker", "--output-dir", str(two)], 2, tmp_path)
+    assert_same_training(two, one, ("loss", "pairs"))
 
 
 def test_a_worker_killed_mid_epoch_resumes_to_the_uninterrupted_result(tmp_path, two_worker_run):

@@ -26,6 +26,11 @@ each worker holding a copy; only the training step is collective:
 4. **Everything else** (metrics on the global batch, validation with `model.evaluate`, callbacks,
    backups, early stopping) runs in each worker on identical values, so they all decide the same.
 
+A model with its own `train_step` joins a cluster when its loss is a sum over the batch's rows
+(`zoo.embeddings.Word2Vec`): it gives that sum as `summed_loss(batch, first_row)` and updates its
+metrics with `track(loss, count)`; each worker sums its slice's rows, and the gradients, losses and
+counts are summed over the workers.
+
 Two workers with global batch `B` therefore follow one process with batch `B` step for step: the same
 losses and weights up to float rounding, provided the model draws no randomness per example (dropout
 masks are drawn per worker slice) and keeps no statistics of its inputs (batch normalisation's moving
@@ -109,7 +114,8 @@ def shard(dataset: tf.data.Dataset, index: int, count: int) -> tf.data.Dataset:
     order (a slice may be empty when `b < count`)."""
 
     def take(*batch):
-        size = tf.shape(tf.nest.flatten(batch)[0])[0]
+        # A batch of static size gets slices of static size (a model may unroll over its rows).
+        size = tf.nest.flatten(batch)[0].shape[0] or tf.shape(tf.nest.flatten(batch)[0])[0]
         start, end = size * index // count, size * (index + 1) // count
         sliced = tf.nest.map_structure(lambda tensor: tensor[start:end], batch)
         return sliced if len(sliced) > 1 else sliced[0]
@@ -152,10 +158,12 @@ class Trainer:
                 f"one replica per worker: the strategy has {strategy.num_replicas_in_sync} replicas for "
                 f"{cluster.workers} workers (hide all but one device of each machine)"
             )
-        if type(model).train_step is not keras.Model.train_step:
+        self.summed = hasattr(model, "summed_loss") and hasattr(model, "track")
+        if type(model).train_step is not keras.Model.train_step and not self.summed:
             raise ClusterError(
                 f"{type(model).__name__} trains with its own train_step, which the collective step would "
-                "bypass: --strategy multi-worker takes models that train with their compiled loss"
+                "bypass: --strategy multi-worker takes models that train with their compiled loss, or "
+                "that give their loss as a sum over rows (`summed_loss` and `track`)"
             )
         self.model = model
         self.strategy = strategy
@@ -164,6 +172,8 @@ class Trainer:
         self._step = tf.function(self._train_step, reduce_retracing=True)
 
     def _replica_step(self, batch):
+        if self.summed:
+            return self._summed_replica_step(batch)
         model = self.model
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(batch)
         context = tf.distribute.get_replica_context()
@@ -191,6 +201,22 @@ class Trainer:
         examples = tf.shape(tf.nest.flatten(whole_y)[0])[0]
         return summed, loss * self.strategy.num_replicas_in_sync, examples
 
+    def _summed_replica_step(self, batch):
+        """The step of a model whose loss is a sum over the batch's rows (`model.summed_loss(batch,
+        first_row) -> (loss, count)`, `model.track(loss, count)` updating its metrics): each worker sums
+        its own rows, and the sum of the workers' gradients is the whole batch's."""
+        model, context = self.model, tf.distribute.get_replica_context()
+        rows = tf.identity(tf.shape(tf.nest.flatten(batch)[0])[:1])
+        before = context.all_gather(rows, axis=0)[: context.replica_id_in_sync_group]
+        with tf.GradientTape() as tape:
+            loss, count = model.summed_loss(batch, tf.reduce_sum(before))
+        variables = model.trainable_variables
+        self._trained = list(variables)
+        summed = context.all_reduce(tf.distribute.ReduceOp.SUM, tape.gradient(loss, variables))
+        loss, count = context.all_reduce(tf.distribute.ReduceOp.SUM, [loss, count])
+        model.track(loss, count)
+        return summed, loss / tf.maximum(count, 1.0), count
+
     def _train_step(self, batch):
         summed, loss, examples = self.strategy.run(self._replica_step, args=(batch,))
         local = self.strategy.experimental_local_results
@@ -201,7 +227,7 @@ class Trainer:
     def fit(
         self,
         train: tf.data.Dataset,
-        validation: tf.data.Dataset,
+        validation: tf.data.Dataset | None,
         *,
         epochs: int,
         callbacks: Sequence[keras.callbacks.Callback],
@@ -262,8 +288,9 @@ class Trainer:
                 # epoch, and so does this loop, so that each epoch sees the batches fit would.
                 iter(sliced)
             logs = {**self._metric_logs(), "loss": float(loss_tracker.result())}
-            scores = model.evaluate(validation, verbose=0, return_dict=True)
-            logs |= {f"val_{name}": float(value) for name, value in scores.items()}
+            if validation is not None:
+                scores = model.evaluate(validation, verbose=0, return_dict=True)
+                logs |= {f"val_{name}": float(value) for name, value in scores.items()}
             callback_list.on_epoch_end(epoch, logs)
             if model.stop_training:
                 break

@@ -368,6 +368,8 @@ class Word2Vec(keras.Model):
     word2vec update, and the gradients of the gathered rows reach the optimizer as `tf.IndexedSlices`, so
     only the rows a step touches are updated (a dense update of 100k x 100 matrices every step would cost
     more than the step itself).
+    The step's loss is `summed_loss` (a sum over the batch's rows), so on a cluster `zoo.distributed.Trainer`
+    splits the rows among the workers and adds their gradients into this very step.
 
     For speed the centres are scored in blocks of `shared_negatives` consecutive words whose noise words
     are pooled (after Ji et al. 2016): the block draws `negative * shared_negatives` of them and every
@@ -513,22 +515,40 @@ class Word2Vec(keras.Model):
         )
         return loss, tf.reduce_sum(has_context)
 
-    def train_step(self, data):
-        token_ids, sentence_ids = data  # each (workers, length)
+    def summed_loss(self, data, first_row=0):
+        """The loss of a batch's rows summed (not averaged) over their pairs, and the number of pairs.
+
+        `data` is `(token_ids, sentence_ids)`, each `(rows, length)`; `first_row` is the index of its
+        first row in the whole batch (a worker of a cluster trains a slice of the rows), which seeds that
+        row's draws, so the rows draw the same wherever they are computed. A sum over rows is what lets
+        `zoo.distributed.Trainer` add the workers' gradients into the one-process gradient.
+        """
+        token_ids, sentence_ids = data
+        if not token_ids.shape[0]:
+            raise ValueError(
+                "a slice of the batch has no rows: on a cluster, give --workers a multiple of its workers"
+            )
         step = tf.cast(self.optimizer.iterations, tf.int32)
-        variables = [self.input_vectors] if self.tie_weights else [self.input_vectors, self.output_vectors]
-        with tf.GradientTape() as tape:
-            losses, pairs = [], []
-            for worker in range(self.workers):
-                seed = tf.stack([self.seed * 1_000_003 + step, 2 * worker])
-                loss, count = self._slice_loss(token_ids[worker], sentence_ids[worker], seed)
-                losses.append(loss)
-                pairs.append(count)
-            loss, pairs = tf.add_n(losses), tf.add_n(pairs)
-        gradients = tape.gradient(loss, [variable.value for variable in variables])
-        self.optimizer.apply(gradients, variables)
+        losses, pairs = [], []
+        for row in range(token_ids.shape[0]):
+            seed = tf.stack([self.seed * 1_000_003 + step, 2 * (first_row + row)])
+            loss, count = self._slice_loss(token_ids[row], sentence_ids[row], seed)
+            losses.append(loss)
+            pairs.append(count)
+        return tf.add_n(losses), tf.add_n(pairs)
+
+    def track(self, loss, pairs):
+        """Update the metrics with a whole batch's summed loss and number of pairs."""
         self.loss_tracker.update_state(loss / tf.maximum(pairs, 1.0), sample_weight=pairs)
         self.pairs_tracker.update_state(pairs)
+
+    def train_step(self, data):
+        variables = [self.input_vectors] if self.tie_weights else [self.input_vectors, self.output_vectors]
+        with tf.GradientTape() as tape:
+            loss, pairs = self.summed_loss(data)
+        gradients = tape.gradient(loss, [variable.value for variable in variables])
+        self.optimizer.apply(gradients, variables)
+        self.track(loss, pairs)
         return {metric.name: metric.result() for metric in self.metrics}
 
     def get_config(self) -> dict:
