@@ -16,12 +16,17 @@ between 0.9 and 1.1) and peak memory at 8x less than 20% above 1x.
 
 `--readers` name the row sets, each a way the recipe reads its corpus ("in-memory": every text tokenised
 into lists first, the recipe's original reader; "stream": `--stream`, read with tf.data). Rows of a reader
-not run are kept from the JSON. `--repeats N` runs every size N times (sizes and readers alternating), and
-a row holds the median times and the largest peak RSS, every run listed under `runs`. Also recorded: the
-subprocess's CPU seconds (user + system, whole run), less swayed than wall time by other jobs. Writes
-`benchmarks/results/scaling.json`, `scaling.md` and `scaling.png` (time and memory against corpus size).
+not run are kept from the JSON. `--workers 1 2` measures instead the 1x corpus streamed with
+`--strategy multi-worker` on one and on two local workers (`zoo.cluster local`) at the same global batch:
+time and the largest process's peak RSS (on one machine, two workers share its cores: no speed-up is
+expected, the row shows the cost of the collective step). `--repeats N` runs every size N times (sizes
+and readers alternating), and a row holds the median times and the largest peak RSS, every run listed
+under `runs`. Also recorded: the subprocess's CPU seconds (user + system, whole run), less swayed than
+wall time by other jobs. Writes `benchmarks/results/scaling.json`, `scaling.md` and `scaling.png` (time
+and memory against corpus size).
 
     ZOO_DATA_DIR=../shared/data python -m benchmarks.scaling --readers in-memory stream --repeats 2
+    ZOO_DATA_DIR=../shared/data python -m benchmarks.scaling --workers 1 2 --repeats 3
     ZOO_DATA_DIR=../shared/data python -m benchmarks.scaling --factors 1 2 --base-words 100000  # a quick look
 """
 
@@ -80,9 +85,14 @@ def write_corpora(base_words: int, factors: list[int]) -> dict[int, tuple[pathli
     return corpora
 
 
-def run_one(reader: str, factor: int, corpus: pathlib.Path, epochs: int, extra: list[str]) -> dict:
-    """Train the recipe on `corpus` in a fresh subprocess; its wall time, train_seconds and peak RSS."""
-    output_dir = RUNS / f"out_{reader}_x{factor}"
+def run_one(
+    reader: str, factor: int, corpus: pathlib.Path, epochs: int, extra: list[str], cluster: int = 0
+) -> dict:
+    """Train the recipe on `corpus` in a fresh subprocess; its wall time, train_seconds and peak RSS.
+
+    `cluster` > 0 trains with `--strategy multi-worker` on that many local workers (`zoo.cluster local`);
+    the peak RSS is then the largest of its processes' (the kernel's `ru_maxrss` of the reaped workers)."""
+    output_dir = RUNS / (f"out_{reader}_x{factor}" + (f"_{cluster}workers" if cluster else ""))
     shutil.rmtree(output_dir, ignore_errors=True)  # a fresh run, never a resumed one
     output_dir.mkdir(parents=True)
     command = [
@@ -90,6 +100,9 @@ def run_one(reader: str, factor: int, corpus: pathlib.Path, epochs: int, extra: 
         "--epochs", str(epochs), "--min-count", str(MIN_COUNT * factor), "--no-export",
         "--output-dir", str(output_dir), *READER_FLAGS[reader], *extra,
     ]  # fmt: skip
+    if cluster:
+        local = [sys.executable, "-m", "zoo.cluster", "local", "--workers", str(cluster), "--"]
+        command = [*local, *command, "--strategy", "multi-worker"]
     load = os.getloadavg()[0]
     start = time.perf_counter()
     with open(output_dir / "log.txt", "w") as log:
@@ -114,7 +127,7 @@ def run_one(reader: str, factor: int, corpus: pathlib.Path, epochs: int, extra: 
         "analogy_accuracy": metrics["analogy_accuracy"],
         "wordsim353_spearman": metrics["wordsim353_spearman"],
         "load_average": [round(load, 2), round(os.getloadavg()[0], 2)],
-        "command": "python " + " ".join(command[1:]).replace(str(pathlib.Path.cwd()) + "/", ""),
+        "command": " ".join(command).replace(sys.executable, "python").replace(f"{pathlib.Path.cwd()}/", ""),
     }
 
 
@@ -206,8 +219,26 @@ def markdown(results: dict) -> str:
             f"| {reader} | {goals} | {fit['intercept']:.1f} s + {fit['per_million_words']:.1f} s per million "
             f"words | {rows['run']} |"
         )
-    lines += ["", f"Workers: {results['workers']}", "", "Commands (from the repository root):", ""]
-    for rows in results["readers"].values():
+    workers = results.get("workers")
+    workers = workers["rows"] if isinstance(workers, dict) else []  # no rows, or a note of why
+    if workers:
+        lines += [
+            "",
+            "One worker against several (`--strategy multi-worker`, local processes, the 1x corpus streamed, "
+            "the same global batch; peak RSS: the largest process's):",
+            "",
+            "| workers | train s | wall s | peak RSS MB | time / 1 worker | RSS / 1 worker | analogy "
+            "accuracy |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {row['workers']} | {row['train_seconds']:.1f} | {row['wall_seconds']:.1f} | "
+            f"{row['peak_rss_mb']:,.0f} | {row['time_to_one_worker']:.2f} | "
+            f"{row['peak_rss_to_one_worker']:.2f} | {row['analogy_accuracy']:.4f} |"
+            for row in workers
+        ]
+    lines += ["", "Commands (from the repository root):", ""]
+    for rows in [*results["readers"].values(), {"rows": workers}]:
         lines += [f"    {row['command']}" for row in rows["rows"]]
     return "\n".join(lines) + "\n"
 
@@ -249,11 +280,6 @@ def record(reader: str, rows: list[dict], base_words: int, epochs: int) -> None:
         "base_words": base_words,
         "epochs": epochs,
         "peak_memory": "ru_maxrss of the training subprocess (os.wait4), kernel high-water mark",
-        "workers": (
-            "not measured: recipes.word2vec trains on one device (--strategy default only, sparse SGD "
-            "updates of the touched rows); its --workers flag splits each step into in-graph slices for "
-            "the two CPU cores, it is not multi-worker training"
-        ),
     }
     summary = ratios(rows)
     summary = json.loads(json.dumps(summary))  # factor keys as strings, as they read back from the file
@@ -269,6 +295,20 @@ def record(reader: str, rows: list[dict], base_words: int, epochs: int) -> None:
     print(markdown(results))
 
 
+def record_workers(rows: list[dict], base_words: int) -> None:
+    """Write the one-vs-more-workers rows into scaling.json (the readers' rows kept), then the .md."""
+    path = RESULTS / "scaling.json"
+    results = json.loads(path.read_text()) if path.exists() else {"readers": {}}
+    first = rows[0]
+    for row in rows:
+        row["time_to_one_worker"] = round(row["train_seconds"] / first["train_seconds"], 3)
+        row["peak_rss_to_one_worker"] = round(row["peak_rss_mb"] / first["peak_rss_mb"], 3)
+    results["workers"] = {"run": time.strftime("%Y-%m-%d %H:%M"), "base_words": base_words, "rows": rows}
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    (RESULTS / "scaling.md").write_text(markdown(results))
+    print(markdown(results))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -280,6 +320,14 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=1, help="runs of each size and reader (median times, largest RSS)"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[],
+        help="instead of the sizes: the 1x corpus streamed on these numbers of local workers (e.g. 1 2), "
+        "the same global batch",
+    )
     parser.add_argument("--recipe-flags", default="", help="extra flags for recipes.word2vec, one string")
     parser.add_argument("--report-only", action="store_true", help="rewrite the .md and .png from the .json")
     args = parser.parse_args()
@@ -288,6 +336,17 @@ def main() -> None:
         results = json.loads(path.read_text())
         (RESULTS / "scaling.md").write_text(markdown(results))
         plot(results, RESULTS / "scaling.png")
+        return
+    if args.workers:
+        corpus, words = write_corpora(args.base_words, [1])[1]
+        by_count: dict[int, list[dict]] = {}
+        for repeat in range(args.repeats):
+            for count in args.workers:
+                print(f"stream, {count} worker(s) ({repeat + 1}/{args.repeats}): {words:,} words", flush=True)
+                row = run_one("stream", 1, corpus, args.epochs, args.recipe_flags.split(), cluster=count)
+                by_count.setdefault(count, []).append(row | {"workers": count})
+                print(json.dumps(row), flush=True)
+        record_workers([median_row(count_runs) for count_runs in by_count.values()], args.base_words)
         return
     if len(set(args.factors)) < 2:
         parser.error("--factors needs two or more sizes")
