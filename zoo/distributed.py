@@ -154,7 +154,7 @@ class Trainer:
 
     def __init__(self, model: keras.Model, strategy: tf.distribute.Strategy, cluster: Cluster):
         if strategy.num_replicas_in_sync != cluster.workers:
-            raise ValueError(
+            raise ClusterError(
                 f"one replica per worker: the strategy has {strategy.num_replicas_in_sync} replicas for "
                 f"{cluster.workers} workers (hide all but one device of each machine)"
             )
