@@ -8,7 +8,6 @@ import pytest
 from benchmarks import faults
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["kill_in_export", "corrupted_archive_55"])
 def test_the_run_survives_with_nothing_lost(name, shared_data, tmp_path):
     shared_data("imdb"), shared_data("spa-eng")
