@@ -9,10 +9,20 @@ from zoo.metrics.entities import (
     entity_scores,
     extract_entities,
 )
+from zoo.metrics.information import (
+    BitsPerToken,
+    cross_entropy,
+    entropy,
+    jensen_shannon,
+    kl_divergence,
+    mutual_information,
+    pointwise_mutual_information,
+)
 from zoo.metrics.speech import TranscriptionCallback, error_rates
 from zoo.metrics.translation import TranslationScoreCallback, corpus_bleu, corpus_chrf
 
 __all__ = [
+    "BitsPerToken",
     "CaptionScoreCallback",
     "EntityF1Callback",
     "EntityScores",
@@ -23,8 +33,14 @@ __all__ = [
     "caption_scores",
     "corpus_bleu",
     "corpus_chrf",
+    "cross_entropy",
+    "entropy",
     "entity_scores",
     "error_rates",
     "exact_match_rate",
     "extract_entities",
+    "jensen_shannon",
+    "kl_divergence",
+    "mutual_information",
+    "pointwise_mutual_information",
 ]
