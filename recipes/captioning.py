@@ -381,12 +381,9 @@ def build_model(
 
 
 def captioner(models: list[CaptionModel], data: CaptionData, config: Config, beam_size: int = 1):
-    """Images in, captions out, one graph (`zoo.captioning.Captioner`): greedy (keras-hub's sampler) or a
-    length-normalised beam search (`zoo.decoding.BeamSearch`); with several models, their ensemble."""
-    if beam_size > 1:
-        sampler = zoo.decoding.BeamSearch(beam_size, config.length_penalty)
-    else:
-        sampler = keras_hub.samplers.GreedySampler()
+    """Images in, captions out, one graph (`zoo.captioning.Captioner`): greedy or a length-normalised beam
+    search (`zoo.decoding.make_sampler`); with several models, their ensemble."""
+    sampler = zoo.decoding.make_sampler(beam_size, config.length_penalty)
     return zoo.captioning.Captioner(
         [model.encoder for model in models],
         [model.decoder for model in models],

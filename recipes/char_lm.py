@@ -50,6 +50,7 @@ import tensorflow as tf
 import zoo.cli
 import zoo.config
 import zoo.data.characters as characters_data
+import zoo.decoding
 import zoo.inspection
 import zoo.language_model as lm
 import zoo.train
@@ -337,7 +338,9 @@ class ScoreConfig:
 
 
 def print_sample(model, characters, prompt, length=300, temperature=0.8, top_k=0, top_p=1.0, seed=0) -> str:
-    sampler = lm.make_sampler(temperature, top_k, top_p, seed, vocabulary_size=len(characters) + 2)
+    sampler = zoo.decoding.make_sampler(
+        temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, vocabulary_size=len(characters) + 2
+    )
     text = lm.generate(model, characters, prompt, length, sampler)
     print(f"{prompt}{text}")
     return text

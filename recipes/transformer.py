@@ -255,10 +255,7 @@ def translator(model: Transformer, tokenizers, config: Config, beam_size: int = 
         logits, layers = model.decode_step(piece, index - 1, cache["memory"], cache["mask"], cache["layers"])
         return logits, None, {**cache, "layers": layers}
 
-    if beam_size == 1:
-        sampler = keras_hub.samplers.GreedySampler()
-    else:
-        sampler = zoo.decoding.BeamSearch(beam_size, length_penalty=config.length_penalty)
+    sampler = zoo.decoding.make_sampler(beam_size, config.length_penalty)
     return zoo.seq2seq.Translator(tokenizers, encode, next_token, sampler, config.max_length)
 
 

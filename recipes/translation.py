@@ -32,7 +32,6 @@ import sys
 from typing import ClassVar, Literal, NamedTuple
 
 import keras
-import keras_hub
 import numpy as np
 import tensorflow as tf
 
@@ -203,10 +202,7 @@ def translator(model: Seq2Seq, tokenizers, config: Config, beam_size: int = 1) -
         )
         return logits, None, {**cache, "states": states}
 
-    if beam_size == 1:
-        sampler = keras_hub.samplers.GreedySampler()
-    else:
-        sampler = zoo.decoding.BeamSearch(beam_size, length_penalty=config.length_penalty)
+    sampler = zoo.decoding.make_sampler(beam_size, config.length_penalty)
     return zoo.seq2seq.Translator(tokenizers, encode, next_token, sampler, config.max_length)
 
 

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 import zoo.export
-from zoo.decoding import BeamSearch, TFLiteGreedySampler, greedy_search, pad_after_end
+from zoo.decoding import BeamSearch, Decoder, TFLiteGreedySampler, make_sampler, pad_after_end
 
 PAD, START, END, A, B, C = range(6)
 VOCABULARY_SIZE = 6
@@ -46,6 +46,12 @@ def markov_next(table: np.ndarray, seen_shapes: list | None = None):
         return logits, None, {"encoder": cache["encoder"], "seen": seen}
 
     return next
+
+
+def greedy_search(next, prompt, cache, index, end_id=END, mask=None):
+    """The `Decoder` completing a prompt greedily, padded after the end."""
+    decoder = Decoder(None, next, end_id=end_id, max_length=MAX_LENGTH - 1, sampler=make_sampler())
+    return decoder.complete(prompt, cache, index, mask)
 
 
 def start_prompt(batch_size: int = 1) -> np.ndarray:
@@ -327,7 +333,7 @@ def test_fixed_prompt_positions_match_greedy_sampler():
         markov_next(table), prompt, cache=cache_of(batch_size=2), index=1, mask=mask, stop_token_ids=(END,)
     )
     reference = keras.ops.convert_to_numpy(pad_after_end(reference, END, index=1, ends=~mask))
-    greedy = greedy_search(markov_next(table), prompt, cache_of(batch_size=2), 1, END, mask=mask)
+    greedy = greedy_search(markov_next(table), prompt, cache_of(batch_size=2), 1, mask=mask)
     beam = BeamSearch(beam_size=1)(markov_next(table), prompt, cache_of(batch_size=2), 1, mask, (END,))
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(greedy), reference)
     np.testing.assert_array_equal(keras.ops.convert_to_numpy(beam), reference)
@@ -337,3 +343,58 @@ def test_fixed_prompt_positions_match_greedy_sampler():
     )
     sequences = keras.ops.convert_to_numpy(sequences)
     assert (sequences[0, :, 2] == A).all() and (sequences[1, :, 2] == END).all()
+
+
+def test_the_decoder_encodes_once_and_starts_from_the_start_token():
+    rng = np.random.default_rng(5)
+    table = rng.normal(size=(VOCABULARY_SIZE, VOCABULARY_SIZE)).astype("float32")
+    bias = rng.normal(size=(4, VOCABULARY_SIZE)).astype("float32")
+    calls = []
+
+    def encode(inputs):
+        calls.append(1)
+        return cache_of(inputs)
+
+    decoder = Decoder(encode, markov_next(table), start_id=START, end_id=END, max_length=MAX_LENGTH - 1,
+                      sampler=make_sampler())  # fmt: skip
+    ids = keras.ops.convert_to_numpy(decoder(bias))
+    assert ids.shape == (4, MAX_LENGTH - 1) and len(calls) == 1
+    reference = greedy_search(markov_next(table), start_prompt(4), cache_of(bias), 1)
+    reference = keras.ops.convert_to_numpy(reference)
+    np.testing.assert_array_equal(ids, reference[:, 1:])
+    beam = keras.ops.convert_to_numpy(decoder(bias, sampler=make_sampler(beam_size=1)))
+    np.testing.assert_array_equal(beam, ids)  # `sampler=` overrides for one call
+
+
+def test_an_ensemble_decodes_by_the_mean_of_its_members_log_softmaxes_and_never_writes_banned_ids():
+    rng = np.random.default_rng(6)
+    tables = [rng.normal(size=(VOCABULARY_SIZE, VOCABULARY_SIZE)).astype("float32") for _ in range(2)]
+    bias = rng.normal(size=(8, VOCABULARY_SIZE)).astype("float32")
+
+    def decode(members, banned=()):
+        steps = [markov_next(table) for table in members]
+        decoder = Decoder([cache_of] * len(members), steps, start_id=START, end_id=END,
+                          max_length=MAX_LENGTH - 1, sampler=make_sampler(), banned_ids=banned)  # fmt: skip
+        return keras.ops.convert_to_numpy(decoder(bias))
+
+    def log_softmax(x):
+        return x - np.log(np.exp(x).sum(-1, keepdims=True))
+
+    mean = log_softmax((log_softmax(tables[0]) + log_softmax(tables[1])) / 2)
+    # Both members see the same bias: the mean of log-softmaxes is the log-softmax of one table + bias.
+    np.testing.assert_array_equal(decode(tables), decode([mean]))
+    assert (decode(tables) != decode(tables[:1])).any()  # the second member changed some choices
+    banned = decode(tables, banned=(A, B))
+    assert not np.isin(banned, [A, B]).any() and np.isin(decode(tables), [A, B]).any()
+
+
+def test_make_sampler_chooses_the_search():
+    assert isinstance(make_sampler(), keras_hub.samplers.GreedySampler)
+    beam = make_sampler(beam_size=4, length_penalty=0.2)
+    assert isinstance(beam, BeamSearch) and (beam.beam_size, beam.length_penalty) == (4, 0.2)
+    assert isinstance(make_sampler(temperature=0.8), keras_hub.samplers.RandomSampler)
+    assert isinstance(make_sampler(temperature=0.8, top_k=5), keras_hub.samplers.TopKSampler)
+    assert isinstance(make_sampler(temperature=0.8, top_p=0.9), keras_hub.samplers.TopPSampler)
+    for bad in ({"beam_size": 0}, {"temperature": -1}, {"top_p": 0.0}, {"beam_size": 2, "temperature": 1.0}):
+        with pytest.raises(ValueError):
+            make_sampler(**bad)

@@ -24,10 +24,32 @@ import tensorflow as tf
 import zoo.export
 import zoo.io
 from zoo.data.captioning import check_image_files, decode_image
-from zoo.decoding import pad_after_end
+from zoo.decoding import Decoder
 from zoo.errors import DataFormatError
 from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID
+
+
+def _encode(encoder: keras.Model):
+    """A member's cache: what its decoder attends to and its initial recurrent state(s)."""
+
+    def encode(images):
+        memory, *states = encoder(images, training=False)
+        return {"memory": memory, "states": states}
+
+    return encode
+
+
+def _step(decoder: keras.Model):
+    """keras-hub's sampler callback over a one-step decoder `[token, memory, *states] -> [logits, *states,
+    ...]`: the previous word in, its logits out, the states carried in the cache."""
+
+    def step(prompt, cache, index):
+        token = keras.ops.slice(prompt, [0, index - 1], [keras.ops.shape(prompt)[0], 1])
+        logits, *rest = decoder([token, cache["memory"], *cache["states"]], training=False)
+        return logits, None, {**cache, "states": rest[: len(cache["states"])]}
+
+    return step
 
 
 class Captioner:
@@ -42,12 +64,10 @@ class Captioner:
             then words. The decoder never writes padding, `[UNK]` or `<s>`.
         image_shape: `(height, width)` the encoder takes; `caption_bytes` resizes every image to it.
         max_length: most tokens written per caption, `</s>` included.
-        sampler: `keras_hub.samplers.GreedySampler()` or `zoo.decoding.BeamSearch(...)`.
+        sampler: `zoo.decoding.make_sampler(beam_size, length_penalty)`.
 
     With lists, member i is `encoder[i]` with `decoder[i]` (each member encodes the images itself), and
-    each step's scores are the mean of the members' log-softmaxes: a product of experts, so a word wins
-    where the members agree, and a word that any member finds very unlikely is held back (the mean of
-    the probabilities would let one confident member decide). With one member the captions are its own.
+    the members decode as one ensemble (`zoo.decoding.Decoder`: the mean of their log-softmaxes).
 
     `caption_images(images)` takes float32 `(B, H, W, 3)` in [0, 1], `caption_bytes(contents)` a 1-D
     string tensor of JPEG/PNG/GIF/BMP files (decoded by `zoo.data.decode_image`; an empty string is
@@ -74,8 +94,19 @@ class Captioner:
         self.members = list(zip(encoders, decoders))
         self.sampler = sampler
         self.words = tf.constant(list(words))
-        self.banned = tf.constant([i in (PAD_ID, UNK_ID, START_ID) for i in range(len(words))])
         self.image_shape, self.max_length = tuple(image_shape), max_length
+        # Never write padding, `<s>` or `[UNK]`: a model trained with rare words as `[UNK]` learns to
+        # write it often (a Flickr8k model wrote "a man in a [UNK] [UNK] [UNK] on a [UNK]"), and a caption
+        # is better served by its next best word.
+        self.decoder = Decoder(
+            [_encode(encoder) for encoder in encoders],
+            [_step(decoder) for decoder in decoders],  # a list, even of one: scores are log-softmaxes
+            start_id=START_ID,
+            end_id=END_ID,
+            max_length=max_length,
+            sampler=sampler,
+            banned_ids=(PAD_ID, UNK_ID, START_ID),
+        )
         images = tf.TensorSpec([None, *self.image_shape, 3], tf.float32, name="images")
         self.ids = tf.function(self._ids, input_signature=[images])
         self.caption_images = tf.function(self._caption_images, input_signature=[images])
@@ -86,20 +117,6 @@ class Captioner:
     def models(self) -> list[keras.Model]:
         """Every encoder and decoder, for an export to track."""
         return [model for member in self.members for model in member]
-
-    def _next(self, prompt, cache, index):
-        token = keras.ops.slice(prompt, [0, index - 1], [keras.ops.shape(prompt)[0], 1])
-        log_probs, caches = [], []
-        for (_, decoder), member in zip(self.members, cache):
-            logits, *rest = decoder([token, member["memory"], *member["states"]], training=False)
-            log_probs.append(keras.ops.log_softmax(logits, axis=-1))
-            caches.append({**member, "states": rest[: len(member["states"])]})
-        scores = log_probs[0] if len(log_probs) == 1 else keras.ops.mean(keras.ops.stack(log_probs), axis=0)
-        # Never write padding, `<s>` or `[UNK]`: a model trained with rare words as `[UNK]` learns to
-        # write it often (a Flickr8k model wrote "a man in a [UNK] [UNK] [UNK] on a [UNK]"), and a caption
-        # is better served by its next best word.
-        scores = keras.ops.where(self.banned, -1e9, scores)
-        return scores, None, caches
 
     def _ids(self, images):
         # An empty batch never reaches the encoders: in a graph, TensorFlow's CPU convolution gives an
@@ -113,14 +130,7 @@ class Captioner:
     def decode(self, images, sampler=None):
         """Word ids (B, max_length), `</s>` kept and 0 after it, of float images (B, H, W, 3) (B > 0);
         decoded with `sampler`, the captioner's own by default."""
-        cache = []
-        for encoder, _ in self.members:
-            memory, *states = encoder(images, training=False)
-            cache.append({"memory": memory, "states": states})
-        batch = tf.shape(images)[0]
-        prompt = tf.concat([tf.fill([batch, 1], START_ID), tf.zeros([batch, self.max_length], tf.int32)], 1)
-        output = (sampler or self.sampler)(self._next, prompt, cache=cache, index=1, stop_token_ids=[END_ID])
-        return pad_after_end(tf.cast(output[:, 1:], tf.int32), END_ID)
+        return self.decoder(images, sampler)
 
     def _caption_images(self, images):
         ids = self._ids(images)

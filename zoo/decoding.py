@@ -1,28 +1,29 @@
-"""Sequence decoders shared by the translation, transformer and captioning recipes.
+"""Decoding: a model's scores to token ids, for translation, the transformer, captioning and the char LM.
 
-Every decoder here speaks the keras-hub sampler interface, so a recipe writes one `next` function and can
-decode greedily, with keras-hub's samplers, or with `BeamSearch`:
+- `Decoder`: encode once, then a step function (or one per ensemble member) scored token after token by
+  a sampler, start/end/banned ids, padding after the end token. `zoo.seq2seq.Translator`,
+  `zoo.captioning.Captioner` and `zoo.language_model.generate` are thin uses of it.
+- `make_sampler`: the one place a search is chosen: greedy, beam search, or keras-hub's random
+  samplers with temperature, top-k and top-p.
+- `BeamSearch`: beam search with GNMT length normalisation; see its docstring for why it exists beside
+  `keras_hub.samplers.BeamSampler`.
+- `TFLiteGreedySampler`: keras-hub's `GreedySampler` with an argmax and a loop that TFLite's built-in
+  ops can run, for the greedy loops that go whole into a TFLite file.
+- `pad_after_end`: keras-hub's `GreedySampler` keeps its loop running until *every* row has ended and
+  writes the argmax into the rows that already ended too; padding after each row's end gives greedy and
+  beam outputs one form (a row decoded in a batch equals the row decoded alone).
+
+Every sampler speaks the keras-hub interface:
 
     next(prompt, cache, index) -> (logits, hidden_states, cache)
 
 `prompt` is a `(batch, max_length)` int tensor of token ids filled up to (not including) `index`,
 `logits` is `(batch, vocab)` for the token at position `index`, `hidden_states` is ignored (may be
 `None`), and `cache` is any nest of tensors with the batch first (encoder outputs, a key/value cache) that
-`next` may update and return. A decoder writes the chosen token at `index` and calls `next` again with
-`index + 1`, until `max_length` or until every sequence has emitted an end token.
-
-- `greedy_search`: keras-hub's `GreedySampler`, then `pad_after_end`. The wrapper exists because
-  `GreedySampler` keeps the loop running until *every* row has ended and writes the argmax into the rows
-  that already ended too, so its output holds tokens after the end token (the rows of a batch would
-  differ from the rows decoded one at a time). With the padding, greedy and beam outputs have one form
-  and can be compared or detokenised the same way.
-- `BeamSearch`: beam search with GNMT length normalisation; see its docstring for why it exists beside
-  `keras_hub.samplers.BeamSampler`.
-- `TFLiteGreedySampler`: keras-hub's `GreedySampler` with an argmax that TFLite's built-in ops can run, for
-  the greedy loops that go whole into a TFLite file (`zoo.export.export_tflite_function`).
-
-Both run eagerly and inside `tf.function` (the loop is `keras.ops.while_loop`), so a SavedModel can carry
-the decoder in its serving signature.
+`next` may update and return. A sampler writes the chosen token at `index` and calls `next` again with
+`index + 1`, until `max_length` or until every sequence has emitted an end token. All run eagerly and
+inside `tf.function` (the loop is `keras.ops.while_loop`), so a SavedModel carries the decoder in its
+serving signature.
 """
 
 from __future__ import annotations
@@ -136,42 +137,139 @@ def _any_equal(tokens: Any, values: Sequence[int]) -> Any:
     return found
 
 
-def greedy_search(
-    next: Next,
-    prompt: Any,
-    cache: Any = None,
-    index: int | Any = 0,
-    end_id: int = 2,
-    pad_id: int = 0,
-    mask: Any = None,
-) -> Any:
-    """Greedy decoding with keras-hub's `GreedySampler`, padded after the end token.
+def make_sampler(
+    beam_size: int = 1,
+    length_penalty: float = 0.6,
+    temperature: float = 0.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int | None = None,
+    vocabulary_size: int | None = None,
+):
+    """The sampler for these settings, the one place a decoder's search is chosen.
+
+    - `beam_size > 1`: `BeamSearch(beam_size, length_penalty)` (deterministic: no temperature).
+    - `temperature == 0` (the default): keras-hub's `GreedySampler`.
+    - otherwise keras-hub's random samplers, logits divided by `temperature`: `TopPSampler` when `top_p <
+      1` (restricted to the `top_k` best first when `top_k > 0`), else `TopKSampler` when `top_k > 0`,
+      else `RandomSampler` (the full distribution). The same seed gives the same text from a new sampler.
+    """
+    if beam_size < 1 or temperature < 0 or top_k < 0 or not 0.0 < top_p <= 1.0:
+        raise ValueError("need beam_size >= 1, temperature >= 0, top_k >= 0 and 0 < top_p <= 1")
+    if beam_size > 1:
+        if temperature:
+            raise ValueError("beam search is deterministic: give it no temperature")
+        return BeamSearch(beam_size, length_penalty=length_penalty)
+    if vocabulary_size is not None:
+        top_k = min(top_k, vocabulary_size)
+    if temperature == 0:
+        return keras_hub.samplers.GreedySampler()
+    if top_p < 1.0:
+        return keras_hub.samplers.TopPSampler(p=top_p, k=top_k or None, seed=seed, temperature=temperature)
+    if top_k:
+        return keras_hub.samplers.TopKSampler(k=top_k, seed=seed, temperature=temperature)
+    return keras_hub.samplers.RandomSampler(seed=seed, temperature=temperature)
+
+
+class Decoder:
+    """A model's inputs to token ids: encode once, then choose token after token with a sampler.
 
     Args:
-        next: `next(prompt, cache, index) -> (logits, hidden_states, cache)` (see the module docstring).
-        prompt: int `(batch, max_length)`; positions before `index` are kept (e.g. the start token).
-        cache: a nest of tensors with the batch first, passed to `next`, or None.
-        index: the first position to generate.
-        end_id: the end token; decoding stops when every row has emitted it.
-        pad_id: written after each row's end token. Defaults to 0.
-        mask: optional bool `(batch, max_length)`, True where the prompt's token is fixed (passed to
-            `GreedySampler`; a fixed end token does not end the row).
+        encode: `inputs -> cache`, any nest of tensors with the batch first (encoder outputs, initial
+            states, a source mask), or None when the caller gives the cache (`complete`). A list makes an
+            ensemble: one encoder per member.
+        step: keras-hub's sampler callback `next(prompt, cache, index) -> (logits, hidden, cache)`, the
+            scores of the token at `index`; or a list, one per member of `encode`'s list.
+        start_id: the token every output of `decoder(inputs)` starts from (at position 0, not returned).
+        end_id: the token that ends a sequence; it is kept and `pad_id` follows it.
+        max_length: tokens generated per sequence, the end token included.
+        sampler: from `make_sampler` (or any keras-hub sampler, or `TFLiteGreedySampler`).
+        banned_ids: tokens never written (padding, unknown, the start token).
+        pad_id: written after the end token.
 
-    Returns:
-        int `(batch, max_length)`: the prompt with the generated tokens, `pad_id` after each row's first
-        generated `end_id` (without the padding it is exactly `GreedySampler`'s output).
+    One member's scores are its step's logits. An ensemble's are the mean of its members' log-softmaxes:
+    a product of experts, so a token wins where the members agree and one that any member finds very
+    unlikely is held back (the mean of the probabilities would let one confident member decide). Banned
+    tokens get -1e9.
+
+    `decoder(inputs)` returns int32 `(batch, max_length)`: the generated tokens, the end token kept and
+    `pad_id` after it (`sampler=` overrides the decoder's own for one call). `complete(prompt, cache,
+    index, mask)` runs the sampler on a prompt the caller built (the char LM's text so far) and returns
+    the whole buffer.
 
     Example:
 
-    ```python
-    prompt = ops.concatenate([ops.full((batch, 1), start_id), ops.zeros((batch, max_length - 1))], axis=1)
-    tokens = zoo.decoding.greedy_search(next, ops.cast(prompt, "int32"), {"encoder": encoded}, 1, end_id)
-    ```
+    >>> import keras, numpy as np
+    >>> from zoo.decoding import Decoder, make_sampler
+    >>> table = np.log(np.full((4, 4), 0.01) + np.eye(4)[[2, 3, 1, 2]])  # token t -> row t's best
+    >>> def step(prompt, cache, index):
+    ...     previous = keras.ops.take(prompt, index - 1, axis=1)
+    ...     return keras.ops.take(keras.ops.cast(table, "float32"), previous, axis=0), None, cache
+    >>> decoder = Decoder(lambda x: None, step, start_id=0, end_id=1, max_length=4, sampler=make_sampler())
+    >>> keras.ops.convert_to_numpy(decoder(np.zeros((1, 1)))).tolist()  # 0 -> 2 -> 1 (end), then padding
+    [[2, 1, 0, 0]]
     """
-    sampler = keras_hub.samplers.GreedySampler()
-    sequences = sampler(next, prompt, cache=cache, index=index, mask=mask, stop_token_ids=(end_id,))
-    ends = None if mask is None else ops.logical_not(ops.cast(mask, "bool"))
-    return pad_after_end(sequences, end_id, index=index, pad_id=pad_id, ends=ends)
+
+    def __init__(
+        self,
+        encode: Callable | Sequence[Callable] | None,
+        step: Next | Sequence[Next],
+        *,
+        start_id: int | None = None,
+        end_id: int | None,
+        max_length: int,
+        sampler,
+        banned_ids: Sequence[int] = (),
+        pad_id: int = 0,
+    ):
+        self.ensemble = isinstance(step, Sequence)
+        self.encoders = list(encode) if isinstance(encode, Sequence) else [encode]
+        self.steps = list(step) if self.ensemble else [step]
+        if self.ensemble and (not self.steps or len(self.steps) != len(self.encoders)):
+            raise ValueError(
+                f"one step per encoder: got {len(self.encoders)} encoders, {len(self.steps)} steps"
+            )
+        self.start_id, self.end_id, self.pad_id = start_id, end_id, pad_id
+        self.max_length, self.sampler = max_length, sampler
+        self.banned_ids = tuple(banned_ids)
+
+    def _next(self, prompt, cache, index):
+        if not self.ensemble:
+            scores, hidden, cache = self.steps[0](prompt, cache, index)
+        else:
+            hidden, outputs = None, [step(prompt, part, index) for step, part in zip(self.steps, cache)]
+            log_probs = [ops.log_softmax(logits, axis=-1) for logits, _, _ in outputs]
+            scores = log_probs[0] if len(log_probs) == 1 else ops.mean(ops.stack(log_probs), axis=0)
+            cache = [part for _, _, part in outputs]
+        if self.banned_ids:
+            vocabulary = ops.arange(ops.shape(scores)[-1])
+            banned = _any_equal(vocabulary, self.banned_ids)
+            scores = ops.where(banned, ops.cast(-1e9, scores.dtype), scores)
+        return scores, hidden, cache
+
+    def complete(self, prompt, cache=None, index=1, mask=None, sampler=None):
+        """The sampler's output for `prompt` (`(batch, length)` ids, fixed where `mask` is True), generating
+        from `index` on; padded after the first end token at or after `index` when there is an end token."""
+        stop = None if self.end_id is None else [self.end_id]
+        output = (sampler or self.sampler)(
+            self._next, prompt, cache=cache, index=index, mask=mask, stop_token_ids=stop
+        )
+        if self.end_id is None:
+            return output
+        ends = None if mask is None else ops.logical_not(ops.cast(mask, "bool"))
+        return pad_after_end(output, self.end_id, index=index, pad_id=self.pad_id, ends=ends)
+
+    def __call__(self, inputs, sampler=None):
+        if self.start_id is None:
+            raise ValueError("a Decoder without start_id completes prompts (`complete`), it cannot start one")
+        caches = [encode(inputs) for encode in self.encoders]
+        batch = ops.shape(keras.tree.flatten(inputs)[0])[0]
+        prompt = ops.concatenate(
+            [ops.full((batch, 1), self.start_id, "int32"), ops.zeros((batch, self.max_length), "int32")], 1
+        )
+        mask = ops.concatenate([ops.ones((batch, 1), "bool"), ops.zeros((batch, self.max_length), "bool")], 1)
+        output = self.complete(prompt, caches if self.ensemble else caches[0], 1, mask, sampler)
+        return ops.cast(output[:, 1:], "int32")
 
 
 class BeamSearch:

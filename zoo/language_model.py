@@ -8,8 +8,8 @@
   checkpointed.
 - `recurrent_step`: one character through a stateless RNN language model and its state, using the
   model's own layers (the RNN layers' cells), so generation needs nothing but the saved `.keras` file.
-- `make_sampler` and `generate`: keras-hub's samplers (greedy, random, top-k, top-p, with temperature and
-  seed) driving either kind of model through the `next(prompt, cache, index)` function they expect.
+- `generate`: a `zoo.decoding.Decoder` over either kind of model (its `next(prompt, cache, index)`),
+  with a sampler from `zoo.decoding.make_sampler` (greedy, random, top-k, top-p, temperature, seed).
 - `log_probabilities` and `score`: how likely the model finds a text, character by character.
 - `export_scorer` and `load_scorer`: the model, its vocabulary, a SavedModel that scores strings and a
   TFLite file of the next-character model (`next_character_tflite`; generation's loop stays outside,
@@ -36,6 +36,7 @@ from keras import ops
 import zoo.export
 import zoo.io
 from zoo.data.characters import character_lookup, decode, encode
+from zoo.decoding import Decoder
 from zoo.errors import ZooError
 
 START = "\n"  # the context every generated or scored text follows
@@ -170,30 +171,6 @@ def next_function(model: keras.Model, batch_size: int) -> tuple[Callable, object
 # ## Sampling
 
 
-def make_sampler(
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    seed: int | None = None,
-    vocabulary_size: int | None = None,
-) -> keras_hub.samplers.Sampler:
-    """The keras-hub sampler for these settings: temperature 0 -> `GreedySampler`; `top_p < 1` ->
-    `TopPSampler` (nucleus, restricted to the `top_k` best first when `top_k > 0`); else `top_k > 0` ->
-    `TopKSampler`; else `RandomSampler` (the full distribution). Logits are divided by `temperature`
-    first. A new sampler per text: the same seed then gives the same text."""
-    if temperature < 0 or top_k < 0 or not 0.0 < top_p <= 1.0:
-        raise ValueError("need temperature >= 0, top_k >= 0 and 0 < top_p <= 1")
-    if vocabulary_size is not None:
-        top_k = min(top_k, vocabulary_size)
-    if temperature == 0:
-        return keras_hub.samplers.GreedySampler()
-    if top_p < 1.0:
-        return keras_hub.samplers.TopPSampler(p=top_p, k=top_k or None, seed=seed, temperature=temperature)
-    if top_k:
-        return keras_hub.samplers.TopKSampler(k=top_k, seed=seed, temperature=temperature)
-    return keras_hub.samplers.RandomSampler(seed=seed, temperature=temperature)
-
-
 def generate(
     model: keras.Model,
     characters: Sequence[str],
@@ -211,15 +188,12 @@ def generate(
     mask = np.zeros(buffer.shape, bool)
     mask[0, : len(ids)] = True
     next_logits, cache = next_function(model, batch_size=1)
-
-    def next_character(prompt, cache, index):  # never padding (id 0) or "unknown" (id 1)
-        logits, hidden, cache = next_logits(prompt, cache, index)
-        real = ops.arange(ops.shape(logits)[-1]) >= 2
-        return ops.where(real, logits, ops.full_like(logits, -1e9)), hidden, cache
+    # Never padding (id 0) or "unknown" (id 1); no end token: the text runs to `length`.
+    decoder = Decoder(None, next_logits, end_id=None, max_length=length, sampler=sampler, banned_ids=(0, 1))
 
     @tf.function  # the sampler's while loop as one graph, not one Python iteration per character
     def run(buffer, mask, cache):
-        return sampler(next_character, buffer, cache=cache, index=1, mask=mask)
+        return decoder.complete(buffer, cache, index=1, mask=mask)
 
     output = run(ops.convert_to_tensor(buffer), ops.convert_to_tensor(mask), cache)
     return decode(ops.convert_to_numpy(output)[0, len(ids) :], characters)

@@ -28,6 +28,7 @@ import zoo.predict
 import zoo.train
 from zoo.cli import flag
 from zoo.config import TranslationConfig  # noqa: F401 (named here too)
+from zoo.decoding import Decoder
 from zoo.errors import ZooError
 from zoo.progress import progress
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID, train_sentencepiece
@@ -120,7 +121,7 @@ class Translator:
             outputs, the decoder's initial state, the source mask). The sampler repeats it for the beams.
         next_token: keras-hub's sampler callback `next(prompt, cache, index) -> (logits, hidden, cache)`:
             the logits of the token at `index` given the prompt's tokens before it.
-        sampler: `keras_hub.samplers.GreedySampler()` or `zoo.decoding.BeamSearch(...)`.
+        sampler: `zoo.decoding.make_sampler(beam_size, length_penalty)`.
         max_length: longest source (longer ones are cut) and longest translation, in pieces.
 
     Call `translator(texts)` with a 1-D string tensor or a list of strings; it returns a 1-D string tensor.
@@ -136,8 +137,10 @@ class Translator:
         sampler,
         max_length: int,
     ):
-        self.tokenizers, self.encode, self.next_token = tokenizers, encode, next_token
-        self.sampler, self.max_length = sampler, max_length
+        self.tokenizers, self.sampler, self.max_length = tokenizers, sampler, max_length
+        self.decoder = Decoder(
+            encode, next_token, start_id=START_ID, end_id=END_ID, max_length=max_length, sampler=sampler
+        )
         spec = [tf.TensorSpec([None], tf.string, name="texts")]
         self.ids = tf.function(self._ids, input_signature=spec)
         self.source_ids = tf.function(self._source_ids, input_signature=spec)
@@ -153,23 +156,8 @@ class Translator:
     def decode(self, source_ids: tf.Tensor, sampler=None) -> tf.Tensor:
         """Target ids (B, max_length), 0 from the end token on, of source ids (B, S) (0-padded); decoded
         with `sampler`, the translator's own by default."""
-        cache = self.encode(source_ids)
-        batch = tf.shape(source_ids)[0]
-        prompt = tf.concat(
-            [tf.fill([batch, 1], START_ID), tf.zeros([batch, self.max_length], tf.int32)], axis=1
-        )
-        output = (sampler or self.sampler)(
-            self.next_token,
-            prompt=prompt,
-            cache=cache,
-            index=1,
-            mask=tf.concat([tf.ones([batch, 1], tf.bool), tf.zeros([batch, self.max_length], tf.bool)], 1),
-            stop_token_ids=[END_ID],
-        )
-        output = tf.cast(output[:, 1:], tf.int32)
-        # Everything from the end token on becomes padding.
-        finished = tf.cumsum(tf.cast(output == END_ID, tf.int32), axis=1) > 0
-        return tf.where(finished, PAD_ID, output)
+        ids = self.decoder(source_ids, sampler)
+        return tf.where(ids == END_ID, PAD_ID, ids)
 
     def _translate(self, texts: tf.Tensor) -> tf.Tensor:
         ids = tf.RaggedTensor.from_tensor(self._ids(texts), padding=PAD_ID)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.decoding
 import zoo.inspection
 import zoo.language_model as lm
 from recipes import char_lm
@@ -83,7 +84,7 @@ def test_sampling_repeats_by_seed(build):
     characters = list("\n abcdefghi")[:10]
 
     def sample(seed, **settings):
-        sampler = lm.make_sampler(seed=seed, vocabulary_size=12, **settings)
+        sampler = zoo.decoding.make_sampler(seed=seed, vocabulary_size=12, **settings)
         return lm.generate(model, characters, "ab", 24, sampler)  # longer than the transformer's context
 
     first = sample(3, temperature=1.5, top_k=8, top_p=0.95)
@@ -181,7 +182,7 @@ def test_the_tflite_next_character_model_writes_what_greedy_generation_writes(tr
     }
     assert manifest["special_ids"] == {"padding": 0, "unknown": 1, "first_character": 2}
     model, characters = lm.load_scorer(output_dir)
-    greedy = lm.generate(model, characters, "The ", 30, lm.make_sampler(temperature=0.0))
+    greedy = lm.generate(model, characters, "The ", 30, zoo.decoding.make_sampler())
     assert lm.generate_with_tflite(output_dir, "The ", 30) == greedy
 
 
