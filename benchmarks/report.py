@@ -953,8 +953,9 @@ def plot_note(plot: Plot, log_scale: bool) -> str:
     better = "higher" if plot.higher_is_better else "lower"
     note = (
         f"Plot: {plot.metric} ({better} is better) against training seconds"
-        f"{' (log scale)' if log_scale else ''}; our rows blue, anchors orange, each point numbered as in "
-        "the table"
+        f"{' (log scale)' if log_scale else ''}; our rows blue"
+        f"{', anchors orange' if any(not point.ours for point in plot.points) else ''}, each point numbered "
+        "as in the table"
     )
     if any(point.singles for point in plot.points) and plot.singles:
         note += f"; small dots: {plot.singles}"
