@@ -173,3 +173,18 @@ def test_an_unknown_file_gets_a_table_of_its_fields(results):
     assert "| `a` | text |" in section
     assert section.index("`b.y.0`") < section.index("`b.y.1`")
     assert "| `b.y.1` | 2.5 |" in section
+
+
+def test_the_committed_results_page_is_what_the_json_gives():
+    """RESULTS.md and the README table are regenerated when a results file changes (benchmarks.report)."""
+    assert report.check() == []
+
+
+def test_the_readme_table_is_written_between_its_markers_from_the_headlines(results):
+    readme = f"intro\n{report.TABLE_START}\n| stale |\n{report.TABLE_END}\nrest\n"
+    written = report.with_recipe_table(readme, results)
+    assert written.startswith("intro\n") and written.endswith("\nrest\n") and "stale" not in written
+    assert report.headline("word2vec", results) in written and "`recipes.cells`" in written
+    assert report.with_recipe_table(written, results) == written
+    with pytest.raises(report.ReportError, match="markers"):
+        report.with_recipe_table("no markers here", results)
