@@ -295,30 +295,19 @@ def export_captioner(
     """
     images = np.asarray(images, np.float32)
     cases = {"files": list(files), "images": images, **edge_images(images, files)}
-    run = {"serve": captioner.caption_bytes, "serve_images": captioner.caption_images}
-    extra = {"serve_images": zoo.export.Endpoint(captioner.caption_images, output_name="caption")}
-    if beam is not None:  # beam search is slower: fewer images, the same edge cases
-        cases |= {f"beam: {name}": inputs[:8] for name, inputs in cases.items()}
-        run |= {"beam": beam.caption_bytes, "beam_images": beam.caption_images}
-        extra |= {
+    # Lists of files go to `serve` (`beam`), arrays of pixels to `serve_images` (`beam_images`).
+    routes = {name: "serve_images" if isinstance(x, np.ndarray) else "serve" for name, x in cases.items()}
+    endpoints = {
+        "serve": zoo.export.Endpoint(captioner.caption_bytes, output_name="caption"),
+        "serve_images": zoo.export.Endpoint(captioner.caption_images, output_name="caption"),
+    }
+    if beam is not None:
+        endpoints |= {
             "beam": zoo.export.Endpoint(beam.caption_bytes, output_name="caption"),
             "beam_images": zoo.export.Endpoint(beam.caption_images, output_name="caption"),
         }
-    # Lists of files go to `serve` (`beam`), arrays of pixels to `serve_images` (`beam_images`).
-    endpoints = {
-        name: ("beam" if name.startswith("beam: ") else "serve")
-        + ("_images" if isinstance(inputs, np.ndarray) else "")
-        for name, inputs in cases.items()
-    }
-    expected = {name: run[endpoints[name]](inputs).numpy() for name, inputs in cases.items()}
-    path = zoo.export.export_saved_model(
-        captioner.caption_bytes,
-        path,
-        track=track or captioner.models,
-        output_name="caption",
-        endpoints=extra,
-    )
-    zoo.export.verify_in_fresh_process(path, cases, expected, endpoints)
+    track = track or captioner.models
+    zoo.export.export_text_model(path, endpoints, cases, track, routes, beam_cases=8 if beam else 0)
     return {"savedmodel_differing_captions": 0}
 
 
@@ -350,17 +339,13 @@ def export_captioner_tflite(captioner: Captioner, path: str | pathlib.Path, imag
     `images`, a black and a white image: it must give the word ids `captioner.ids` gives (the captions
     `serve_images` writes), or `ExportMismatchError` names the case. Returns the cases checked (name ->
     images), or, for a model computing in bfloat16 or float16, the reason no file was written."""
-    dtype = zoo.export.half_precision(captioner.models)
-    if dtype is not None:
-        pathlib.Path(path).unlink(missing_ok=True)  # an earlier run's file would describe another model
-        return zoo.export.HALF_PRECISION_TFLITE.format(dtype=dtype)
     images = np.asarray(images, np.float32)
     spec = tf.TensorSpec([1, *captioner.image_shape, 3], tf.float32, name="image")
-    zoo.export.export_tflite_function(captioner_tflite(captioner), path, [spec])
     cases = {"test images": images, "black": np.zeros_like(images[:1]), "white": np.ones_like(images[:1])}
     expected = {name: captioner.ids(inputs).numpy() for name, inputs in cases.items()}
-    zoo.export.verify_cases(path, expected, lambda name: zoo.export.run_tflite(path, cases[name]))
-    return {name: len(inputs) for name, inputs in cases.items()}
+    return zoo.export.export_decoder_tflite(
+        captioner_tflite(captioner), path, [spec], captioner.models, cases, expected
+    )
 
 
 def answer(export, paths: list[str], options) -> list[dict]:

@@ -756,6 +756,71 @@ def verify_in_fresh_process(
     return verify_cases(path, expected, run)
 
 
+def export_text_model(
+    path: str | pathlib.Path,
+    endpoints: Mapping[str, Endpoint],
+    cases: Mapping[str, Sequence | np.ndarray],
+    track: Sequence,
+    routes: Mapping[str, str] | None = None,
+    beam_cases: int = 0,
+) -> pathlib.Path:
+    """A text-producing model (a translator, a captioner) as a SavedModel, checked in a fresh process.
+
+    Each endpoint (the first is `serve`, also `serving_default`) is written as `export_saved_model`
+    writes it; then every named case is answered in memory by the function of the endpoint it routes to
+    (`routes`, `serve` by default) and by the SavedModel reloaded in a fresh Python process
+    (`verify_in_fresh_process`), and the answers must be equal, or `ExportMismatchError` names the case.
+
+    With `beam_cases > 0`, each case is also checked on the first `beam_cases` inputs against the endpoint
+    whose name has `beam` for `serve` (`serve_images` -> `beam_images`), as `beam: <case>`: beam search
+    is slower, so fewer inputs, the same edge cases.
+
+    Returns:
+        The version folder, `path/1`.
+    """
+    (first, serve), *others = endpoints.items()
+    if first != "serve":
+        raise ValueError(f"the first endpoint is serve, got {first!r}")
+    routes = {name: (routes or {}).get(name, "serve") for name in cases}
+    cases = dict(cases)
+    if beam_cases:
+        for name, inputs in list(cases.items()):
+            cases[f"beam: {name}"] = inputs[:beam_cases]
+            routes[f"beam: {name}"] = routes[name].replace("serve", "beam")
+    expected = {name: endpoints[routes[name]].function(inputs).numpy() for name, inputs in cases.items()}
+    path = export_saved_model(
+        serve.function,
+        path,
+        serve.input_signature,
+        track,
+        output_name=serve.output_name,
+        endpoints=dict(others),
+    )
+    verify_in_fresh_process(path, cases, expected, routes)
+    return path
+
+
+def export_decoder_tflite(
+    function: Callable,
+    path: str | pathlib.Path,
+    input_signature: Sequence[tf.TensorSpec],
+    models: Sequence,
+    inputs: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+) -> dict[str, int] | str:
+    """A whole decoding loop as a TFLite file (`export_tflite_function`), run by LiteRT on each named case
+    of `inputs` and compared with `expected` (the ids the model in memory gives): any difference raises
+    `ExportMismatchError`. Returns the cases checked (name -> batch size), or, for `models` computing in
+    bfloat16 or float16, the reason no file was written (an earlier run's file is removed)."""
+    dtype = half_precision(models)
+    if dtype is not None:
+        pathlib.Path(path).unlink(missing_ok=True)  # an earlier run's file would describe another model
+        return HALF_PRECISION_TFLITE.format(dtype=dtype)
+    export_tflite_function(function, path, input_signature)
+    verify_cases(path, expected, lambda name: run_tflite(path, inputs[name]))
+    return {name: len(batch) for name, batch in inputs.items()}
+
+
 def _as_array(inputs) -> np.ndarray:
     """Strings and bytes as a 1-D object array (numpy's fixed-width bytes would drop trailing NUL bytes
     of a file), anything else as numpy makes it. An empty list is an empty batch of strings."""

@@ -347,7 +347,7 @@ def export_translator(
         `{"savedmodel_differing_translations": 0, "tflite_differing_translations": 0}` (any difference
         raises; without a TFLite file, the first only).
     """
-    from zoo.export import Endpoint, export_keras, export_saved_model, verify_in_fresh_process
+    from zoo.export import Endpoint, export_keras, export_text_model
 
     if hasattr(track, "trainer"):
         export_keras(track.trainer, output_dir / "model.keras")
@@ -355,27 +355,14 @@ def export_translator(
     data.tokenizers.save(output_dir)
     sources = [source for source, _ in data.test_pairs[:64]]
     edges = edge_sources(sources, data.tokenizers.source, translator.max_length)
+    spec = [tf.TensorSpec([None], tf.string, name="text")]
+    endpoints = {"serve": Endpoint(translator.translate, spec, "translation")}
+    if beam is not None:
+        endpoints["beam"] = Endpoint(beam.translate, spec, "translation")
+    tokenizers = {id(t): t for t in (data.tokenizers.source, data.tokenizers.target)}.values()
     cases = {"test sentences": sources, **edges}
-    endpoints, extra = {}, {}
-    if beam is not None:  # beam search is slower: fewer sentences, the same edge cases
-        beam_cases = {
-            f"beam: {name}": texts for name, texts in {"test sentences": sources[:16], **edges}.items()
-        }
-        cases |= beam_cases
-        endpoints = {name: "beam" for name in beam_cases}
-        spec = [tf.TensorSpec([None], tf.string, name="text")]
-        extra = {"beam": Endpoint(beam.translate, spec, "translation")}
-    run = {"serve": translator, "beam": beam}
-    expected = {name: run[endpoints.get(name, "serve")](texts).numpy() for name, texts in cases.items()}
-    path = export_saved_model(
-        translator.translate,
-        output_dir / "saved_model",
-        [tf.TensorSpec([None], tf.string, name="text")],
-        output_name="translation",
-        track=[*track, *{id(t): t for t in (data.tokenizers.source, data.tokenizers.target)}.values()],
-        endpoints=extra,
-    )
-    verify_in_fresh_process(path, cases, expected, endpoints)
+    beam_cases = {"beam_cases": 16} if beam is not None else {}
+    export_text_model(output_dir / "saved_model", endpoints, cases, [*track, *tokenizers], **beam_cases)
     verified = {"savedmodel_differing_translations": 0}
     tflite = _export_translator_tflite(translator, track, output_dir / "model.tflite", sources[:32], edges)
     if isinstance(tflite, dict):
@@ -435,14 +422,7 @@ def _export_translator_tflite(translator, track, path, sources, edges) -> dict |
     reason it was not written."""
     import zoo.export
 
-    dtype = zoo.export.half_precision(track)
-    if dtype is not None:
-        pathlib.Path(path).unlink(missing_ok=True)  # an earlier run's file would describe another model
-        return zoo.export.HALF_PRECISION_TFLITE.format(dtype=dtype)
     length = translator.max_length
-    zoo.export.export_tflite_function(
-        translator_tflite(translator), path, [tf.TensorSpec([1, length], tf.int32, name="source_ids")]
-    )
     words = list(dict.fromkeys(" ".join(sources).split()))[:200] or ["a"]
     pieces = np.sum(translator.source_ids(tf.constant(words)).numpy() > 0, axis=1)
     cases = {
@@ -456,8 +436,9 @@ def _export_translator_tflite(translator, track, path, sources, edges) -> dict |
         ids = translator.source_ids(tf.constant(texts)).numpy()
         inputs[name] = np.pad(ids, [[0, 0], [0, length - ids.shape[1]]])
     expected = {name: translator.ids(tf.constant(texts)).numpy() for name, texts in cases.items()}
-    zoo.export.verify_cases(path, expected, lambda name: zoo.export.run_tflite(path, inputs[name]))
-    return {name: len(texts) for name, texts in cases.items()}
+    spec = [tf.TensorSpec([1, length], tf.int32, name="source_ids")]
+    decode = translator_tflite(translator)
+    return zoo.export.export_decoder_tflite(decode, path, spec, track, inputs, expected)
 
 
 def _write_translation_manifest(output_dir, data, translator, beam, config, metrics, tflite, verified):
