@@ -52,6 +52,7 @@ from zoo.data.sentiment import (
     read_sst2,
     summary,
 )
+from zoo.data.sequences import adding_problem, digit_sequences
 from zoo.data.speech import (
     DIGIT_WORDS,
     SPEECH_DATASETS,
@@ -99,6 +100,7 @@ __all__ = [
     "Utterances",
     "Variant",
     "WORD_VECTORS",
+    "adding_problem",
     "bptt_batches",
     "caption_pairs",
     "caption_split",
@@ -109,6 +111,7 @@ __all__ = [
     "convert_tags",
     "check_image_files",
     "decode_image",
+    "digit_sequences",
     "digit_strips",
     "find_dataset",
     "keras_cache_dir",
