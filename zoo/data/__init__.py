@@ -51,6 +51,7 @@ from zoo.data.sentiment import (
     read_pang_lee,
     read_sst2,
     summary,
+    token_id_batches,
 )
 from zoo.data.sequences import adding_problem, digit_sequences
 from zoo.data.speech import (
@@ -149,6 +150,7 @@ __all__ = [
     "split_text",
     "split_pairs",
     "summary",
+    "token_id_batches",
     "tone_digits",
     "tone_sample",
     "validate_tags",
