@@ -1,24 +1,18 @@
 """Sentiment analysis with a bidirectional RNN: a many-to-one sequence model.
 
-A review goes in as a sequence of words and one number comes out, the probability that the review is
-positive: many inputs, one output. The recurrent layer reads the sequence in both directions; instead of
-keeping only its last state, we pool its outputs over time (maximum and mean over the real, unpadded
-words), so a strong phrase anywhere in a 500-word review reaches the classifier directly rather than
-through hundreds of recurrent steps.
+A review goes in as a sequence of words and one number comes out, the probability that it is positive.
+The recurrent layer reads the sequence in both directions and its outputs are pooled over time (maximum
+and mean over the real, unpadded words), so a strong phrase anywhere in a long review reaches the
+classifier directly. Beside it, `--ngrams 3` adds a logistic regression over the review's hashed word
+1-3-grams, scaled by naive-Bayes log-count ratios (NBSVM); the prediction averages the two logits.
 
-Data: with no flags, the 200 labelled sentences gensim ships (`pang_lee_polarity.cor`, from Pang and
-Lee's movie-review polarity data): a one-minute demo, too small to learn much. Real runs:
-`--dataset imdb` (Maas et al. 2011, 25,000 train / 25,000 test reviews) or `--dataset sst2` (GLUE SST-2).
-Text preprocessing is a `keras.layers.TextVectorization` with `zoo.text.standardize`: it runs in the
-tf.data pipeline for training and inside the exported model, which therefore takes raw strings.
+Data: with no flags, gensim's 200 Pang & Lee sentences, a one-minute demo too small to learn much;
+`--dataset imdb` (25,000 train / 25,000 test reviews) or `--dataset sst2` (GLUE SST-2) for real runs.
+The preprocessing (`keras.layers.TextVectorization` with `zoo.text.standardize`) runs in the tf.data
+pipeline and inside the exported model, which therefore takes raw strings.
 
-Beside the RNN, `--ngrams 3` (the default) adds a second view of the same ids: a logistic regression over
-the review's hashed word 1-3-grams, its features scaled by naive-Bayes log-count ratios (NBSVM, Wang and
-Manning 2012). The two make different mistakes and the prediction averages their logits.
-
-Expected: IMDB test accuracy 0.918 with `--preset imdb` in about 10 minutes of training on a 2-core CPU
-(benchmarks/sentiment.py measures it beside TF-IDF + logistic regression, 0.908, and the keras-io BiLSTM,
-0.830, and scores each branch alone). Command:
+Expected: IMDB test accuracy 0.918 with `--preset imdb`, against 0.908 for TF-IDF + logistic regression
+(benchmarks/sentiment.py; docs/recipes.md has the details). Command:
 
     ZOO_DATA_DIR=../shared/data python -m recipes.sentiment --dataset imdb --preset imdb
 """
@@ -52,8 +46,7 @@ class Config(zoo.config.RunConfig):
         None, "imdb or sst2; without it, gensim's 200 Pang & Lee sentences (a quick demo)"
     )
     cell: Literal["lstm", "gru", "rnn"] = flag(
-        "gru",
-        "recurrent cell; GRU has 3 gate blocks to LSTM's 4, so it is the cheaper default; rnn has none",
+        "gru", "recurrent cell; GRU has 3 gate blocks to LSTM's 4, so it is the cheaper default; rnn has none"
     )
     vocabulary_size: int = flag(20_000, "words kept (most frequent in the training split), plus PAD/UNK")
     max_length: int = flag(400, "tokens kept per text, the first ones; also the TFLite input length")
@@ -74,15 +67,9 @@ class Config(zoo.config.RunConfig):
     examples: int = flag(5, "test reviews whose predictions are printed at the end")
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        # Whole reviews (99% are shorter than 1,000 tokens): the n-gram branch gains most from the tails.
-        "imdb": {
-            "dataset": "imdb",
-            "epochs": 2,
-            "batch_size": 32,
-            "max_length": 1000,
-            "ngram_buckets": 2**22,
-        },
-        "sst2": {"dataset": "sst2", "epochs": 4, "batch_size": 64, "max_length": 64},
+        # Whole reviews (99% are shorter than 1,000 tokens), and more hash buckets for their n-grams.
+        "imdb": dict(dataset="imdb", epochs=2, batch_size=32, max_length=1000, ngram_buckets=2**22),
+        "sst2": dict(dataset="sst2", epochs=4, batch_size=64, max_length=64),
     }
 
     def __post_init__(self) -> None:
@@ -108,37 +95,6 @@ class SentimentData(NamedTuple):
     train_size: int
 
 
-def _token_ids_dataset(
-    split: zoo.data.LabelledTexts,
-    vectorizer: keras.layers.TextVectorization,
-    config: Config,
-    training: bool,
-) -> tf.data.Dataset:
-    """Vectorise once (cached), then batch texts of similar length together: padding a 40-word review to
-    the 400 of its longest batch-mate would spend most of the RNN's time on padding."""
-    dataset = tf.data.Dataset.from_tensor_slices((split.texts, split.labels.astype("float32")))
-    dataset = dataset.batch(256).map(
-        lambda texts, labels: (vectorizer(texts), labels), num_parallel_calls=tf.data.AUTOTUNE
-    )
-
-    # The vectorizer pads to max_length with id 0; drop the padding so buckets can re-pad shorter. A text
-    # that standardises to nothing keeps one (masked) padding step, so no batch has zero time steps.
-    def strip_padding(ids, label):
-        ids = tf.boolean_mask(ids, ids > 0)
-        return tf.pad(ids, [[0, 1 - tf.minimum(tf.size(ids), 1)]]), label
-
-    dataset = dataset.unbatch().map(strip_padding).cache()
-    if training:
-        dataset = dataset.shuffle(len(split.texts), seed=config.seed, reshuffle_each_iteration=True)
-    boundaries = sorted({max(2, config.max_length * k // 16) for k in (1, 2, 4, 8, 12)})
-    dataset = dataset.bucket_by_sequence_length(
-        lambda ids, label: tf.shape(ids)[0],
-        bucket_boundaries=boundaries,
-        bucket_batch_sizes=[config.batch_size] * (len(boundaries) + 1),
-    )
-    return dataset.prefetch(tf.data.AUTOTUNE)
-
-
 def load_data(config: Config) -> SentimentData:
     splits = zoo.data.load_sentiment(
         config.dataset, config.data_dir, seed=config.seed, skip_checksum=config.skip_checksum
@@ -156,11 +112,12 @@ def load_data(config: Config) -> SentimentData:
         name="vectorizer",
     )
     vectorizer.adapt(tf.data.Dataset.from_tensor_slices(splits["train"].texts).batch(512))
+    batches = {
+        name: zoo.data.token_id_batches(splits[name], vectorizer, config.batch_size, config.max_length, seed)
+        for name, seed in (("train", config.seed), ("validation", None), ("test", None))
+    }
     return SentimentData(
-        *(
-            _token_ids_dataset(splits[name], vectorizer, config, training=name == "train")
-            for name in ("train", "validation", "test")
-        ),
+        **batches,
         vectorizer=vectorizer,
         test_texts=splits["test"].texts,
         test_labels=splits["test"].labels,
@@ -176,23 +133,15 @@ def build_model(
 ) -> keras.Model:
     """Token ids -> {"positive": P(positive)}, and with `--ngrams` the two branches' own outputs.
 
-    The recurrent branch: embedding -> bidirectional RNN -> max and mean over time -> logit. With
-    `--embeddings`, the embedding starts from those vectors (words without one start from noise).
-
-    The n-gram branch (`--ngrams N`): the set of the review's word 1..N-grams, hashed
-    (`zoo.layers.HashedNgrams`), read by a logistic regression whose features are scaled by naive-Bayes
-    log-count ratios (`zoo.layers.NaiveBayesLinear`, NBSVM), counted once on `train` before training.
-    The RNN reads order but forgets; the bag remembers every phrase ("waste of time") anywhere in a
-    1,000-word review. They make different mistakes, so the prediction averages their logits.
-
-    Each branch trains on its own loss (the "rnn" and "ngrams" outputs): under one shared loss, the
-    n-gram branch fits the training set within an epoch and then leaves the RNN no gradient to learn from.
+    The recurrent branch: embedding (from `--embeddings` if given) -> bidirectional RNN -> max and mean
+    over time -> logit. The n-gram branch: the set of the review's hashed word 1..N-grams
+    (`zoo.layers.HashedNgrams`) -> logistic regression on features scaled by naive-Bayes log-count ratios
+    (`zoo.layers.NaiveBayesLinear`, counted once on `train`). "positive" averages the two logits; each
+    branch trains on its own loss (the "rnn" and "ngrams" outputs), so one run also scores each alone.
     """
-    recurrent_layer = {
-        "lstm": keras.layers.LSTM,
-        "gru": keras.layers.GRU,
-        "rnn": keras.layers.SimpleRNN,
-    }[config.cell]
+    recurrent_layer = {"lstm": keras.layers.LSTM, "gru": keras.layers.GRU, "rnn": keras.layers.SimpleRNN}[
+        config.cell
+    ]
     vocabulary_size, matrix = len(vocabulary), None
     if config.embeddings:
         vectors = zoo.text.load_word_vectors(
@@ -229,8 +178,7 @@ def build_model(
     model = keras.Model(token_ids, outputs, name=f"sentiment_bi{config.cell}")
     if matrix is not None:
         embedding.set_weights([matrix])
-    # Cosine decay to zero over the planned steps: on IMDB the model generalises best within 1-2 epochs,
-    # and ending them at a small learning rate is worth more than more epochs at a constant one.
+    # Cosine decay to zero over the planned steps: training ends at a small learning rate.
     steps = max(1, -(-train_size // config.batch_size)) * config.epochs
     schedule = keras.optimizers.schedules.CosineDecay(config.learning_rate, decay_steps=steps)
     # "positive" has no loss of its own when the branches have theirs: it has no weights to train.

@@ -1,7 +1,8 @@
-"""zoo.io: a file or folder is replaced whole or not at all."""
+"""zoo.io: a file or folder is replaced whole or not at all; a result computed once is read back after."""
 
 import pathlib
 
+import numpy as np
 import pytest
 
 import zoo.io
@@ -54,3 +55,27 @@ def test_remove_partials_deletes_only_leftovers(tmp_path: pathlib.Path):
     (leftover / "x").write_text("x")
     assert zoo.io.remove_partials(tmp_path) == [leftover]
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_computed_once_computes_then_reads_back(tmp_path: pathlib.Path):
+    path, calls = tmp_path / "backup" / "model_a.json", []
+
+    def compute():
+        calls.append(1)
+        return {"metrics": {"loss": np.float32(0.5), "epochs": np.int64(3)}, "norms": np.array([1.0, 2.0])}
+
+    first = zoo.io.computed_once(path, compute)
+    assert first["norms"].tolist() == [1.0, 2.0]  # as computed
+    again = zoo.io.computed_once(path, compute)
+    assert calls == [1]  # not computed again
+    assert again == {"metrics": {"loss": 0.5, "epochs": 3}, "norms": [1.0, 2.0]}
+    assert type(again["metrics"]["epochs"]) is int
+
+
+def test_computed_once_writes_nothing_when_compute_fails(tmp_path: pathlib.Path):
+    def fail():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        zoo.io.computed_once(tmp_path / "result.json", fail)
+    assert list(tmp_path.iterdir()) == []

@@ -1,5 +1,5 @@
-"""zoo.plots: the training-curves grid (panels, integer epochs, the best epoch marked) and the attention
-heatmaps (colour bar, sentence pair as the title, slanted tokens)."""
+"""zoo.plots: the training-curves grid (panels, integer epochs, the best epoch marked), curves side by
+side, and the attention heatmaps (colour bar, sentence pair as the title, slanted tokens)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,15 @@ import math
 import numpy as np
 import pytest
 
-from zoo.plots import attention_figure, attention_heatmap, history_figure, plot_history, plt
+from zoo.plots import (
+    attention_figure,
+    attention_heatmap,
+    history_figure,
+    panels_figure,
+    plot_history,
+    plot_panels,
+    plt,
+)
 
 
 def history(epochs: int, **columns) -> list[dict[str, float]]:
@@ -148,3 +156,26 @@ def test_attention_heatmap_has_a_colour_bar_the_sentences_and_slanted_tokens(tmp
     assert path.read_bytes().startswith(b"\x89PNG")
     with pytest.raises(ValueError, match="shape"):
         attention_heatmap(weights[:, :4], source_tokens, target_tokens, tmp_path / "bad.png")
+
+
+def test_panels_side_by_side_each_with_its_curves_from_one(tmp_path):
+    panels = {
+        "adding_20": [
+            ("rnn", [1.0, 0.5, 0.25], "-o", "tab:red"),
+            ("gru", np.array([1.0, 0.1]), "--", "tab:green"),
+        ],
+        "digits_rows": [("rnn", [2.0], "-", "tab:red")],
+    }
+    figure = panels_figure(panels, "epoch", "validation loss", log_scale=True)
+    try:
+        left, right = figure.axes
+        assert [left.get_title(), right.get_title()] == ["adding_20", "digits_rows"]
+        assert left.get_yscale() == "log" and left.get_xlabel() == "epoch"
+        rnn, gru = left.get_lines()
+        assert rnn.get_xdata().tolist() == [1, 2, 3] and gru.get_ydata().tolist() == [1.0, 0.1]
+        assert gru.get_linestyle() == "--" and rnn.get_marker() == "o"
+        assert [text.get_text() for text in left.get_legend().get_texts()] == ["rnn", "gru"]
+    finally:
+        plt.close(figure)
+    path = plot_panels(panels, tmp_path / "curves.png", "epoch", "validation loss")
+    assert path.read_bytes().startswith(b"\x89PNG")

@@ -14,16 +14,23 @@ with zoo.io.replacing(output_dir / "saved_model") as staging:
 # now output_dir / "saved_model" is the new folder
 zoo.io.write_text(output_dir / "vocabulary.txt", "a\nb\n")
 ```
+
+`computed_once(path, compute)` builds on it to resume work done piece by piece: each piece's result is
+kept in its own JSON file as it finishes, so a killed run started again computes only what is missing.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import pathlib
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
 
 _PARTIAL = ".partial-"
 
@@ -63,6 +70,28 @@ def write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8") -> p
             handle.flush()
             os.fsync(handle.fileno())
     return path
+
+
+def computed_once(path: str | os.PathLike, compute: Callable[[], Any]) -> Any:
+    """`compute()`'s result, kept in the JSON file `path` (its folder made if needed): read back when the
+    file exists, otherwise computed and written whole (`write_text`), so a kill never leaves half a result.
+
+    Returns the value as computed the first time and as JSON reads it back after: lists where it had
+    tuples or numpy arrays, Python numbers where it had numpy numbers.
+    """
+    path = pathlib.Path(path)
+    if path.exists():
+        return json.loads(path.read_text())
+    result = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text(path, json.dumps(result, default=_json_number_or_list))
+    return result
+
+
+def _json_number_or_list(value: Any) -> Any:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable: {value!r}")
 
 
 def remove_partials(folder: str | os.PathLike) -> list[pathlib.Path]:

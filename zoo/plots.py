@@ -1,9 +1,10 @@
-"""Plots the recipes write: training curves from history.csv, attention heatmaps."""
+"""Plots the recipes write: training curves from history.csv, curves side by side, attention heatmaps."""
 
 from __future__ import annotations
 
 import pathlib
 import textwrap
+from collections.abc import Sequence
 
 import matplotlib
 import matplotlib.figure
@@ -123,6 +124,55 @@ def history_figure(
     figure.suptitle(title, fontsize=10)
     figure.tight_layout()
     return figure, best_epoch
+
+
+def plot_panels(
+    panels: dict[str, list[tuple[str, Sequence[float], str, str]]],
+    path: str | pathlib.Path,
+    xlabel: str,
+    ylabel: str,
+    log_scale: bool = False,
+) -> pathlib.Path:
+    """Curves side by side (`panels_figure`), saved as a PNG at `path`, e.g. one panel per task with a
+    curve per model compared on it."""
+    figure = panels_figure(panels, xlabel, ylabel, log_scale)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)
+
+
+def panels_figure(
+    panels: dict[str, list[tuple[str, Sequence[float], str, str]]],
+    xlabel: str,
+    ylabel: str,
+    log_scale: bool = False,
+) -> matplotlib.figure.Figure:
+    """Curves side by side: one panel per entry of `panels`, in one row, each with a legend.
+
+    Args:
+        panels: `{title: [(label, values, style, colour), ...]}`; `values` are drawn against 1, 2, ...
+            (steps or epochs) with the matplotlib format `style` ("-", "--", "-o") in `colour`.
+        xlabel: the x axis of every panel.
+        ylabel: the y axis of every panel.
+        log_scale: a logarithmic y axis.
+
+    Returns:
+        The figure, which the caller saves and closes.
+    """
+    figure, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False)
+    for axis, (title, curves) in zip(axes[0], panels.items()):
+        for label, values, style, colour in curves:
+            steps = np.arange(1, len(values) + 1)
+            axis.plot(steps, values, style, color=colour, label=label, markersize=3)
+        axis.set_xlabel(xlabel)
+        axis.set_ylabel(ylabel)
+        if log_scale:
+            axis.set_yscale("log")
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+    figure.tight_layout()
+    return figure
 
 
 def attention_heatmap(

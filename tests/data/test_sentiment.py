@@ -1,4 +1,5 @@
-"""Sentiment readers on the real files, and malformed inputs that must name the file and the line."""
+"""Sentiment readers on the real files, malformed inputs that must name the file and the line, and the
+length-bucketed token-id batches."""
 
 import collections
 import io
@@ -6,10 +7,12 @@ import os
 import pathlib
 import tarfile
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from zoo.data import LabelledTexts, load_sentiment, read_imdb, read_pang_lee, read_sst2
+from zoo.data import LabelledTexts, load_sentiment, read_imdb, read_pang_lee, read_sst2, token_id_batches
 from zoo.errors import ChecksumMismatchError, DataFormatError
 
 
@@ -232,3 +235,26 @@ def test_a_damaged_tar_header_in_an_uncompressed_archive_is_not_the_end(tmp_path
     archive.write_bytes(bytes(data))
     with pytest.raises(DataFormatError, match="corrupted or truncated .a damaged tar header"):
         read_imdb(archive)
+
+
+def test_token_id_batches_pad_each_batch_to_its_longest_text_only():
+    texts = ["a b c d e f g h i j", "a b", "", "c d e", "a b c d e f g h i j k l"] * 4
+    split = LabelledTexts(texts, np.array([1, 0, 1, 0, 1] * 4, dtype=np.int32))
+    vectorizer = keras.layers.TextVectorization(output_sequence_length=16)
+    vectorizer.adapt(tf.constant(texts))
+    batches = list(token_id_batches(split, vectorizer, batch_size=4, max_length=16))
+    lengths, labels = [], []
+    for ids, label in batches:
+        assert label.dtype == tf.float32
+        real = (ids.numpy() > 0).sum(axis=1)
+        assert ids.shape[1] == max(real.max(), 1)  # no padding past the batch's longest text
+        lengths += real.tolist()
+        labels += label.numpy().tolist()
+    assert sorted(lengths) == sorted(len(text.split()) for text in texts)  # every text once, empty kept
+    assert sum(labels) == split.labels.sum()
+    # Shuffled reproducibly by a seed: the same order for the same seed.
+    first, second = (
+        [ids.numpy().tolist() for ids, _ in token_id_batches(split, vectorizer, 4, 16, shuffle_seed=3)]
+        for _ in range(2)
+    )
+    assert first == second

@@ -1,5 +1,6 @@
-"""The cells recipe: its data, a tiny end-to-end run writing every artifact, gated cells learning the
-adding problem, and the vanishing gradient of a simple RNN."""
+"""The cells recipe: its tasks, a tiny end-to-end run writing every artifact, gated cells learning the
+adding problem, and the vanishing gradient of a simple RNN (the adding problem itself:
+tests/data/test_sequences.py)."""
 
 from __future__ import annotations
 
@@ -10,30 +11,12 @@ import numpy as np
 import pytest
 
 import zoo.cli
+import zoo.data
 from recipes import cells
 
 # ---------------------------------------------------------------------------------------------------
 # Data
 # ---------------------------------------------------------------------------------------------------
-
-
-def test_adding_problem_marks_one_value_in_each_half_and_sums_them():
-    sequences, targets = cells.adding_problem(500, 10, seed=[0, 10, 0])
-    assert sequences.shape == (500, 10, 2) and targets.shape == (500, 1)
-    values, markers = sequences[..., 0], sequences[..., 1]
-    assert set(np.unique(markers)) == {0.0, 1.0}
-    assert (markers[:, :5].sum(axis=1) == 1).all() and (markers[:, 5:].sum(axis=1) == 1).all()
-    np.testing.assert_allclose(targets[:, 0], (values * markers).sum(axis=1), rtol=1e-6)
-    assert 0.0 <= values.min() and values.max() < 1.0
-    # Deterministic by seed, and different for another seed.
-    np.testing.assert_array_equal(cells.adding_problem(500, 10, seed=[0, 10, 0])[0], sequences)
-    assert not np.array_equal(cells.adding_problem(500, 10, seed=[0, 10, 1])[0], sequences)
-
-
-def test_always_answering_one_scores_the_documented_baseline():
-    # The sum of two U[0, 1] values has mean 1 and variance 2/12: the baseline MSE is 1/6.
-    _, targets = cells.adding_problem(40_000, 50, seed=3)
-    assert np.mean((targets - 1.0) ** 2) == pytest.approx(1 / 6, abs=0.004)
 
 
 def test_digits_rows_and_pixels_are_the_same_images_in_different_steps():
@@ -70,7 +53,7 @@ def test_an_untrained_simple_rnn_with_small_weights_loses_its_gradient_geometric
     # ||U|| = 0.5 and |tanh'| <= 1: each step back multiplies ||dL/dh|| by at most 0.5, so after 29 steps
     # less than 0.5^29 = 2e-9 of it is left.
     config = zoo.cli.parse(cells.Config, ["--units", "8", "--gradient-samples", "16"])
-    task = cells.Task("adding_30", True, *(cells.adding_problem(16, 30, seed=i) for i in range(3)))
+    task = cells.Task("adding_30", True, *(zoo.data.adding_problem(16, 30, seed=i) for i in range(3)))
     keras.utils.set_random_seed(0)
     model = cells.build_model(config, "rnn", task)
     recurrent = model.get_layer("recurrent").cell

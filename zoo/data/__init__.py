@@ -51,7 +51,9 @@ from zoo.data.sentiment import (
     read_pang_lee,
     read_sst2,
     summary,
+    token_id_batches,
 )
+from zoo.data.sequences import adding_problem, digit_sequences
 from zoo.data.speech import (
     DIGIT_WORDS,
     SPEECH_DATASETS,
@@ -99,6 +101,7 @@ __all__ = [
     "Utterances",
     "Variant",
     "WORD_VECTORS",
+    "adding_problem",
     "bptt_batches",
     "caption_pairs",
     "caption_split",
@@ -109,6 +112,7 @@ __all__ = [
     "convert_tags",
     "check_image_files",
     "decode_image",
+    "digit_sequences",
     "digit_strips",
     "find_dataset",
     "keras_cache_dir",
@@ -146,6 +150,7 @@ __all__ = [
     "split_text",
     "split_pairs",
     "summary",
+    "token_id_batches",
     "tone_digits",
     "tone_sample",
     "validate_tags",

@@ -1,17 +1,19 @@
 """Binary sentiment datasets in their canonical formats: aclImdb (IMDB), GLUE SST-2, and the embedded
 default, gensim's Pang & Lee sentences. Every reader returns texts as written (HTML included: cleaning
-belongs to the model, so the exported model cleans too) and labels 0 = negative, 1 = positive."""
+belongs to the model, so the exported model cleans too) and labels 0 = negative, 1 = positive.
+`token_id_batches` turns a split into length-bucketed batches of token ids for training."""
 
 from __future__ import annotations
 
 import os
 import pathlib
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import NamedTuple
 
 import numpy as np
 import sklearn.model_selection
+import tensorflow as tf
 
 from zoo.data.common import decode_utf8
 from zoo.data.integrity import check_counts, tar_members
@@ -252,3 +254,47 @@ def summary(splits: dict[str, LabelledTexts]) -> str:
         f"{name:>10}: {len(data.texts):6d} texts, {data.labels.mean():.1%} positive"
         for name, data in splits.items()
     )
+
+
+def token_id_batches(
+    split: LabelledTexts,
+    vectorizer: Callable[[tf.Tensor], tf.Tensor],
+    batch_size: int,
+    max_length: int,
+    shuffle_seed: int | None = None,
+) -> tf.data.Dataset:
+    """Labelled texts as `(token ids, label)` batches, texts of similar length batched together.
+
+    The texts are vectorised once (cached), and each batch is padded (id 0) only to its longest text:
+    padding a 40-word review to the 400 of its longest batch-mate would spend most of an RNN's time on
+    padding.
+
+    Args:
+        split: the texts and their labels (read as float32).
+        vectorizer: strings -> token ids padded with 0, e.g. a `keras.layers.TextVectorization` with an
+            `output_sequence_length` of `max_length`.
+        batch_size: texts per batch.
+        max_length: the longest token sequence; the length buckets are fractions of it.
+        shuffle_seed: shuffle every epoch, reproducibly from this seed; None: keep the order.
+    """
+    dataset = tf.data.Dataset.from_tensor_slices((split.texts, split.labels.astype("float32")))
+    dataset = dataset.batch(256).map(
+        lambda texts, labels: (vectorizer(texts), labels), num_parallel_calls=tf.data.AUTOTUNE
+    )
+
+    # Drop the vectorizer's padding so buckets can re-pad shorter. A text that standardises to nothing
+    # keeps one (masked) padding step, so no batch has zero time steps.
+    def strip_padding(ids, label):
+        ids = tf.boolean_mask(ids, ids > 0)
+        return tf.pad(ids, [[0, 1 - tf.minimum(tf.size(ids), 1)]]), label
+
+    dataset = dataset.unbatch().map(strip_padding).cache()
+    if shuffle_seed is not None:
+        dataset = dataset.shuffle(len(split.texts), seed=shuffle_seed, reshuffle_each_iteration=True)
+    boundaries = sorted({max(2, max_length * k // 16) for k in (1, 2, 4, 8, 12)})
+    dataset = dataset.bucket_by_sequence_length(
+        lambda ids, label: tf.shape(ids)[0],
+        bucket_boundaries=boundaries,
+        bucket_batch_sizes=[batch_size] * (len(boundaries) + 1),
+    )
+    return dataset.prefetch(tf.data.AUTOTUNE)
