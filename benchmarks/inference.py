@@ -583,9 +583,10 @@ def captioning_workload(folder: pathlib.Path, config: dict, limit: int | None) -
     image_shape = (manifest["image"]["height"], manifest["image"]["width"])
     picked = test_subset(len(splits.test.captions), limit)
     images = np.concatenate(
-        [batch.numpy() for batch in captioning.image_dataset(splits.test, image_shape).batch(64)]
+        [batch.numpy() for batch in zoo.captioning.image_dataset(splits.test, image_shape).batch(64)]
     )[picked]
-    references = [[captioning.normalize_caption(text) for text in splits.test.captions[i]] for i in picked]
+    normalize = zoo.captioning.normalize_caption
+    references = [[normalize(text) for text in splits.test.captions[i]] for i in picked]
 
     words = read_lines(folder / "vocabulary.txt")
     saved = zoo.load_model(folder, compile=False)

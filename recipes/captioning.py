@@ -1,39 +1,18 @@
 """Image captioning with visual attention: one image in, a sentence out, word by word (one-to-many).
 
-A photo of a dog on a beach has no words to align with, and its caption has as many words as the writer
-chose. Show, Attend and Tell (Xu et al. 2015) reads the image once with a CNN and keeps a grid of feature
-vectors, one per region ("annotations"); an LSTM then writes the caption one word at a time, and before each
-word it *attends*: its state scores every grid cell, and the softmax-weighted sum of the cells, the context,
-goes into the step beside the previous word. The weights are a map of where the model looked for each word
-(`attention_*.png` for a few test images).
-
-    image (H, W, 3) in [0, 1] -> (training: small random shifts and zooms) -> small CNN (3x3 conv, batch
-          norm, ReLU, 2x2 max pool per block) or a keras.applications backbone (--encoder, frozen
-          unless --fine-tune-encoder) -> grid (h, w, C) -> Dense + a learned vector per cell (keras-hub's
-          PositionEmbedding) -> annotations (h*w, feature_dim); their mean -> initial LSTM state
-    <s> w1 .. wn -> embedding -> zoo.layers.AttentionLSTM (attention before every step, the paper's gate)
-          -> deep output tanh(W [h; context; word]) -> logits of w1 .. wn </s>
-
-Training uses teacher forcing (the true previous word at every step), and each image is encoded once for
-all of its captions (Flickr8k has five). Captions are written greedily or with beam search
-(`zoo.decoding`), inside one graph that is also the exported SavedModel: image bytes (JPEG, PNG) or a
-float image in, the caption out. Captions are lowercased and stripped of punctuation (`normalize_caption`)
-for targets and references alike; `metrics.json` holds `test_bleu1` .. `test_bleu4` (corpus BLEU-n against
-all references of each image, `zoo.metrics.bleu_n`, 0-100) and `test_exact`, the share of captions equal to
-a reference, with beam search (`test_greedy_*` for greedy).
+Show, Attend and Tell (Xu et al. 2015): a CNN reads the image once into a grid of feature vectors, and an
+LSTM writes the caption one word at a time, attending before each word to the grid cells its state finds
+relevant (`zoo.layers.AttentionLSTM`; the weights are drawn in `attention_*.png`). Training uses teacher
+forcing, each image encoded once for all its captions; captions are written greedily or with beam search
+(`zoo.decoding`) in one graph, which is also the SavedModel: image bytes or a float image in, the
+caption out. `metrics.json` holds `test_bleu1` .. `test_bleu4` (corpus BLEU-n against all references)
+and `test_exact` (captions equal to a reference), with beam search (`test_greedy_*` for greedy).
 
 Data: with no flags, strips of 2-5 of scikit-learn's handwritten digits captioned with the digits' names
-("seven two nine"), which train in about a minute: the attention learns to read left to right. Real runs:
-`--dataset flickr8k` (the official splits of the images present), `--dataset coco` (COCO captions JSON).
-
-Expected, 2-core CPU: with no flags, 89% of the 300 test strips captioned exactly, BLEU-4 92.3, after
-130 s of training shared with another job (5 epochs; 99% of the validation strips: the test digits'
-writers are harder to read). benchmarks/captioning.py: 95.2% (the mean of seeds 0, 1 and 2) with
-`--strips 8000 --epochs 8 --patience 8 --convs-per-block 2 --ensemble 3 --label-smoothing 0.1`, 94.3% for
-its nine members alone (`--ensemble 3` decodes with three captioners at once, trained from three seeds'
-weights; without label smoothing 93.7% and 92.5%), 14 minutes of training a seed; on the
-102 Flickr8k test images of the shared 800-image subset (`--preset flickr8k`, 9 minutes from scratch)
-BLEU-1 48.0, BLEU-4 6.8, beside 35.7 and 4.3 for the caption of the nearest training image. Commands:
+("seven two nine"), about a minute of training; `--dataset flickr8k` (the official splits of the images
+present) or `--dataset coco` (COCO captions JSON). Headline (benchmarks/RESULTS.md): 95.2% of the test
+strips captioned exactly (three seeds' ensembles, `python -m benchmarks.captioning`) against 38.4% for
+the nearest training strip's caption; on Flickr8k's 102 shared test images BLEU-4 6.8 against 4.3.
 
     python -m recipes.captioning
     ZOO_DATA_DIR=../shared/data python -m recipes.captioning --preset flickr8k
@@ -43,9 +22,8 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-import re
 import sys
-from typing import ClassVar, Literal, NamedTuple
+from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple
 
 import keras
 import keras_hub
@@ -67,7 +45,10 @@ import zoo.predict
 import zoo.text
 import zoo.train
 from zoo.cli import flag
-from zoo.text.subword import END_ID, PAD_ID, START_ID
+from zoo.text.subword import PAD_ID
+
+if TYPE_CHECKING:
+    from zoo.captioning import CaptionData
 
 # ## Configuration
 
@@ -77,10 +58,10 @@ class Config(zoo.config.RunConfig):
     dataset: Literal["flickr8k", "coco"] | None = flag(
         None, "flickr8k or coco; without it, strips of handwritten digits captioned with their names"
     )
-    # Many strips for few epochs: each new strip is a new arrangement of the digits (6,000 strips read 97%
-    # of the validation strips exactly after 2 epochs; 2,000 strips 94% after 12).
-    strips: int = flag(5000, "digit strips for training (validation and test get 300 each)")
-    image_size: int = flag(128, "photos are resized to this square side in pixels (the strips are 16x80)")
+    strips: int = flag(5000, "digit strips for training (validation and test get 300 each)", at_least=1)
+    image_size: int = flag(
+        128, "photos are resized to this square side in pixels (the strips are 16x80)", at_least=1
+    )
     encoder: str | None = flag(None, "a keras.applications model (e.g. MobileNetV2) instead of the small CNN")
     encoder_weights: str | None = flag(
         None, "weights file for --encoder without its top (e.g. ImageNet's *_notop.h5); else random"
@@ -88,20 +69,25 @@ class Config(zoo.config.RunConfig):
     fine_tune_encoder: bool = flag(False, "train the --encoder backbone too (else it stays frozen)")
     augment: bool = flag(True, "shift and zoom the training images a little (never at inference)")
     # Each block halves the grid: 3 blocks make a 16x80 strip 2x10 cells, 2x2 cells per digit.
-    conv_filters: list[int] = flag([32, 64, 128], "small CNN: filters of each conv block (one 2x2 pool each)")
-    # Two read the test strips' unseen writers better (benchmarks/captioning.py) but take twice as long.
-    convs_per_block: int = flag(1, "small CNN: 3x3 convolutions in each block before its pool")
-    feature_dim: int = flag(128, "width of an annotation vector (one grid cell)")
-    embedding_dim: int = flag(64, "word embedding size")
-    units: int = flag(128, "LSTM units")
-    attention_units: int = flag(64, "hidden size of the attention's scoring network")
-    dropout: float = flag(0.3, "dropout before the output layer")
-    max_length: int = flag(20, "longest caption in words; longer training captions are left out")
-    min_word_count: int = flag(1, "training-caption words seen fewer times become [UNK]")
-    captions_per_image: int = flag(5, "training captions used per image (the image is encoded once for all)")
+    conv_filters: list[int] = flag(
+        [32, 64, 128], "small CNN: filters of each conv block (one 2x2 pool each)", at_least=1
+    )
+    convs_per_block: int = flag(1, "small CNN: 3x3 convolutions in each block before its pool", at_least=1)
+    feature_dim: int = flag(128, "width of an annotation vector (one grid cell)", at_least=1)
+    embedding_dim: int = flag(64, "word embedding size", at_least=1)
+    units: int = flag(128, "LSTM units", at_least=1)
+    attention_units: int = flag(64, "hidden size of the attention's scoring network", at_least=1)
+    dropout: float = flag(0.3, "dropout before the output layer", below=1.0)
+    max_length: int = flag(20, "longest caption in words; longer training captions are left out", at_least=1)
+    min_word_count: int = flag(1, "training-caption words seen fewer times become [UNK]", at_least=1)
+    captions_per_image: int = flag(
+        5, "training captions used per image (the image is encoded once for all)", at_least=1
+    )
     learning_rate: float = flag(2e-3, "Adam's learning rate")
-    label_smoothing: float = flag(0.0, "share of each target word's probability spread over the vocabulary")
-    beam_size: int = flag(3, "beam width for the test captions (1: greedy only)")
+    label_smoothing: float = flag(
+        0.0, "share of each target word's probability spread over the vocabulary", below=1.0
+    )
+    beam_size: int = flag(3, "beam width for the test captions (1: greedy only)", at_least=1)
     length_penalty: float = flag(0.6, "beam search's length normalisation exponent (GNMT's alpha)")
     validation_samples: int = flag(300, "validation images captioned after each epoch (val_bleu4)")
     heatmaps: int = flag(4, "test images whose attention maps are drawn")
@@ -114,43 +100,24 @@ class Config(zoo.config.RunConfig):
         1,
         "captioners trained (seeds --seed, --seed + 1, ...; same data) and decoded together, each step "
         "taking the mean of their log-probabilities; each trains in member_<i>/ of the output folder",
+        at_least=1,
     )
 
     QUANTIZABLE: ClassVar[bool] = False  # its TFLite is written in float32 only
+    # fmt: off
     PRESETS: ClassVar[dict[str, dict]] = {
-        # 605 training images, from scratch: a fourth conv block makes 96x96 photos a 6x6 grid; words seen
-        # fewer than 3 times are too rare to learn; 16 words hold 90% of the captions. About 50 s an epoch
-        # on 2 CPU cores: 18 epochs fit a 15-minute training budget.
-        "flickr8k": {
-            "dataset": "flickr8k",
-            "image_size": 96,
-            "conv_filters": [32, 64, 128, 256],
-            "feature_dim": 256,
-            "embedding_dim": 128,
-            "units": 256,
-            "attention_units": 128,
-            "dropout": 0.5,
-            "max_length": 16,
-            "min_word_count": 3,
-            "batch_size": 16,
-            "epochs": 18,
-            # BLEU-4 of 87 validation images moves by several points between epochs (and is 0 in an epoch
-            # without a matching 4-gram): train every epoch, keep the best one.
-            "patience": 18,
-        },
+        # Flickr8k's shared subset from scratch: a fourth conv block makes 96x96 photos a 6x6 grid.
+        # A small validation set's BLEU-4 is noisy from epoch to epoch: train every epoch, keep the best.
+        "flickr8k": dict(
+            dataset="flickr8k", image_size=96, conv_filters=[32, 64, 128, 256], feature_dim=256,
+            embedding_dim=128, units=256, attention_units=128, dropout=0.5, max_length=16, min_word_count=3,
+            batch_size=16, epochs=18, patience=18,
+        ),
     }
+    # fmt: on
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("--dropout must be in [0, 1)")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError("--label-smoothing must be in [0, 1)")
-        sizes = (self.strips, self.image_size, self.feature_dim, self.embedding_dim, self.units)
-        sizes += (self.attention_units, self.max_length, self.captions_per_image, self.beam_size)
-        sizes += (self.convs_per_block, self.ensemble)
-        if min(sizes) < 1 or min(self.conv_filters) < 1 or self.min_word_count < 1:
-            raise ValueError("sizes, lengths, counts, --beam-size and --ensemble must be >= 1")
         if self.encoder is not None:
             zoo.layers.backbone_preprocessing.backbone_module(self.encoder)  # a clear error for a bad name
         elif self.encoder_weights is not None or self.fine_tune_encoder:
@@ -162,30 +129,6 @@ class Config(zoo.config.RunConfig):
 # ## Data
 
 
-def normalize_caption(text: str) -> str:
-    """The caption a model learns to write and is scored against: lowercased, punctuation dropped (a
-    hyphen or apostrophe inside a word stays), single spaces.
-
-    >>> from recipes.captioning import normalize_caption
-    >>> normalize_caption('A dog shakes its head near the shore , a red ball next to it .')
-    'a dog shakes its head near the shore a red ball next to it'
-    >>> normalize_caption("A boy 's \\"ADHD\\" t-shirt")
-    "a boy 's adhd t-shirt"
-    """
-    words = re.sub(r"[^\w\s'-]|_", " ", text.lower()).split()
-    return " ".join(word for word in words if re.search(r"\w", word))
-
-
-class CaptionData(NamedTuple):
-    train: tf.data.Dataset  # ({"images": (B, H, W, 3), "tokens": (B, K, T)}, next tokens (B, K, T))
-    validation: tf.data.Dataset
-    images: dict[str, tf.data.Dataset]  # batches of the images alone, in split order
-    references: dict[str, list[list[str]]]  # normalised captions of each image
-    vocabulary: zoo.text.Vocabulary  # id 0 padding, 1 [UNK], 2 <s>, 3 </s>, then words
-    image_shape: tuple[int, int]
-    splits: zoo.data.CaptionSplits
-
-
 def load_splits(config: Config) -> zoo.data.CaptionSplits:
     if config.dataset is None and config.data_dir is None:
         return zoo.data.load_captions(None, seed=config.seed, strips=(config.strips, 300, 300))
@@ -194,81 +137,11 @@ def load_splits(config: Config) -> zoo.data.CaptionSplits:
     )
 
 
-def image_dataset(data: zoo.data.CaptionedImages, image_shape: tuple[int, int]) -> tf.data.Dataset:
-    """One float32 (H, W, 3) image in [0, 1] per element: the digit strips as they are, photos read and
-    decoded by `zoo.data.decode_image` in parallel (after `zoo.data.check_image_files`, so a file that is not
-    an image is named)."""
-    if isinstance(data.images, np.ndarray):
-        return tf.data.Dataset.from_tensor_slices(data.images)
-    zoo.data.check_image_files(data.images)
-    return tf.data.Dataset.from_tensor_slices(data.images).map(
-        lambda path: zoo.data.decode_image(tf.io.read_file(path), image_shape),
-        num_parallel_calls=tf.data.AUTOTUNE,
-    )
-
-
-def encode_captions(references, vocabulary, per_image: int, length: int) -> np.ndarray:
-    """(images, per_image, length) ids: `<s> words </s>` padded with 0, captions of more than `length - 2`
-    words left out, rows of 0 where an image has fewer captions (the loss ignores id 0)."""
-    ids = np.zeros((len(references), per_image, length), np.int32)
-    for image, captions in enumerate(references):
-        kept = [caption.split() for caption in captions if len(caption.split()) <= length - 2]
-        for row, words in enumerate(kept[:per_image]):
-            ids[image, row, : len(words) + 2] = [START_ID, *vocabulary.encode(words), END_ID]
-    return ids
-
-
 def load_data(config: Config) -> CaptionData:
-    splits = load_splits(config)
-    if config.max_train_samples:
-        train = splits.train
-        splits = splits._replace(train=train._replace(
-            ids=train.ids[: config.max_train_samples],
-            images=train.images[: config.max_train_samples],
-            captions=train.captions[: config.max_train_samples],
-        ))  # fmt: skip
-    print(splits.source + "\n" + zoo.data.captions_summary(splits))
-    references = {
-        name: [[normalize_caption(text) for text in captions] for captions in getattr(splits, name).captions]
-        for name in ("train", "validation", "test")
-    }
-    words = [caption.split() for captions in references["train"] for caption in captions]
-    counted = zoo.text.Vocabulary.build(words, min_count=config.min_word_count)
-    vocabulary = zoo.text.Vocabulary(["<s>", "</s>", *counted.tokens[2:]])  # START_ID 2, END_ID 3
-    length = min(config.max_length, max(map(len, words))) + 2
-    per_image = min(config.captions_per_image, max(map(len, references["train"])))
-    if longer := sum(len(caption) > length - 2 for caption in words):
-        print(f"{longer:,} of {len(words):,} training captions are longer than {length - 2} words: left out")
-    if isinstance(splits.train.images, np.ndarray):
-        image_shape = tuple(splits.train.images.shape[1:3])
-    else:
-        image_shape = (config.image_size, config.image_size)
-
-    def batches(name, seed=None):
-        ids = encode_captions(references[name], vocabulary, per_image, length)
-        dataset = tf.data.Dataset.zip(
-            image_dataset(getattr(splits, name), image_shape), tf.data.Dataset.from_tensor_slices(ids)
-        ).cache()  # decoded once
-        if seed is not None:
-            dataset = dataset.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.batch(config.batch_size).map(
-            lambda images, ids: ({"images": images, "tokens": ids[..., :-1]}, ids[..., 1:])
-        )
-        return dataset.prefetch(tf.data.AUTOTUNE)
-
-    images = {
-        name: image_dataset(getattr(splits, name), image_shape).batch(64).cache().prefetch(tf.data.AUTOTUNE)
-        for name in ("train", "validation", "test")
-    }
-    return CaptionData(
-        batches("train", config.seed),
-        batches("validation"),
-        images,
-        references,
-        vocabulary,
-        image_shape,
-        splits,
-    )
+    return zoo.captioning.caption_data(
+        load_splits(config), config.min_word_count, config.max_length, config.captions_per_image,
+        config.batch_size, config.image_size, config.seed, max_train_images=config.max_train_samples,
+    )  # fmt: skip
 
 
 # ## Model
@@ -282,38 +155,15 @@ class CaptionModel(NamedTuple):
     grid: tuple[int, int]
 
 
-def build_cnn(config: Config, image_shape: tuple[int, int]) -> keras.Model:
-    """images in [0, 1] -> a grid of features: the small CNN, or a keras.applications backbone with the
-    input scaling it was trained with (`zoo.layers.BackbonePreprocessing`) and the weights of a file."""
-    images = keras.Input((*image_shape, 3), name="images")
-    if config.encoder is not None:
-        backbone = getattr(keras.applications, config.encoder)(
-            include_top=False, weights=config.encoder_weights, input_shape=(*image_shape, 3)
-        )
-        backbone.trainable = config.fine_tune_encoder
-        # training=False keeps batch norm on its ImageNet statistics, frozen or fine-tuned (Keras's advice).
-        grid = backbone(zoo.layers.BackbonePreprocessing(config.encoder)(images), training=False)
-        return keras.Model(images, grid, name=config.encoder.lower())
-    grid = images
-    if config.augment:  # training only; the same pixels at inference
-        grid = keras.layers.RandomTranslation(0.1, 0.02, fill_mode="constant", seed=config.seed)(grid)
-        grid = keras.layers.RandomZoom(0.1, fill_mode="constant", seed=config.seed)(grid)
-    for filters in config.conv_filters:
-        for _ in range(config.convs_per_block):
-            grid = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(grid)
-            # momentum 0.9, not 0.99: the moving statistics the model is evaluated with must catch up
-            # within the first epoch of a one-minute run.
-            grid = keras.layers.ReLU()(keras.layers.BatchNormalization(momentum=0.9)(grid))
-        grid = keras.layers.MaxPooling2D(2)(grid)
-    return keras.Model(images, grid, name="small_cnn")
-
-
 def build_model(
     config: Config, vocabulary_size: int, image_shape, captions_per_image: int, steps: int, train_batches: int
 ) -> CaptionModel:
     """The Show, Attend and Tell model and the parts decoding and the attention maps use; the trainer
     takes `captions_per_image` captions of `steps` tokens per image, `train_batches` batches an epoch."""
-    cnn = build_cnn(config, image_shape)
+    cnn = zoo.captioning.grid_encoder(
+        image_shape, config.conv_filters, config.convs_per_block, config.augment, config.seed,
+        backbone=config.encoder, backbone_weights=config.encoder_weights, fine_tune=config.fine_tune_encoder,
+    )  # fmt: skip
     grid_height, grid_width, channels = cnn.output_shape[1:]
     if not grid_height or not grid_width:
         raise ValueError(
@@ -394,34 +244,13 @@ def captioner(models: list[CaptionModel], data: CaptionData, config: Config, bea
     )
 
 
-def draw_attention(model: CaptionModel, data: CaptionData, greedy, run, count: int) -> None:
-    """Where the model looked for each word of its greedy captions of the first `count` test images: the
-    decoder run with teacher forcing on its own output repeats the decoding steps exactly. (For an
-    ensemble: where its first member looked for each word of the ensemble's captions.)"""
-    images = next(iter(data.images["test"].unbatch().batch(count))).numpy() if count else []
-    if not len(images):
-        return
-    ids = greedy.ids(images).numpy()
-    tokens = np.concatenate([np.full((len(images), 1), START_ID), ids[:, :-1]], axis=1)
-    weights = keras.ops.convert_to_numpy(
-        model.attention({"images": images, "tokens": tokens}, training=False)
-    )
-    for index, image in enumerate(images):
-        steps = int(np.sum(ids[index] != PAD_ID))  # the words and </s>
-        words = [data.vocabulary.tokens[i] for i in ids[index][:steps]]
-        grids = weights[index, :steps].reshape(steps, *model.grid)
-        title = f"{' '.join(words[:-1])}\n(reference: {data.references['test'][index][0]})"
-        zoo.plots.image_attention(image, grids, words, run.output_dir / f"attention_{index}.png", title)
-
-
 # ## Export
 
 
 def export(models: list[CaptionModel], decoders: dict, data: CaptionData, run, metrics) -> dict[str, float]:
-    """model.keras (member_<i>/model.keras for each member of an ensemble), vocabulary.txt, saved_model/1/
-    (`serve` takes image files, `serve_images` float images in [0, 1], both greedy; `beam` and
-    `beam_images` caption with the beam search the test scores), model.tflite (the whole greedy decoder:
-    one float image -> word ids) and deploy.json, each export checked on real test images first
+    """model.keras (each member's in member_<i>/), vocabulary.txt, saved_model/1/ (`serve` takes image
+    files, `serve_images` float images in [0, 1], both greedy; `beam` and `beam_images` the test's beam
+    search), model.tflite (the greedy decoder) and deploy.json, each checked on real test images first
     (`zoo.captioning.export_captioning`)."""
     images = next(iter(data.images["test"].unbatch().batch(32))).numpy()
     strips = isinstance(data.splits.test.images, np.ndarray)
@@ -464,36 +293,19 @@ def train_model(config: Config, data: CaptionData, run: zoo.train.Run) -> Captio
     return model
 
 
-def train_ensemble(config: Config, data: CaptionData, run: zoo.train.Run) -> tuple[list[CaptionModel], dict]:
-    """`config.ensemble` captioners, member i with seed `config.seed + i` in `member_<i>/` (its own
-    checkpoints, history and metrics.json). A member whose metrics.json exists finished in an earlier
-    run (killed later): its best weights are loaded, not trained again. Returns the models and the
-    metrics of the whole: training seconds and epochs summed, and each member's own greedy test scores."""
-    models, seconds, epochs, metrics = [], 0.0, 0, {}
-    for index in range(config.ensemble):
-        member = dataclasses.replace(
-            config, seed=config.seed + index, output_dir=str(run.output_dir / f"member_{index}")
-        )
-        try:
-            member_run = zoo.train.Run(member, recipe=f"captioning member {index}")
-        except zoo.train.RunFinished as finished:
-            print(
-                f"member {index}: trained in an earlier run ({finished.output_dir}); loading its best weights"
-            )
-            model = new_model(member, data, run)
-            model.trainer.load_weights(str(pathlib.Path(finished.output_dir) / "best.weights.h5"))
-            member_metrics = finished.metrics
-        else:
-            model = train_model(member, data, member_run)
-            captions = captioner([model], data, member).caption_all(data.images["test"])
-            scores = zoo.metrics.caption_scores(captions, data.references["test"])
-            member_metrics = member_run.finish({f"test_greedy_{key}": value for key, value in scores.items()})
-        models.append(model)
-        seconds += member_metrics["train_seconds"]
-        epochs += member_metrics["epochs"]
-        for key in ("bleu4", "exact"):
-            metrics[f"member_{index}_test_greedy_{key}"] = member_metrics[f"test_greedy_{key}"]
-    return models, {"train_seconds": round(seconds, 2), "epochs": epochs, **metrics}
+def train_member(config: Config, data: CaptionData, run: zoo.train.Run) -> tuple[CaptionModel, dict]:
+    """One member of an ensemble, and its own greedy test scores (its metrics.json)."""
+    model = train_model(config, data, run)
+    scores = zoo.metrics.caption_scores(
+        captioner([model], data, config).caption_all(data.images["test"]), data.references["test"]
+    )
+    return model, {f"test_greedy_{key}": value for key, value in scores.items()}
+
+
+def load_member(config: Config, data: CaptionData, run: zoo.train.Run, folder: pathlib.Path) -> CaptionModel:
+    model = new_model(config, data, run)
+    model.trainer.load_weights(str(folder / "best.weights.h5"))
+    return model
 
 
 def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
@@ -504,8 +316,13 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
     data = load_data(config)
     if config.ensemble == 1:
         models, metrics = [train_model(config, data, run)], {}
-    else:
-        models, metrics = train_ensemble(config, data, run)
+    else:  # members trained one after another, each its own run in member_<i>/
+        models, metrics = zoo.train.train_members(
+            config, run, config.ensemble,
+            lambda member, member_run: train_member(member, data, member_run),
+            lambda member, folder: load_member(member, data, run, folder),
+            keep=("test_greedy_bleu4", "test_greedy_exact"),
+        )  # fmt: skip
     greedy = captioner(models, data, config)
     metrics["vocabulary_size"] = len(data.vocabulary)
     decoders = {"greedy": greedy}
@@ -519,7 +336,11 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
     print(f"\nTest captions ({name} | first reference):")
     for caption, references in list(zip(captions, data.references["test"]))[:5]:
         print(f"  {caption} | {references[0]}")
-    draw_attention(models[0], data, greedy, run, config.heatmaps)
+    if config.heatmaps:  # where the first member looked for each word of the (ensemble's) greedy captions
+        images = next(iter(data.images["test"].unbatch().batch(config.heatmaps))).numpy()
+        zoo.captioning.draw_attention(
+            models[0].attention, models[0].grid, greedy, images, data.references["test"], run.output_dir
+        )
     if config.export:
         metrics |= export(models, decoders, data, run, metrics)
     return run.finish(metrics)

@@ -14,8 +14,8 @@ from zoo.train import RunConfig
 @dataclasses.dataclass
 class DemoConfig(RunConfig):
     cell: Literal["lstm", "gru"] = flag("gru", "recurrent cell")
-    rate: float = flag(0.1, "a rate")
-    sizes: tuple[int, ...] = flag((1, 2), "layer sizes")
+    rate: float = flag(0.1, "a rate", below=1.0)
+    sizes: tuple[int, ...] = flag((1, 2), "layer sizes", at_least=1)
     PRESETS: ClassVar[dict] = {"big": {"epochs": 7, "cell": "lstm"}}
 
 
@@ -57,6 +57,9 @@ def test_preset_applies_and_explicit_flags_win():
         (["--epoch", "3"], "unrecognized arguments: --epoch"),  # no silent abbreviation
         (["--epochs", "three"], "argument --epochs: invalid int value: 'three'"),
         (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--rate", "1"], "--rate must be in [0, 1), got 1"),
+        (["--rate", "-0.1"], "--rate must be a finite number >= 0"),
+        (["--sizes", "3", "0"], "--sizes must be at least 1, got 0"),
         (["--cell", "tcn"], "argument --cell: invalid choice: 'tcn'"),
         (["--strategy", "tpu"], "argument --strategy: invalid choice: 'tpu'"),
         (["--preset", "huge"], "argument --preset: invalid choice: 'huge'"),
@@ -67,6 +70,18 @@ def test_bad_flags_are_refused_with_a_clear_message(argv, message, capsys):
         parse(*argv)
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
+
+
+@dataclasses.dataclass
+class NewDefault(DemoConfig):
+    rate: float = flag(0.5, "a rate with another default")
+
+
+def test_a_subclass_changing_a_flags_default_keeps_its_bounds():
+    assert NewDefault().rate == 0.5
+    with pytest.raises(ValueError, match="--rate must be in"):
+        NewDefault(rate=1.5)
+    assert DemoConfig(rate=0.99).rate == 0.99
 
 
 def test_help_lists_every_flag_with_default_and_help():

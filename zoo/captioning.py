@@ -1,21 +1,25 @@
-"""What an image-captioning recipe needs besides its model: images in, captions out in one graph, and a
-SavedModel that takes image files or pixels and is checked in a fresh process.
+"""The library half of `recipes.captioning`: data, the image encoder, decoding and the exports.
 
-- `Captioner`: float images or encoded image files -> caption strings, in one TensorFlow graph: encode the
-  images once, write the words one at a time with keras-hub's greedy sampler or `zoo.decoding.BeamSearch`
-  (the `next(prompt, cache, index)` interface of `zoo.decoding`), look them up in the vocabulary. The same
-  graph is used for validation scores, test scores and the SavedModel. Given several encoder-decoder
-  pairs, it decodes with an ensemble: every step takes the mean of the members' log-probabilities.
+- Data: `normalize_caption` (what a model writes and is scored against), `image_dataset`,
+  `encode_captions` and `caption_data`, the run's teacher-forcing batches, references and vocabulary.
+- Model: `grid_encoder` (images -> a grid of feature vectors: a small CNN or a keras.applications
+  backbone) and `draw_attention` (where the model looked for each word).
+- `Captioner`: float images or encoded image files -> caption strings, in one TensorFlow graph (a
+  `zoo.decoding.Decoder`: the images encoded once, the words written greedily or with beam search, one
+  or several encoder-decoder pairs as an ensemble). The same graph gives the validation scores, the test
+  scores and the SavedModel.
 - `export_captioner`: that graph as a SavedModel (greedy and beam-search endpoints, each taking image files
-  or pixels), reloaded in a fresh Python process and compared caption for caption with the captioners in
-  memory; `export_captioner_tflite`: the greedy graph as a TFLite file, one float image in, word ids
-  out, compared id for id; `export_captioning`: both, the Keras models, the vocabulary and deploy.json.
+  or pixels), checked in a fresh Python process (`zoo.export.export_text_model`); `export_captioner_tflite`:
+  the greedy graph as a TFLite file, one float image in, word ids out; `export_captioning`: both, the
+  Keras models, the vocabulary and deploy.json.
 """
 
 from __future__ import annotations
 
 import pathlib
+import re
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import keras
 import numpy as np
@@ -23,11 +27,208 @@ import tensorflow as tf
 
 import zoo.export
 import zoo.io
-from zoo.data.captioning import check_image_files, decode_image
+import zoo.layers
+import zoo.plots
+from zoo.data.captioning import (
+    CaptionedImages,
+    CaptionSplits,
+    captions_summary,
+    check_image_files,
+    decode_image,
+)
 from zoo.decoding import Decoder
 from zoo.errors import DataFormatError
 from zoo.progress import progress
+from zoo.text import Vocabulary
 from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID
+
+# ## Data
+
+
+class CaptionData(NamedTuple):
+    train: tf.data.Dataset  # ({"images": (B, H, W, 3), "tokens": (B, K, T)}, next tokens (B, K, T))
+    validation: tf.data.Dataset
+    images: dict[str, tf.data.Dataset]  # batches of the images alone, in split order
+    references: dict[str, list[list[str]]]  # normalised captions of each image
+    vocabulary: Vocabulary  # id 0 padding, 1 [UNK], 2 <s>, 3 </s>, then words
+    image_shape: tuple[int, int]
+    splits: CaptionSplits
+
+
+def normalize_caption(text: str) -> str:
+    """The caption a model learns to write and is scored against: lowercased, punctuation dropped (a
+    hyphen or apostrophe inside a word stays), single spaces.
+
+    >>> from zoo.captioning import normalize_caption
+    >>> normalize_caption('A dog shakes its head near the shore , a red ball next to it .')
+    'a dog shakes its head near the shore a red ball next to it'
+    >>> normalize_caption("A boy 's \\"ADHD\\" t-shirt")
+    "a boy 's adhd t-shirt"
+    """
+    words = re.sub(r"[^\w\s'-]|_", " ", text.lower()).split()
+    return " ".join(word for word in words if re.search(r"\w", word))
+
+
+def image_dataset(data: CaptionedImages, image_shape: tuple[int, int]) -> tf.data.Dataset:
+    """One float32 (H, W, 3) image in [0, 1] per element: the digit strips as they are, photos read and
+    decoded by `decode_image` in parallel (after `check_image_files`, so a file that is not
+    an image is named)."""
+    if isinstance(data.images, np.ndarray):
+        return tf.data.Dataset.from_tensor_slices(data.images)
+    check_image_files(data.images)
+    return tf.data.Dataset.from_tensor_slices(data.images).map(
+        lambda path: decode_image(tf.io.read_file(path), image_shape),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+
+
+def encode_captions(references, vocabulary, per_image: int, length: int) -> np.ndarray:
+    """(images, per_image, length) ids: `<s> words </s>` padded with 0, captions of more than `length - 2`
+    words left out, rows of 0 where an image has fewer captions (the loss ignores id 0)."""
+    ids = np.zeros((len(references), per_image, length), np.int32)
+    for image, captions in enumerate(references):
+        kept = [caption.split() for caption in captions if len(caption.split()) <= length - 2]
+        for row, words in enumerate(kept[:per_image]):
+            ids[image, row, : len(words) + 2] = [START_ID, *vocabulary.encode(words), END_ID]
+    return ids
+
+
+def caption_data(
+    splits: CaptionSplits,
+    min_word_count: int,
+    max_length: int,
+    captions_per_image: int,
+    batch_size: int,
+    image_size: int,
+    seed: int,
+    max_train_images: int | None = None,
+) -> CaptionData:
+    """A captioning run's datasets: normalised references, the vocabulary of the training captions (words
+    seen `min_word_count` times or more), teacher-forcing batches of `batch_size` images with up to
+    `captions_per_image` captions of at most `max_length` words each (longer ones left out, said once),
+    the training batches shuffled by `seed`; photos resized to `image_size` squares (the strips kept).
+    `max_train_images` keeps only the first training images (quick runs). The splits' summary is printed."""
+    if max_train_images:
+        n, train = max_train_images, splits.train
+        train = train._replace(ids=train.ids[:n], images=train.images[:n], captions=train.captions[:n])
+        splits = splits._replace(train=train)
+    print(splits.source + "\n" + captions_summary(splits))
+    references = {
+        name: [[normalize_caption(text) for text in captions] for captions in getattr(splits, name).captions]
+        for name in ("train", "validation", "test")
+    }
+    words = [caption.split() for captions in references["train"] for caption in captions]
+    counted = Vocabulary.build(words, min_count=min_word_count)
+    vocabulary = Vocabulary(["<s>", "</s>", *counted.tokens[2:]])  # START_ID 2, END_ID 3
+    length = min(max_length, max(map(len, words))) + 2
+    per_image = min(captions_per_image, max(map(len, references["train"])))
+    if longer := sum(len(caption) > length - 2 for caption in words):
+        print(f"{longer:,} of {len(words):,} training captions are longer than {length - 2} words: left out")
+    if isinstance(splits.train.images, np.ndarray):
+        image_shape = tuple(splits.train.images.shape[1:3])
+    else:
+        image_shape = (image_size, image_size)
+
+    def batches(name, seed=None):
+        ids = encode_captions(references[name], vocabulary, per_image, length)
+        dataset = tf.data.Dataset.zip(
+            image_dataset(getattr(splits, name), image_shape), tf.data.Dataset.from_tensor_slices(ids)
+        ).cache()  # decoded once
+        if seed is not None:
+            dataset = dataset.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.batch(batch_size).map(
+            lambda images, ids: ({"images": images, "tokens": ids[..., :-1]}, ids[..., 1:])
+        )
+        return dataset.prefetch(tf.data.AUTOTUNE)
+
+    images = {
+        name: image_dataset(getattr(splits, name), image_shape).batch(64).cache().prefetch(tf.data.AUTOTUNE)
+        for name in ("train", "validation", "test")
+    }
+    return CaptionData(
+        batches("train", seed),
+        batches("validation"),
+        images,
+        references,
+        vocabulary,
+        image_shape,
+        splits,
+    )
+
+
+# ## Model
+
+
+def grid_encoder(
+    image_shape: tuple[int, int],
+    conv_filters: Sequence[int] = (32, 64, 128),
+    convs_per_block: int = 1,
+    augment: bool = True,
+    seed: int = 0,
+    *,
+    backbone: str | None = None,
+    backbone_weights: str | None = None,
+    fine_tune: bool = False,
+) -> keras.Model:
+    """Images in [0, 1] -> a grid of feature vectors, for an attention decoder to read.
+
+    A small CNN (per block, `convs_per_block` 3x3 convolutions with batch norm and ReLU, then a 2x2 max
+    pool, so each block halves the grid), with small random shifts and zooms in training when `augment`;
+    or the keras.applications model `backbone` without its top, with the input scaling it was trained with
+    (`zoo.layers.BackbonePreprocessing`), the weights of the file `backbone_weights` (else random), frozen
+    unless `fine_tune`.
+    """
+    images = keras.Input((*image_shape, 3), name="images")
+    if backbone is not None:
+        model = getattr(keras.applications, backbone)(
+            include_top=False, weights=backbone_weights, input_shape=(*image_shape, 3)
+        )
+        model.trainable = fine_tune
+        # training=False keeps batch norm on its ImageNet statistics, frozen or fine-tuned (Keras's advice).
+        grid = model(zoo.layers.BackbonePreprocessing(backbone)(images), training=False)
+        return keras.Model(images, grid, name=backbone.lower())
+    grid = images
+    if augment:  # training only; the same pixels at inference
+        grid = keras.layers.RandomTranslation(0.1, 0.02, fill_mode="constant", seed=seed)(grid)
+        grid = keras.layers.RandomZoom(0.1, fill_mode="constant", seed=seed)(grid)
+    for filters in conv_filters:
+        for _ in range(convs_per_block):
+            grid = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(grid)
+            # momentum 0.9, not 0.99: the moving statistics the model is evaluated with must catch up
+            # within the first epoch of a short run.
+            grid = keras.layers.ReLU()(keras.layers.BatchNormalization(momentum=0.9)(grid))
+        grid = keras.layers.MaxPooling2D(2)(grid)
+    return keras.Model(images, grid, name="small_cnn")
+
+
+def draw_attention(
+    attention: keras.Model,
+    grid: tuple[int, int],
+    captioner: Captioner,
+    images: np.ndarray,
+    references: Sequence[Sequence[str]],
+    folder: str | pathlib.Path,
+) -> None:
+    """`attention_<i>.png`: where a model looked for each word of `captioner`'s captions of `images`.
+
+    `attention` maps `{"images", "tokens" (B, T)}` to the weights over the `grid`'s cells at each step
+    (B, T, cells); run with teacher forcing on the captioner's own output, it repeats the decoding steps
+    exactly (for a greedy captioner of that one model)."""
+    ids = captioner.ids(images).numpy()
+    tokens = np.concatenate([np.full((len(images), 1), START_ID), ids[:, :-1]], axis=1)
+    weights = keras.ops.convert_to_numpy(attention({"images": images, "tokens": tokens}, training=False))
+    words = [word.decode("utf-8") for word in captioner.words.numpy()]
+    for index, image in enumerate(images):
+        steps = int(np.sum(ids[index] != PAD_ID))  # the words and </s>
+        written = [words[i] for i in ids[index][:steps]]
+        grids = weights[index, :steps].reshape(steps, *grid)
+        title = f"{' '.join(written[:-1])}\n(reference: {references[index][0]})"
+        zoo.plots.image_attention(
+            image, grids, written, pathlib.Path(folder) / f"attention_{index}.png", title
+        )
+
+
+# ## Decoding
 
 
 def _encode(encoder: keras.Model):

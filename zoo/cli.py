@@ -34,13 +34,51 @@ from zoo.errors import RunFinished, ZooError
 ConfigT = TypeVar("ConfigT")
 
 
-def flag(default: Any, help: str, **field_kwargs: Any) -> Any:
-    """A dataclass field with the help text its flag shows: `units: int = flag(64, "units per layer")`."""
+def flag(
+    default: Any,
+    help: str,
+    *,
+    at_least: float | None = None,
+    below: float | None = None,
+    **field_kwargs: Any,
+) -> Any:
+    """A dataclass field with the help text its flag shows: `units: int = flag(64, "units per layer")`.
+
+    `at_least` and `below` bound its value (each number of a list), checked when the config is made
+    (`zoo.config.RunConfig`): `flag(0.1, "dropout rate", below=1.0)` refuses 1.0 and above, and as every
+    number a recipe takes, anything negative; `flag(64, "units", at_least=1)` refuses 0. None and
+    `None`-valued flags are not checked.
+    """
+    metadata = {"help": help, "at_least": at_least, "below": below}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(
-            default_factory=lambda: type(default)(default), metadata={"help": help}, **field_kwargs
+            default_factory=lambda: type(default)(default), metadata=metadata, **field_kwargs
         )
-    return dataclasses.field(default=default, metadata={"help": help}, **field_kwargs)
+    return dataclasses.field(default=default, metadata=metadata, **field_kwargs)
+
+
+def _bound(config: Any, name: str, bound: str) -> float | None:
+    """A field's bound, from the nearest class that declares one: a subclass that only changes a flag's
+    default or help keeps the bounds its base gave."""
+    for cls in type(config).__mro__:
+        field = getattr(cls, "__dataclass_fields__", {}).get(name)
+        if field is not None and field.metadata.get(bound) is not None:
+            return field.metadata[bound]
+    return None
+
+
+def check_bounds(config: Any) -> None:
+    """Raise ValueError naming the flag whose value is outside its `flag(at_least=, below=)` bounds."""
+    for field in dataclasses.fields(config):
+        at_least, below = _bound(config, field.name, "at_least"), _bound(config, field.name, "below")
+        value = getattr(config, field.name)
+        for number in value if isinstance(value, (tuple, list)) else (value,):
+            if not isinstance(number, (int, float)) or isinstance(number, bool):
+                continue
+            if at_least is not None and number < at_least:
+                raise ValueError(f"{_flag_name(field.name)} must be at least {at_least:g}, got {number:g}")
+            if below is not None and number >= below:
+                raise ValueError(f"{_flag_name(field.name)} must be in [0, {below:g}), got {number:g}")
 
 
 def positional(help: str) -> Any:

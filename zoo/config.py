@@ -10,7 +10,7 @@ import dataclasses
 import math
 from typing import ClassVar, Literal
 
-from zoo.cli import flag
+from zoo.cli import check_bounds, flag
 
 
 @dataclasses.dataclass
@@ -89,6 +89,7 @@ class RunConfig:
                         raise ValueError(f"--{field.name.replace('_', '-')} must be a finite number >= 0")
             if field.name.endswith("learning_rate") and value == 0:
                 raise ValueError(f"--{field.name.replace('_', '-')} must be above 0")
+        check_bounds(self)
 
 
 @dataclasses.dataclass
@@ -101,20 +102,18 @@ class TranslationConfig(RunConfig):
     source: Literal["eng", "spa"] = flag("eng", "language translated from")
     target: Literal["eng", "spa"] = flag("spa", "language translated into")
     vocabulary_size: int = flag(8000, "most pieces of the joint SentencePiece model (an upper bound)")
-    max_length: int = flag(40, "longest sentence in pieces; longer training pairs are dropped")
-    beam_size: int = flag(4, "beam width for the test translations (1: greedy only)")
+    max_length: int = flag(40, "longest sentence in pieces; longer training pairs are dropped", at_least=2)
+    beam_size: int = flag(4, "beam width for the test translations (1: greedy only)", at_least=1)
     length_penalty: float = flag(0.6, "beam search's length normalisation exponent (GNMT's alpha)")
-    bleu_samples: int = flag(300, "validation pairs translated to report val_bleu after each epoch")
+    bleu_samples: int = flag(
+        300, "validation pairs translated to report val_bleu after each epoch", at_least=1
+    )
     max_test_samples: int | None = flag(None, "score only the first N test pairs (decoding takes time)")
     epochs: int = flag(10, "maximum number of epochs (early stopping may end sooner)")
     batch_size: int = flag(64, "sentence pairs per batch")
-    label_smoothing: float = flag(0.0, "share of each target's probability spread over all pieces")
+    label_smoothing: float = flag(0.0, "share of each target's probability spread over all pieces", below=1.0)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.source == self.target:
             raise ValueError("--source and --target must differ")
-        if self.beam_size < 1 or self.max_length < 2 or self.bleu_samples < 1:
-            raise ValueError("--beam-size and --bleu-samples must be >= 1 and --max-length >= 2")
-        if not 0.0 <= self.label_smoothing < 1.0:
-            raise ValueError("--label-smoothing must be in [0, 1)")

@@ -47,7 +47,7 @@ import shutil
 import sys
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Literal
 
 import filelock
@@ -680,6 +680,52 @@ class Run:
                 f"$ZOO_DATA_DIR or its public URL):\n  {real}"
             )
         return metrics
+
+
+def train_members(
+    config: RunConfig,
+    run: Run,
+    count: int,
+    train: Callable[[RunConfig, Run], tuple[Any, dict[str, float]]],
+    load: Callable[[RunConfig, pathlib.Path], Any],
+    keep: Sequence[str] = (),
+) -> tuple[list, dict[str, float]]:
+    """An ensemble as `count` ordinary runs: member i trains with seed `config.seed + i` in
+    `<output_dir>/member_<i>/`, with its own checkpoints, history, resume and metrics.json, so a kill
+    loses at most the member in progress, and each member is what one run of the recipe would give.
+
+    Args:
+        config: the ensemble's config; each member gets a copy with its seed and folder.
+        run: the ensemble's run (its folder holds the members' folders).
+        count: members.
+        train: `(member_config, member_run) -> (model, metrics)`: trains one member and returns what its
+            run's `finish` writes (e.g. its own test scores).
+        load: `(member_config, folder) -> model`: a member finished in an earlier run, rebuilt and
+            loaded from its folder (`best.weights.h5`), not trained again.
+        keep: metrics of each member to report as `member_<i>_<name>`.
+
+    Returns:
+        The members' models, and the ensemble's metrics: `train_seconds` and `epochs` summed over the
+        members, and the kept metrics of each.
+    """
+    models, metrics = [], {"train_seconds": 0.0, "epochs": 0}
+    for index in range(count):
+        member = dataclasses.replace(
+            config, seed=config.seed + index, output_dir=str(run.output_dir / f"member_{index}")
+        )
+        try:
+            member_run = Run(member, recipe=f"{run.recipe} member {index}")
+        except RunFinished as finished:
+            print(f"member {index}: trained in an earlier run ({finished.output_dir}); loading its weights")
+            model, member_metrics = load(member, pathlib.Path(finished.output_dir)), finished.metrics
+        else:
+            model, member_metrics = train(member, member_run)
+            member_metrics = member_run.finish(member_metrics)
+        models.append(model)
+        metrics["train_seconds"] = round(metrics["train_seconds"] + member_metrics["train_seconds"], 2)
+        metrics["epochs"] += member_metrics["epochs"]
+        metrics |= {f"member_{index}_{name}": member_metrics[name] for name in keep}
+    return models, metrics
 
 
 def _to_number(value: Any) -> float | int:

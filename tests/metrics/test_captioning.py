@@ -13,7 +13,7 @@ from nltk.translate.bleu_score import corpus_bleu as nltk_corpus_bleu
 
 import zoo.data
 import zoo.metrics.captioning
-from recipes.captioning import normalize_caption
+from zoo.captioning import normalize_caption
 from zoo.metrics import CaptionScoreCallback, bleu_n, caption_scores, exact_match_rate
 
 WORDS = "a an the dog dogs man woman child runs running jumps in on through grass water snow red ball".split()

@@ -44,8 +44,7 @@ def test_digit_strips_are_learned(trained):
 
 def test_convs_per_block_deepens_the_small_cnn():
     for convs in (1, 2):
-        config = zoo.cli.parse(captioning.Config, ["--convs-per-block", str(convs)])
-        cnn = captioning.build_cnn(config, (16, 80))
+        cnn = zoo.captioning.grid_encoder((16, 80), [32, 64, 128], convs_per_block=convs)
         conv_layers = [layer for layer in cnn.layers if isinstance(layer, keras.layers.Conv2D)]
         assert len(conv_layers) == 3 * convs
         assert cnn.output_shape == (None, 2, 10, 128)  # one 2x2 pool per block, whatever its depth
@@ -90,7 +89,7 @@ def test_deploy_json_and_each_endpoint_reproduces_its_test_scores(trained):
     assert manifest["vocabulary"] == "vocabulary.txt" and manifest["special_ids"]["end"] == 3
     assert manifest["verified"]["tflite_differing_captions"] == metrics["tflite_differing_captions"] == 0
     test = zoo.data.load_captions(None, seed=0, strips=(2000, 300, 300)).test
-    references = [[captioning.normalize_caption(text) for text in captions] for captions in test.captions]
+    references = [[zoo.captioning.normalize_caption(text) for text in captions] for captions in test.captions]
     model = tf.saved_model.load(str(output_dir / "saved_model" / "1"))
     for endpoint, prefix in ((model.serve_images, "test_greedy_"), (model.beam_images, "test_")):
         captions = [
@@ -216,7 +215,7 @@ def test_keras_applications_encoder_loads_a_weights_file(tmp_path):
         np.testing.assert_array_equal(loaded.numpy(), saved.numpy())
     inputs = {"images": np.zeros((2, 32, 32, 3), "float32"), "tokens": np.ones((2, 1, 6), "int32")}
     assert np.isfinite(model.trainer.train_on_batch(inputs, np.ones((2, 1, 6), "int32")))
-    tuned = captioning.build_cnn(captioning.Config(**base, fine_tune_encoder=True), (32, 32))
+    tuned = zoo.captioning.grid_encoder((32, 32), backbone=BACKBONE, fine_tune=True)
     assert len(tuned.trainable_weights) == len(backbone.weights)  # fine-tuned: all of them train
 
 
@@ -225,7 +224,7 @@ def test_a_file_that_is_not_an_image_is_named(tmp_path):
     good.write_bytes(tf.io.encode_png(np.zeros((4, 4, 3), np.uint8)).numpy())
     (tmp_path / "notes.jpg").write_text("not an image")
     (tmp_path / "empty.jpg").write_bytes(b"")
-    assert len(list(captioning.image_dataset(zoo.data.CaptionedImages([], [str(good)], []), (4, 4)))) == 1
+    assert len(list(zoo.captioning.image_dataset(zoo.data.CaptionedImages([], [str(good)], []), (4, 4)))) == 1
     for name, problem in (
         ("notes.jpg", "is not a JPEG"),
         ("empty.jpg", "it is empty"),
@@ -233,17 +232,18 @@ def test_a_file_that_is_not_an_image_is_named(tmp_path):
     ):
         paths = [str(good), str(tmp_path / name)]
         with pytest.raises(zoo.errors.DataFormatError, match=f"{name}: .*{problem}"):
-            captioning.image_dataset(zoo.data.CaptionedImages([], paths, []), (4, 4))
+            zoo.captioning.image_dataset(zoo.data.CaptionedImages([], paths, []), (4, 4))
 
 
 def test_captions_are_normalised():
-    assert captioning.normalize_caption("A dog shakes its head near the shore , a red ball next to it .") == (
+    normalize_caption = zoo.captioning.normalize_caption
+    assert normalize_caption("A dog shakes its head near the shore , a red ball next to it .") == (
         "a dog shakes its head near the shore a red ball next to it"
     )
-    assert captioning.normalize_caption('Young boy with a black " ADHD " t-shirt') == (
+    assert normalize_caption('Young boy with a black " ADHD " t-shirt') == (
         "young boy with a black adhd t-shirt"
     )
-    assert captioning.normalize_caption("A man 's hat - red !") == "a man 's hat red"
+    assert normalize_caption("A man 's hat - red !") == "a man 's hat red"
 
 
 @pytest.mark.parametrize(
