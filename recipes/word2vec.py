@@ -88,8 +88,7 @@ class Config(zoo.config.RunConfig):
     batch_size: int = flag(
         1024,
         "tokens per training step, before subsampling; a step sums the updates of its pairs, so larger "
-        "steps are faster but learn worse (2048: 0.6 analogy points lower on WikiText-2; IMDB's "
-        "SimLex-999 is 0.303 at 256, 0.291 at 1024 in about a third of the time, one run each)",
+        "steps are faster but learn a little worse",
     )
     stream: bool = flag(False, "read the text at --data-dir (file, folder or glob) anew each epoch (tf.data)")
     shuffle_lines: int = flag(0, "with --stream, lines in the shuffle buffer (0: the files' order)")
@@ -220,8 +219,8 @@ def build_model(
     )
     steps = -(-corpus.tokens // config.batch_size) * config.epochs
     schedule = zoo.embeddings.linear_decay(config.alpha, config.min_alpha, steps)
-    # XLA made the step ten times slower on CPU (dynamic shapes after subsampling; slow scatter); many
-    # steps per call spare Keras's per-step Python work.
+    # No XLA: the shapes change every step (subsampling) and its scatter is slow on CPU; many steps per
+    # call spare Keras's per-step Python work.
     model.compile(optimizer=keras.optimizers.SGD(schedule), jit_compile=False, steps_per_execution=20)
     return model
 
