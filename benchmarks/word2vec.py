@@ -1,11 +1,13 @@
 """word2vec benchmark: our Keras skip-gram beside gensim's optimised C, same tokens, same settings, one run.
 
-Rows (both with dimension 100, window 5, 5 noise words, sample 1e-3, min_count 5, 5 epochs, alpha 0.025
+Rows (all with dimension 100, window 5, 5 noise words, sample 1e-3, min_count 5, 5 epochs, alpha 0.025
 falling linearly to 0.0001, on the 2 CPU cores):
 
 - gensim `Word2Vec(sg=1, workers=2)`: its vocabulary scan and training, timed apart.
 - ours: `recipes.word2vec` (`zoo.embeddings.Word2Vec`) given the very same token lists (`--model skipgram`),
   with `--shared-negatives` as configured (`--ours-flags` adds flags, e.g. `--tie-weights`).
+- PPMI + SVD (`zoo.embeddings.ppmi_svd`): skip-gram's count-based twin (Levy, Goldberg and Dagan 2015),
+  the same vocabulary, window and dimension, counted once (no epochs, no subsampling).
 
 Both models' vectors are scored by gensim's own functions (analogy accuracy on questions-words.txt,
 Spearman on WordSim353 and SimLex-999), and the ratios ours / gensim are printed. `--repeats N` trains
@@ -42,6 +44,7 @@ from zoo.progress import step
 RESULTS = pathlib.Path(__file__).parent / "results"
 RUNS = pathlib.Path(__file__).parent / "runs"
 SETTINGS = {"dimension": 100, "window": 5, "negative": 5, "sample": 1e-3, "min_count": 5, "epochs": 5}
+PPMI = "PPMI + SVD (zoo.embeddings.ppmi_svd)"
 KEYS = ("analogy_accuracy", "wordsim353_spearman", "simlex999_spearman", "words_per_second", "train_seconds")
 
 
@@ -69,6 +72,23 @@ def gensim_row(sentences: list[list[str]], seed: int = 0) -> dict[str, float]:
         "train_seconds": seconds,
         "vocabulary_seconds": vocabulary_seconds,
         "vocabulary_size": len(model.wv),
+    }
+
+
+def ppmi_row(sentences: list[list[str]], seed: int = 0) -> dict[str, float]:
+    """The count-based twin (`zoo.embeddings.ppmi_svd`): PPMI of the co-occurrences within the same window
+    (weighted as skip-gram's dynamic windows), contexts smoothed to the 3/4 power, SVD to the same
+    dimension, on the same vocabulary (min_count); no subsampling. `train_seconds` counts and factorises."""
+    corpus = zoo.embeddings.build_corpus(sentences, SETTINGS["min_count"])
+    start = time.perf_counter()
+    vectors = zoo.embeddings.ppmi_svd(corpus, SETTINGS["dimension"], SETTINGS["window"], seed=seed)
+    seconds = time.perf_counter() - start
+    keyed = zoo.embeddings.keyed_vectors(corpus.words, vectors, corpus.counts)
+    return {
+        **zoo.embeddings.evaluate_vectors(keyed),
+        "words_per_second": corpus.raw_words / seconds,
+        "train_seconds": seconds,
+        "vocabulary_size": len(corpus.words),
     }
 
 
@@ -160,7 +180,7 @@ def markdown(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default="imdb", choices=["imdb", "wikitext2", "lee", "head500"])
-    parser.add_argument("--skip", nargs="*", default=[], choices=["gensim", "ours"])
+    parser.add_argument("--skip", nargs="*", default=[], choices=["gensim", "ours", "ppmi"])
     parser.add_argument("--ours-flags", default="", help="extra flags for recipes.word2vec, one string")
     parser.add_argument("--profile", action="store_true", help="profile our training steps, nothing else")
     parser.add_argument(
@@ -181,7 +201,7 @@ def main() -> None:
     results["machine"] = {"cpus": os.cpu_count(), "platform": platform.platform()}
     rows = results["corpora"].setdefault(args.corpus, {})
     name = "ours: recipes.word2vec" + (f" {args.ours_flags}" if args.ours_flags else "")
-    runs: dict[str, list] = {"gensim Word2Vec(sg=1)": [], name: []}
+    runs: dict[str, list] = {"gensim Word2Vec(sg=1)": [], name: [], PPMI: []}
     for seed in range(args.repeats):  # alternating, so a slow spell of the machine falls on both
         if "gensim" not in args.skip:
             with step(f"benchmark row: gensim, seed {seed}"):
@@ -191,6 +211,10 @@ def main() -> None:
             with step(f"benchmark row: ours, seed {seed}"):
                 runs[name].append(ours_row(args.corpus, sentences, extra, seed))
             print(f"ours, seed {seed}: {runs[name][-1]}; load average {os.getloadavg()[0]:.2f}")
+        if "ppmi" not in args.skip:
+            with step(f"benchmark row: PPMI + SVD, seed {seed}"):
+                runs[PPMI].append(ppmi_row(sentences, seed))
+            print(f"PPMI + SVD, seed {seed}: {runs[PPMI][-1]}; load average {os.getloadavg()[0]:.2f}")
     stamp = time.strftime("%Y-%m-%d %H:%M")
     for row_name, row_runs in runs.items():
         if row_runs:

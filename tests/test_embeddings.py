@@ -243,3 +243,42 @@ def test_stream_names_an_undecodable_line_and_a_missing_corpus(tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataFormatError, match="no text files"):
         zoo.data.corpora.text_files(tmp_path / "empty")
+
+
+# ## PPMI + SVD, the count-based twin
+
+
+def test_cooccurrence_counts_are_the_pairs_within_the_window_of_each_sentence():
+    corpus = zoo.embeddings.build_corpus([["a", "b", "c", "a"], ["b", "a"]], min_count=1)
+    index = {word: i for i, word in enumerate(corpus.words)}
+    expected = np.zeros((3, 3))
+    for sentence in (["a", "b", "c", "a"], ["b", "a"]):  # by hand: every pair at most 2 apart, both ways
+        for i, word in enumerate(sentence):
+            for j in range(i + 1, min(i + 3, len(sentence))):
+                weight = (2 - (j - i) + 1) / 2
+                expected[index[word], index[sentence[j]]] += weight
+                expected[index[sentence[j]], index[word]] += weight
+    counts = zoo.embeddings.cooccurrence_counts(corpus, window=2).toarray()
+    np.testing.assert_allclose(counts, expected)
+    plain = zoo.embeddings.cooccurrence_counts(corpus, window=2, weighted=False).toarray()
+    assert plain[index["a"], index["c"]] == 2  # "c a" and "a _ c", never across the sentence break
+
+
+def test_ppmi_svd_is_the_truncated_svd_of_the_smoothed_ppmi():
+    from zoo.metrics import pointwise_mutual_information
+
+    texts = zoo.data.corpora.load_text_corpus(None, None)[:150]
+    corpus = zoo.embeddings.build_corpus([zoo.data.corpora.words(text) for text in texts], min_count=3)
+    ppmi = pointwise_mutual_information(
+        zoo.embeddings.cooccurrence_counts(corpus, 5), positive=True, alpha=0.75
+    ).toarray()
+    u, singular, _ = np.linalg.svd(ppmi)
+    vectors = zoo.embeddings.ppmi_svd(corpus, dimension=8, eigenvalue_weight=1.0)
+    assert vectors.shape == (len(corpus.words), 8)
+    # Column by column, up to sign: the left singular vectors times the 8 largest singular values.
+    for column in range(8):
+        expected = u[:, column] * singular[column]
+        sign = np.sign(expected @ vectors[:, column])
+        np.testing.assert_allclose(sign * vectors[:, column], expected, atol=1e-3)
+    again = zoo.embeddings.ppmi_svd(corpus, dimension=8, eigenvalue_weight=1.0)
+    np.testing.assert_array_equal(vectors, again)  # seeded

@@ -569,6 +569,57 @@ class Word2Vec(keras.Model):
         return config
 
 
+# ## The count-based twin: PPMI and SVD
+
+
+def cooccurrence_counts(corpus: Corpus, window: int = 5, weighted: bool = True):
+    """The word-context count matrix of the corpus, `scipy.sparse.csr_matrix` (vocabulary x vocabulary):
+    each pair of words at most `window` apart in one sentence counts in both directions. `weighted`
+    counts a pair `d` apart `(window - d + 1) / window` times, the expected count under word2vec's dynamic
+    windows (each centre draws its window from 1..window), as Levy, Goldberg and Dagan (2015) do."""
+    from scipy import sparse
+
+    size = len(corpus.words)
+    counts = sparse.csr_matrix((size, size), dtype=np.float64)
+    ids, sentences = corpus.token_ids, corpus.sentence_ids
+    for distance in range(1, window + 1):  # one offset at a time: memory of one pass over the stream
+        same = sentences[distance:] == sentences[:-distance]
+        left, right = ids[:-distance][same], ids[distance:][same]
+        weight = (window - distance + 1) / window if weighted else 1.0
+        pairs = sparse.coo_matrix((np.full(len(left), weight), (left, right)), shape=(size, size)).tocsr()
+        counts = counts + pairs + pairs.T
+    return counts
+
+
+def ppmi_svd(
+    corpus: Corpus,
+    dimension: int = 100,
+    window: int = 5,
+    alpha: float = 0.75,
+    eigenvalue_weight: float = 0.5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Word vectors by counting, skip-gram's count-based twin (Levy, Goldberg and Dagan 2015): the
+    positive pointwise mutual information of the `cooccurrence_counts` within `window`, contexts smoothed
+    to the power `alpha` (as skip-gram's noise distribution is), factorised by a truncated SVD to
+    `dimension`; a word's vector is its row of `U * S ** eigenvalue_weight` (0.5, the paper's symmetric
+    choice, weights the singular values as skip-gram's two matrices share them). Skip-gram with
+    negative sampling factorises a shifted PMI matrix (Levy and Goldberg 2014); this does it explicitly.
+
+    Returns:
+        float32 `(vocabulary_size, dimension)`, row i the vector of `corpus.words[i]`.
+    """
+    from scipy.sparse.linalg import svds
+
+    from zoo.metrics.information import pointwise_mutual_information
+
+    ppmi = pointwise_mutual_information(cooccurrence_counts(corpus, window), positive=True, alpha=alpha)
+    start = np.random.default_rng(seed).uniform(size=min(ppmi.shape))  # svds' start: seeded, repeatable
+    u, singular, _ = svds(ppmi, k=dimension, v0=start)
+    order = np.argsort(-singular)  # svds returns them in ascending order
+    return (u[:, order] * singular[order] ** eigenvalue_weight).astype(np.float32)
+
+
 def linear_decay(
     alpha: float, min_alpha: float, steps: int
 ) -> keras.optimizers.schedules.LearningRateSchedule:
