@@ -1,34 +1,18 @@
-"""Speech recognition with CTC: a waveform in, its transcript out, letter by letter.
+"""Speech recognition with CTC: a waveform in, its transcript out, letter by letter (many-to-many).
 
-A recording of "three one four" is a few thousand samples; its transcript is fourteen characters, and
-nobody says where in the audio each one is. Connectionist temporal classification (Graves et al. 2006)
-needs no alignment: the model scores every character (and a "blank") at every frame, and the loss sums
-the probabilities of all the frame-by-frame paths that collapse to the transcript (repeats merged, blanks
-dropped). Decoding takes the best path (greedy) or searches several (beam).
+Connectionist temporal classification (Graves et al. 2006) needs no alignment of audio and letters: the
+model scores every character (and a blank) at every frame, and the loss sums all frame paths that
+collapse to the transcript; decoding takes the best path (greedy) or searches several (beam). All of it
+is in the graph, so the SavedModel takes a float waveform: `zoo.layers.LogMelSpectrogram` ->
+`SpecAugment` (training only) -> `ConvSubsampling` (4x fewer frames) -> bidirectional GRU (or LSTM)
+layers -> `CTCLogits`, whose padded frames are certain blanks so the batch loss is each utterance's.
+Transcripts are normalised (`normalize_transcript`); `metrics.json` holds corpus `test_cer`, `test_wer`.
 
-The model, all in the graph so the SavedModel takes a float waveform:
-
-    waveform -> zoo.layers.LogMelSpectrogram (25 ms frames every 10 ms, per-utterance normalised)
-             -> zoo.layers.SpecAugment (frequency and time masks, training only)
-             -> zoo.layers.ConvSubsampling (two strided convolutions: 4x fewer frames)
-             -> bidirectional GRU (or LSTM) layers -> zoo.layers.CTCLogits (letters + blank)
-
-The frame mask runs from the waveform lengths to the logits, where `CTCLogits` makes every padded frame a
-certain blank, so `keras.losses.CTC` over the padded batch is exactly the loss of each utterance.
-
-Transcripts are lowercased and kept to letters, digits, the apostrophe and spaces (`normalize_transcript`:
-LJ Speech's punctuation is not heard; `--keep-case` and `--keep-punctuation` change that), both for the
-targets and for the references the test scores against. `test_cer` and `test_wer` in `metrics.json` are
-corpus error rates (`zoo.metrics.error_rates`, as jiwer computes them), greedy and beam.
-
-Data: with no flags, touch-tone digit strings the zoo synthesises (`zoo.data.tone_sample`), a one-minute
-demo. Real runs: `--dataset fsdd-digits` (connected digit strings joined from the Free Spoken Digit
-Dataset, test strings only from its test recordings; `--held-out-speaker theo` adds an unseen-voice test),
-`fsdd` (single digits), `yesno`, `ljspeech`.
-
-Expected (benchmarks/speech.py, 2-core CPU): connected-digit test WER 2.8% greedy, 2.3% beam on the seen
-speakers after 12 minutes of training with `--preset fsdd-digits --held-out-speaker theo`, and 14.6% on
-the unseen speaker. Command:
+Data: with no flags, touch-tone digit strings the zoo synthesises, a one-minute demo; `--dataset
+fsdd-digits` (connected strings of Free Spoken Digit recordings; `--held-out-speaker theo` adds an
+unseen voice), `fsdd`, `yesno`, `ljspeech`. Headline (benchmarks/RESULTS.md): connected-digit test WER
+2.8% greedy on the seen speakers, 14.6% on the unseen one (`--preset fsdd-digits --held-out-speaker
+theo`). Details: docs/recipes.md.
 
     ZOO_DATA_DIR=../shared/data python -m recipes.speech_ctc --preset fsdd-digits
 """

@@ -1,26 +1,16 @@
-"""Translation with an RNN encoder-decoder and attention: a many-to-many sequence model of unequal lengths.
+"""Translation with an RNN encoder-decoder and attention: many-to-many, of unequal lengths.
 
-A sentence goes in as a sequence of subword pieces and another sequence, in another language and of
-another length, comes out. The encoder, a bidirectional GRU (or LSTM), reads the whole source and keeps one
-vector per source piece. The decoder, a GRU, writes the translation one piece at a time; before each
-prediction it *attends*: it scores every encoder vector against its own state (Bahdanau's additive score,
-or Luong's general score), and reads their softmax-weighted average. Without attention the whole sentence
-would have to squeeze through the encoder's final state (Cho et al. 2014); with it, long sentences keep
-their details, and the weights show which source words each output word was translated from (the
-attention heatmaps this recipe draws).
+The encoder, a bidirectional GRU (or LSTM), keeps one vector per source subword piece; the decoder writes
+the translation one piece at a time, and before each piece it attends: it scores every encoder vector
+against its state (Bahdanau's additive or Luong's general score) and reads their weighted average, so
+long sentences keep their details and the weights show where each word came from (attention heatmaps).
+Training uses teacher forcing (`zoo.seq2seq`); translation decodes greedily or with length-normalised
+beam search (`zoo.decoding`) in one graph, which is also the SavedModel: strings in, strings out.
 
-Training uses teacher forcing (`zoo.seq2seq`): the decoder reads the true previous piece, so the whole
-target trains in one pass. Translation decodes greedily or with beam search (`--beam-size`, length
-normalised), inside one TensorFlow graph that is also the exported SavedModel: strings in, strings out.
-
-Data: with no flags, English numbers and their Spanish names that the zoo generates (num2words), a
-one-minute demo. Real runs: `--dataset spa-eng`, the ManyThings/Tatoeba English-Spanish pairs that the
-TensorFlow tutorials use (118,964 pairs, split 70/15/15 so that no sentence is in two splits); direction
-with `--source eng --target spa` or the reverse. Tokenisation: one joint SentencePiece model for both
-languages, learnt on the training split.
-
-Expected: English -> Spanish test BLEU 35.0 with beam search (33.4 greedy), chrF 55.2, after 24 minutes of
-training on a 2-core CPU (benchmarks/translation.py). Command:
+Data: with no flags, English numbers and their Spanish names (num2words), a one-minute demo;
+`--dataset spa-eng`, the Tatoeba English-Spanish pairs of the TensorFlow tutorials (split 70/15/15, no
+sentence in two splits), either direction, one joint SentencePiece model learnt on the training split.
+Headline (benchmarks/RESULTS.md): English -> Spanish test BLEU 35.0 with beam search, 33.4 greedy.
 
     ZOO_DATA_DIR=../shared/data python -m recipes.translation --preset spa-eng
 """

@@ -1,39 +1,17 @@
 """word2vec: word vectors from raw text with skip-gram (or CBOW) and negative sampling, in Keras.
 
-No labels: every word is asked to predict the words around it (skip-gram), or the words around to predict
-it (CBOW). A word's input vector that predicts its neighbours well ends up near the vectors of words
-that keep the same company, so "king" - "man" + "woman" lands near "queen". It is the many-to-many shape
-at its simplest: one sequence in, and at every position a prediction of the positions nearby.
+No labels: every word predicts the words around it (skip-gram), or they predict it (CBOW), against noise
+words drawn from the unigram counts to the 3/4 power; words that keep the same company end up with near
+vectors, so "king" - "man" + "woman" lands near "queen". Everything that makes gensim's vectors good is
+here (subsampling, dynamic windows, min_count, a linearly falling rate, two matrices W and W'), drawn in
+the graph step by step by `zoo.embeddings.Word2Vec`, which updates only the rows a step touches; it
+trains on one device or, its loss being a sum over rows, on several workers (`--strategy multi-worker`).
 
-The details that make gensim's (and the original word2vec's) vectors good are all here: frequent words
-are randomly skipped (`--sample`), which both speeds training and widens the windows of rarer words; each
-centre draws its own window size up to `--window` (near words count more); noise words come from the
-unigram distribution to the 3/4 power; words rarer than `--min-count` are dropped; the learning rate
-falls linearly from `--alpha` to `--min-alpha` over training; input vectors W and output vectors W' are
-two matrices (`--tie-weights` makes them one). `zoo.embeddings.Word2Vec` draws the pairs in the graph,
-step by step, from the raw stream of word ids, and updates only the rows each step touches.
-
-Data: with no flags, two corpora gensim ships for its tests (Lee's news background and 500 stemmed
-Wikipedia articles, 390k words): a one-minute demo. Real runs: `--preset imdb` (the 50,000 labelled IMDB
-reviews, 11.5M words), `--preset wikitext2` (WikiText-2's training split, 2M words), or plain text
-(`--data-dir FILE_OR_FOLDER`, one sentence or document per line). Text is tokenised by
-`zoo.data.corpora.words` (`zoo.text.preprocess`, punctuation dropped). `--stream` reads plain text
-through tf.data each epoch, so memory does not grow with the corpus (benchmarks/scaling.py).
-
-Evaluation is gensim's own, on our vectors wrapped as `gensim.models.KeyedVectors`: analogy accuracy on
-questions-words.txt and Spearman correlation on WordSim353 and SimLex-999 (`metrics.json`:
-`analogy_accuracy`, `wordsim353_spearman`, `simlex999_spearman`, `words_per_second`, `train_seconds`).
-The run also prints nearest neighbours and writes `vectors.txt` (word2vec text format, for
-`--embeddings` of recipes.sentiment and recipes.ner, or gensim), TensorBoard projector files in
-`logs/projector/`, `word_map.png` (PCA of chosen words and their neighbours) and a SavedModel that maps
-words to vectors.
-
-Expected (benchmarks/word2vec.py, which runs this recipe and gensim's `Word2Vec(sg=1)` on the same tokens
-with the same settings, 2-core CPU shared with other jobs): on WikiText-2, analogy accuracy 4.8%,
-WordSim353 0.375, SimLex-999 0.205 in 69 s of training, where gensim made 5.1%, 0.361, 0.183 in 91 s.
-On the IMDB reviews (`--preset imdb`; idle machine, three seeds each, mean scores and median time),
-20.4% / 0.492 / 0.298 in 219 s, where gensim made 19.8% / 0.503 / 0.301 in 161 s (1.35x its time).
-Commands:
+Data: with no flags, gensim's Lee and head500 corpora (390k words), a one-minute demo; `--preset imdb`,
+`--preset wikitext2`, or plain text at `--data-dir` (`--stream` reads it anew each epoch, so memory does
+not grow with the corpus). The vectors are scored by gensim's evaluation (analogies, WordSim353,
+SimLex-999) and written as `vectors.txt` for `--embeddings` of sentiment and ner. Headline
+(benchmarks/RESULTS.md): on the IMDB reviews, analogy accuracy 20.4% against gensim's 19.8% (three seeds).
 
     ZOO_DATA_DIR=../shared/data python -m recipes.word2vec --preset wikitext2
     ZOO_DATA_DIR=../shared/data python -m benchmarks.word2vec --corpus imdb --repeats 3
