@@ -83,6 +83,16 @@ def test_every_scores_the_first_every_nth_and_last_epoch(epochs, every, scored):
     assert history.history["val_score"] == [float(index) for index in range(len(scored))]
 
 
+def test_a_resumed_fit_scores_its_first_epoch():
+    # history.csv, appended to on resume, takes its columns from the first epoch this fit logs.
+    model = tiny_model()
+    scorer = Scorer(model, range(3))
+    recorder = LoggedKeys()
+    callback = ScoreCallback(scorer, every=2, examples=0)
+    model.fit(tiny_data(), initial_epoch=3, epochs=6, verbose=0, callbacks=[callback, recorder])
+    assert recorder.scored == [3, 4, 5]
+
+
 def test_unscored_epochs_are_na_in_history_csv_and_skipped_by_the_checkpoint(tmp_path):
     config = zoo.train.RunConfig(epochs=3, patience=5, output_dir=str(tmp_path))
     run = zoo.train.Run(config, recipe="tiny")

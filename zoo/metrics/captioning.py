@@ -111,7 +111,8 @@ class CaptionScoreCallback(ScoreCallback):
         references: per image, one reference caption or a list of them.
         prefix: put before the names written to the logs. Defaults to `"val_"`.
         examples: captions printed after each epoch with their first reference; 0 prints none.
-        every: caption after the first epoch and every `every`-th (`ScoreCallback`). Defaults to 1.
+        every: caption every `every`-th epoch (and the first and last of a `fit`; `ScoreCallback`).
+            Defaults to 1.
 
     Example:
 

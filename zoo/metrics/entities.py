@@ -335,11 +335,9 @@ class EntityF1Callback(ScoreCallback):
     that `fit` returns read them, exactly like a compiled metric. The last `EntityScores` is kept in
     `self.scores` (per-type table: `callback.scores.to_markdown()`).
 
-    Keras calls callbacks in list order with one shared `logs` dict, so this callback must come BEFORE
-    every callback that reads the values (`ModelCheckpoint`, `EarlyStopping`, `CSVLogger`,
-    `TensorBoard`); placed after them it still computes the scores, but they see the epoch without
-    them. (`zoo.train.Run.fit` runs its `extra_callbacks` before its own for this reason.) Keras cannot
-    tell whether an unknown metric should rise or fall, so monitor it with `mode="max"`.
+    Like every `ScoreCallback` it must come BEFORE the callbacks that read its values (placed after them
+    it still computes the scores, but they see the epoch without them); `zoo.train.Run.fit` runs its
+    `extra_callbacks` before its own for this reason. Monitor it with `mode="max"`.
 
     Args:
         validation_data: a `tf.data.Dataset` or any re-iterable (a list, not a one-shot generator) of
@@ -351,7 +349,8 @@ class EntityF1Callback(ScoreCallback):
         prefix: put before the names written to the logs. Defaults to `"val_"`.
         verbose: print `EntityScores.summary()` after every epoch. Defaults to False, since the progress
             bar already shows the three values.
-        every: score after the first epoch and every `every`-th (`ScoreCallback`). Defaults to 1.
+        every: score every `every`-th epoch (and the first and last of a `fit`; `ScoreCallback`).
+            Defaults to 1.
 
     Example:
 

@@ -32,18 +32,18 @@ class ScoreCallback(keras.callbacks.Callback):
     for this reason: pass it there and name one of its scores as the `monitor` (with the `mode` in
     which it improves; Keras cannot tell for an unknown name).
 
-    With `every` above 1, the epochs scored are the first, every `every`-th after it and the last that
-    `fit` was asked for: the first, so that history.csv (whose columns are those of the first epoch's
-    logs) has a column for each score; the last, so that a run ends scored. Other epochs leave the names
-    out of the logs, as Keras does with `val_loss` under `validation_freq`: history.csv shows `NA` there,
-    and the runner's checkpoint and early stopping act on scored epochs only (the checkpoint warns).
+    With `every` above 1, the epochs scored are every `every`-th from the first (1, 1 + every, ...), the
+    first of each `fit` (history.csv takes its columns from the first epoch it logs, a resumed run's
+    too) and the last `fit` was asked for (a run ends scored). Other epochs leave the names out of the
+    logs, as Keras does with `val_loss` under `validation_freq`: history.csv shows `NA` there, and the
+    runner's checkpoint and early stopping act on scored epochs only (the checkpoint warns).
 
     Args:
         score: function of no arguments that predicts on the held-out data and scores it once, returning
             `(scores, examples)`: a dict of name -> number (names without the prefix, e.g. `"bleu"`), and
             the examples to show, one printable string per example (it may span lines), in order.
         prefix: put before the names written to the logs. Defaults to `"val_"`.
-        every: score at the end of the first epoch and then of every `every`-th. Defaults to 1.
+        every: score every `every`-th epoch (and the first and last of a `fit`). Defaults to 1.
         examples: how many examples to print after each scoring; 0 prints nothing, headline included.
             Defaults to 3.
         headline: print `epoch N: {prefix}name value, ...` before the examples. Defaults to True.
@@ -90,6 +90,10 @@ class ScoreCallback(keras.callbacks.Callback):
         self.headline = headline
         self.logged: dict[str, float] = {}
         self.shown: list[str] = []
+        self._first = True  # no epoch of this `fit` scored yet
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._first = True
 
     def _evaluate(self) -> tuple[dict[str, float], list[str]]:
         """Score once: the prefixed scores and the examples (`logged` and `shown` are left as they are)."""
@@ -99,7 +103,7 @@ class ScoreCallback(keras.callbacks.Callback):
     def scored(self, epoch: int) -> bool:
         """Whether the end of `epoch` (counted from 0) is scored."""
         last = (self.params or {}).get("epochs")
-        return epoch % self.every == 0 or epoch + 1 == last
+        return self._first or epoch % self.every == 0 or epoch + 1 == last
 
     def report(self, epoch: int) -> list[str]:
         """The lines printed after scoring `epoch`: the headline and the first `examples` examples."""
@@ -112,6 +116,7 @@ class ScoreCallback(keras.callbacks.Callback):
         if not self.scored(epoch):
             return
         self.logged, self.shown = self._evaluate()
+        self._first = False
         if logs is not None:
             logs.update(self.logged)
         lines = self.report(epoch)

@@ -73,7 +73,8 @@ class TranscriptionCallback(ScoreCallback):
         references: the true transcript of every utterance, in dataset order.
         prefix: put before the names written to the logs. Defaults to `"val_"`.
         examples: transcripts printed after each epoch. Defaults to 3; 0 prints none.
-        every: transcribe after the first epoch and every `every`-th (`ScoreCallback`). Defaults to 1.
+        every: transcribe every `every`-th epoch (and the first and last of a `fit`; `ScoreCallback`).
+            Defaults to 1.
     """
 
     def __init__(

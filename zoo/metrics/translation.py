@@ -142,7 +142,8 @@ class TranslationScoreCallback(ScoreCallback):
         references: per source, one reference translation or a list of them.
         prefix: put before the names written to the logs. Defaults to `"val_"`.
         examples: how many translations to print after each epoch; 0 prints none. Defaults to 3.
-        every: translate after the first epoch and every `every`-th (`ScoreCallback`). Defaults to 1.
+        every: translate every `every`-th epoch (and the first and last of a `fit`; `ScoreCallback`).
+            Defaults to 1.
 
     Example:
 
