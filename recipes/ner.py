@@ -53,7 +53,7 @@ from zoo.errors import DataFormatError, ExportMismatchError
 
 
 @dataclasses.dataclass
-class Config(zoo.config.RunConfig):
+class Config(zoo.config.EMAConfig):
     dataset: Literal["wnut17", "conll2003"] | None = flag(
         None, "wnut17 or conll2003; without it, a sample the zoo writes itself (a quick demo)"
     )
@@ -100,11 +100,6 @@ class Config(zoo.config.RunConfig):
     epochs: int = flag(15, "maximum number of epochs (early stopping on validation entity F1)")
     patience: int = flag(4, "epochs without a better validation entity F1 before stopping")
     batch_size: int = flag(16, "sentences per batch")
-    ema: float = flag(
-        0.0,
-        "momentum of an exponential moving average of the weights (e.g. 0.999), which is validated, "
-        "checkpointed, tested and exported instead of the last weights; 0: off",
-    )
     device_words: int = flag(
         0, "words model.tflite keeps: those of the data and the vocabulary's first N (most frequent); 0: all"
     )
@@ -141,8 +136,6 @@ class Config(zoo.config.RunConfig):
             raise ValueError("--dev-for-training must be in [0, 1): some validation sentences must remain")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("--dropout must be in [0, 1)")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError("--ema must be in [0, 1)")
         if min(self.min_word_count, self.max_word_length, self.word_dim, self.units, self.ensemble) < 1:
             raise ValueError(
                 "--min-word-count, --max-word-length, --word-dim, --units and --ensemble must be >= 1"
@@ -366,12 +359,8 @@ def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model
             for index, s in enumerate(scores)
         ]
     model.compile(
-        # With --ema, Keras's optimizer keeps the average beside the weights (use_ema); the
-        # SwapEMAWeights callback in `main` puts it in the model for validation and checkpoints, and
-        # fit ends with it in the model.
-        optimizer=keras.optimizers.Adam(
-            config.learning_rate, clipnorm=5.0, use_ema=config.ema > 0, ema_momentum=config.ema or 0.99
-        ),
+        # With --ema the optimizer keeps the average, which zoo.train.Run.fit swaps into the model.
+        optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0, **zoo.train.ema_options(config)),
         loss=loss if len(scores) == 1 else [loss] * len(scores),
     )
     return model, tagger, members
@@ -507,8 +496,7 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
     if members:  # one copy of the tags for each member's output
         train, validation = (d.map(lambda x, y: (x, (y,) * len(members))) for d in (train, validation))
     entity_f1 = zoo.metrics.EntityF1Callback(data.validation, compiled_tagger(tagger), data.tag_names)
-    ema = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema else []
-    run.fit(model, train, validation, monitor="val_entity_f1", mode="max", extra_callbacks=[*ema, entity_f1])
+    run.fit(model, train, validation, monitor="val_entity_f1", mode="max", extra_callbacks=[entity_f1])
     scores = zoo.metrics.entity_scores(*predict_tags(tagger, data.test, data.tag_names))
     zoo.io.write_text(run.output_dir / "entity_scores.md", scores.to_markdown() + "\n")
     print("\nTest entity scores:\n" + scores.to_markdown())

@@ -44,7 +44,7 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.config.TranslationConfig):
+class Config(zoo.config.TranslationConfig, zoo.config.EMAConfig):
     layers: int = flag(2, "transformer blocks in the encoder and in the decoder")
     embedding_dim: int = flag(128, "model width (piece and position embeddings)")
     intermediate_dim: int = flag(256, "width of each block's feed-forward layer")
@@ -57,11 +57,6 @@ class Config(zoo.config.TranslationConfig):
         "mixed_bfloat16: layers compute in bfloat16, weights, softmax and loss stay float32 (1.3-1.5x "
         "faster training on this CPU with AVX512-BF16; elsewhere bfloat16 is emulated, not measured "
         "here); auto: mixed_bfloat16 where the CPU computes it natively, else float32",
-    )
-    ema: float = flag(
-        0.0,
-        "momentum of an exponential moving average of the weights (e.g. 0.999), which is validated, "
-        "checkpointed, tested and exported instead of the last weights; 0: off",
     )
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -95,8 +90,6 @@ class Config(zoo.config.TranslationConfig):
             raise ValueError("--embedding-dim must be a multiple of --num-heads")
         if not 0.0 <= self.dropout < 1.0:
             raise ValueError("--dropout must be in [0, 1)")
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError("--ema must be in [0, 1)")
 
 
 # ## Model
@@ -220,11 +213,9 @@ def build_model(
         0.0, max(1, train_steps - warmup), warmup_target=config.learning_rate, warmup_steps=warmup
     )
     trainer.compile(
-        # With --ema, Keras's optimizer keeps the average beside the weights (use_ema); the
-        # SwapEMAWeights callback in `main` puts it in the model for validation and checkpoints, and
-        # fit ends with it in the model.
+        # With --ema the optimizer keeps the average, which zoo.train.Run.fit swaps into the model.
         optimizer=keras.optimizers.AdamW(
-            schedule, weight_decay=0.01, clipnorm=1.0, use_ema=config.ema > 0, ema_momentum=config.ema or 0.99
+            schedule, weight_decay=0.01, clipnorm=1.0, **zoo.train.ema_options(config)
         ),
         loss=zoo.losses.SparseCategoricalCrossentropy(
             from_logits=True, label_smoothing=config.label_smoothing, ignore_class=0
@@ -278,15 +269,9 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
     bleu = zoo.metrics.TranslationScoreCallback(
         greedy.translate_all, [s for s, _ in sample], [t for _, t in sample]
     )
-    # SwapEMAWeights comes first: the validation loss, BLEU and the best checkpoint then see the average.
-    ema = [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)] if config.ema else []
+    # With --ema the runner swaps the average in before BLEU: validation, BLEU and checkpoints see it.
     run.fit(
-        model.trainer,
-        data.train,
-        data.validation,
-        monitor="val_bleu",
-        mode="max",
-        extra_callbacks=[*ema, bleu],
+        model.trainer, data.train, data.validation, monitor="val_bleu", mode="max", extra_callbacks=[bleu]
     )
     beam = translator(model, data.tokenizers, config, config.beam_size) if config.beam_size > 1 else None
     metrics = zoo.seq2seq.score_test_split(greedy, beam, data.test_pairs)

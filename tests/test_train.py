@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.config
 import zoo.io
 import zoo.train
 from zoo.errors import DataFormatError, TrainingDivergedError
@@ -313,3 +314,82 @@ def test_patience_counts_the_epochs_before_a_resume(previous, stops):
     early.on_train_begin()
     early.on_epoch_end(len(previous), {"val_loss": 0.7})
     assert early.model.stop_training is stops
+
+
+# ## --ema: the runner swaps the moving average of the weights in at each epoch's end
+
+
+class TrainedWeights(keras.callbacks.Callback):
+    """The weights after every training step (the trained ones: the average is swapped out during an
+    epoch) and the weights the model holds at each epoch's end, when the callbacks after the swap run."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps, self.epoch_ends = [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append(self.model.get_weights())
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch_ends.append((len(self.steps), self.model.get_weights()))
+
+
+def ema_model(config):
+    model = tiny_model()
+    model.compile(optimizer=keras.optimizers.Adam(0.05, **zoo.train.ema_options(config)), loss="mse")
+    return model
+
+
+def moving_average(steps, momentum):
+    """Keras's `use_ema` by hand: the first step's weights, then `momentum * average + (1 - momentum) * w`."""
+    average = steps[0]
+    for weights in steps[1:]:
+        average = [momentum * a + (1 - momentum) * w for a, w in zip(average, weights)]
+    return average
+
+
+def assert_weights_close(got, want):
+    for got_array, want_array in zip(got, want, strict=True):
+        np.testing.assert_allclose(got_array, want_array, rtol=1e-5, atol=1e-6)
+
+
+def test_ema_validates_checkpoints_and_ends_with_the_averaged_weights(tmp_path):
+    config = zoo.config.EMAConfig(epochs=3, patience=5, output_dir=str(tmp_path), ema=0.9)
+    run = zoo.train.Run(config, recipe="tiny")
+    model, trained = ema_model(config), TrainedWeights()
+    model = run.fit(model, tiny_data(), tiny_data(1), monitor="val_loss", extra_callbacks=[trained])
+    assert len(trained.steps) == 24  # 8 batches in each of 3 epochs
+    # At every epoch's end, the callbacks after the swap (validation, extra_callbacks, the checkpoint)
+    # see the average of the steps so far, not the trained weights.
+    averages = [moving_average(trained.steps[:steps], 0.9) for steps, _ in trained.epoch_ends]
+    for average, (steps, held) in zip(averages, trained.epoch_ends):
+        assert_weights_close(held, average)
+        assert not np.allclose(held[0], trained.steps[steps - 1][0], atol=1e-3)
+    # fit ends with the last average in the model (kept in the backup until `finish`); the best
+    # checkpoint holds the average of its epoch, and `fit` returns it.
+    model.load_weights(tmp_path / "backup" / "final.weights.h5")
+    assert_weights_close(model.get_weights(), averages[-1])
+    best_epoch = json.loads((tmp_path / "best.json").read_text())["epoch"]
+    model.load_weights(tmp_path / "best.weights.h5")
+    assert_weights_close(model.get_weights(), averages[best_epoch])
+
+
+def test_ema_backups_hold_the_trained_weights(tmp_path):
+    # The epoch-boundary backup is taken after the swap has put the trained weights back: a resumed run
+    # trains on from them, with the average beside them in the optimizer.
+    config = zoo.config.EMAConfig(epochs=3, output_dir=str(tmp_path), ema=0.9, backup_every_steps=1000)
+    run = zoo.train.Run(config, recipe="tiny")
+    model, trained = ema_model(config), TrainedWeights()
+    with pytest.raises(KeyboardInterrupt):
+        run.fit(model, tiny_data(), tiny_data(1), extra_callbacks=[trained, KillAt(epoch=2, batch=0)])
+    model.load_weights(tmp_path / "backup" / "latest.weights.h5")
+    assert_weights_close(model.get_weights(), trained.steps[15])  # after epoch 2's last step
+
+
+def test_ema_refuses_an_optimizer_without_the_average(tmp_path):
+    config = zoo.config.EMAConfig(epochs=1, output_dir=str(tmp_path), ema=0.9)
+    run = zoo.train.Run(config, recipe="tiny")
+    with pytest.raises(ValueError, match=r"ema_options\(config\)"):
+        run.fit(tiny_model(), tiny_data(), tiny_data(1))
+    assert not (tmp_path / "history.csv").exists()
+    assert zoo.train.ema_options(dataclasses.replace(config, ema=0.0)) == {}

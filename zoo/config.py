@@ -93,6 +93,28 @@ class RunConfig:
 
 
 @dataclasses.dataclass
+class EMAConfig(RunConfig):
+    """`--ema`, for a recipe whose optimizer takes `zoo.train.ema_options(config)`: `zoo.train.Run.fit` then
+    swaps the moving average into the model for validation, checkpoints and what follows training.
+
+    A mixin rather than a field of `RunConfig`: the average lives in the optimizer, which each recipe
+    builds, so only a recipe that passes the option on can honour the flag; elsewhere it would be accepted
+    and do nothing.
+    """
+
+    ema: float = flag(
+        0.0,
+        "momentum of an exponential moving average of the weights (e.g. 0.999), which is validated, "
+        "checkpointed, tested and exported instead of the last weights; 0: off",
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError("--ema must be in [0, 1)")
+
+
+@dataclasses.dataclass
 class TranslationConfig(RunConfig):
     """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
     `Config` subclasses it and adds its model's flags."""

@@ -26,11 +26,13 @@ Nothing is lost, whenever the process dies:
   history.csv, is refused with the reason. `--overwrite` discards a finished run or one made with other
   flags, and still resumes an interrupted run of its own flags.
 
-What `fit` wires at each epoch end, in order (a recipe's `extra_callbacks` first, so a metric they add can
-be monitored): `EpochTimer` (adds `epoch_seconds`), `StopOnNaN`, `BestWeights` (the best weights on the
+What `fit` wires at each epoch end, in order: with `--ema`, `SwapEMAWeights` (the moving average of the
+weights into the model, for everything after it); a recipe's `extra_callbacks` (so a metric they add can
+be monitored); `EpochTimer` (adds `epoch_seconds`), `StopOnNaN`, `BestWeights` (the best weights on the
 monitored metric, `best.weights.h5` and `best.json`), `ResumedEarlyStopping` (its patience counts the
 epochs before a resume too), `CSVLogger` (`history.csv`), and
-`TensorBoard` (`logs/`); `Backup` saves at the next epoch's start, after all of them.
+`TensorBoard` (`logs/`); `Backup` saves at the next epoch's start, after `SwapEMAWeights` has put the
+trained weights back.
 """
 
 from __future__ import annotations
@@ -101,6 +103,24 @@ def _cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
         if line.startswith("flags"):
             return set(line.partition(":")[2].split())
     return set()
+
+
+def ema_options(config: RunConfig) -> dict[str, Any]:
+    """The optimizer arguments of `--ema` (`zoo.config.EMAConfig`): `use_ema` and `ema_momentum` when it
+    is on, none when it is off or the config has no such flag. Keras's optimizer then keeps the moving
+    average beside the weights, and `Run.fit` swaps it into the model at each epoch end.
+
+    Example:
+
+    >>> import keras, zoo.config, zoo.train
+    >>> config = zoo.config.EMAConfig(ema=0.999)
+    >>> keras.optimizers.Adam(1e-3, **zoo.train.ema_options(config)).ema_momentum
+    0.999
+    >>> zoo.train.ema_options(zoo.config.RunConfig())
+    {}
+    """
+    momentum = getattr(config, "ema", 0.0)
+    return {"use_ema": True, "ema_momentum": momentum} if momentum else {}
 
 
 class EpochTimer(keras.callbacks.Callback):
@@ -522,6 +542,12 @@ class Run:
         metric to the logs (such as `zoo.metrics.EntityF1Callback`'s `val_entity_f1`) can be the
         `monitor` of the checkpoint and early stopping, and reaches history.csv and TensorBoard.
 
+        With `--ema` (`zoo.config.EMAConfig`; the model's optimizer made with `ema_options`), Keras's
+        `SwapEMAWeights(swap_on_epoch=True)` comes first of all: from each epoch's end to the next
+        epoch's start the model holds the moving average, so validation, `extra_callbacks`, the best
+        checkpoint and what follows training see the average, and training and its backups the
+        trained weights.
+
         If an earlier run with this folder finished training and was killed later (in evaluation or
         export), nothing is trained: its weights are loaded and returned.
         """
@@ -536,7 +562,9 @@ class Run:
         warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
         warnings.filterwarnings("ignore", message="Your input ran out of data")
         resuming = self.backup_dir.exists()
+        ema = self._ema_swap(model)  # refused before anything on disk changes
         callbacks, nan_guard = self.callbacks(monitor, mode)
+        callbacks = [*ema, *extra_callbacks, *callbacks]
         try:
             with self._writing():
                 if self.cluster is None:
@@ -544,11 +572,11 @@ class Run:
                         train,
                         validation_data=validation,
                         epochs=self.config.epochs,
-                        callbacks=[*extra_callbacks, *callbacks],
+                        callbacks=callbacks,
                         verbose=self.verbose,
                     )
                 else:
-                    self._fit_in_cluster(model, train, validation, [*extra_callbacks, *callbacks])
+                    self._fit_in_cluster(model, train, validation, callbacks)
         except ValueError as error:
             if resuming and ("could not be loaded" in str(error) or "mismatch" in str(error).lower()):
                 raise OutputDirError(
@@ -585,6 +613,18 @@ class Run:
         if self.best_weights_path.exists():
             model.load_weights(str(self.best_weights_path))
         return model
+
+    def _ema_swap(self, model: keras.Model) -> list[keras.callbacks.Callback]:
+        """`SwapEMAWeights` under `--ema`, none without; refuses a model whose optimizer keeps no average."""
+        if not getattr(self.config, "ema", 0.0):
+            return []
+        optimizer = getattr(model, "optimizer", None)
+        if not getattr(getattr(optimizer, "inner_optimizer", optimizer), "use_ema", False):
+            raise ValueError(
+                "--ema is on but the model's optimizer keeps no moving average: compile it with "
+                "zoo.train.ema_options(config), e.g. keras.optimizers.Adam(rate, **ema_options(config))"
+            )
+        return [keras.callbacks.SwapEMAWeights(swap_on_epoch=True)]
 
     def _fit_in_cluster(self, model: keras.Model, train, validation, callbacks: list) -> None:
         """`fit` under `--strategy multi-worker` (`zoo.distributed.Trainer`); a lost worker stops the run

@@ -1,5 +1,6 @@
 """Metrics of the zoo: scores computed outside the graph and the callbacks that decode and score on
-validation data, writing their results into the epoch's logs like compiled Keras metrics."""
+validation data, writing their results into the epoch's logs like compiled Keras metrics (each one a
+`ScoreCallback`)."""
 
 from zoo.metrics.captioning import CaptionScoreCallback, bleu_n, caption_scores, exact_match_rate
 from zoo.metrics.entities import (
@@ -18,6 +19,7 @@ from zoo.metrics.information import (
     mutual_information,
     pointwise_mutual_information,
 )
+from zoo.metrics.score_callback import ScoreCallback
 from zoo.metrics.speech import TranscriptionCallback, error_rates
 from zoo.metrics.translation import TranslationScoreCallback, corpus_bleu, corpus_chrf
 
@@ -26,6 +28,7 @@ __all__ = [
     "CaptionScoreCallback",
     "EntityF1Callback",
     "EntityScores",
+    "ScoreCallback",
     "TranscriptionCallback",
     "TranslationScoreCallback",
     "TypeScores",

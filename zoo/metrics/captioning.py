@@ -11,17 +11,17 @@ checks it against NLTK's `corpus_bleu`, an independent implementation. The scale
 - `bleu_n(hypotheses, references, n)`: one number.
 - `caption_scores(hypotheses, references)`: `bleu1` .. `bleu4` and `exact`, the share of captions equal
   to one of their image's references (the goal on the digit strips, where a caption is right or wrong).
-- `CaptionScoreCallback`: captions a fixed validation sample after every epoch and writes those scores
-  into the epoch's logs as `val_bleu1` .. `val_bleu4`, `val_exact`.
+- `CaptionScoreCallback`: a `ScoreCallback` that captions a fixed validation sample after every epoch and
+  writes those scores into the epoch's logs as `val_bleu1` .. `val_bleu4`, `val_exact`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import keras
 import sacrebleu
 
+from zoo.metrics.score_callback import ScoreCallback
 from zoo.metrics.translation import References, _as_strings, _reference_streams
 
 MAX_ORDER = 4
@@ -96,14 +96,14 @@ def caption_scores(hypotheses: Sequence[str], references: References) -> dict[st
     return scores | {"exact": exact_match_rate(hypotheses, references)}
 
 
-class CaptionScoreCallback(keras.callbacks.Callback):
+class CaptionScoreCallback(ScoreCallback):
     """Captions a fixed validation sample after every epoch and adds BLEU-1..4 and the exact rate to logs.
 
-    At each epoch end it calls `caption()` once, scores the captions against `references` with
-    `caption_scores` and writes `{prefix}bleu1` .. `{prefix}bleu4` and `{prefix}exact` into the epoch's
-    `logs`, where `ModelCheckpoint`, `EarlyStopping`, history.csv and TensorBoard read them. Pass it in
-    `zoo.train.Run.fit`'s `extra_callbacks` (they run before the runner's own) and monitor, say,
-    `val_bleu4` with `mode="max"`.
+    A `ScoreCallback` whose score is `caption()` called once and scored against `references` with
+    `caption_scores`: it writes `{prefix}bleu1` .. `{prefix}bleu4` and `{prefix}exact` into the epoch's
+    `logs`, where checkpoints, early stopping, history.csv and TensorBoard read them, and prints the first
+    `examples` captions with their first reference. Pass it in `zoo.train.Run.fit`'s `extra_callbacks`
+    (they run before the runner's own) and monitor, say, `val_bleu4` with `mode="max"`.
 
     Args:
         caption: function of no arguments returning the captions of the sample's images, in order (a list
@@ -111,6 +111,8 @@ class CaptionScoreCallback(keras.callbacks.Callback):
         references: per image, one reference caption or a list of them.
         prefix: put before the names written to the logs. Defaults to `"val_"`.
         examples: captions printed after each epoch with their first reference; 0 prints none.
+        every: caption every `every`-th epoch (and the first and last of a `fit`; `ScoreCallback`).
+            Defaults to 1.
 
     Example:
 
@@ -126,33 +128,29 @@ class CaptionScoreCallback(keras.callbacks.Callback):
         references: References,
         prefix: str = "val_",
         examples: int = 3,
+        every: int = 1,
     ):
-        super().__init__()
+        super().__init__(self._caption_and_score, prefix=prefix, every=every, examples=examples)
         self.caption = caption
         self.references = list(references)
-        self.prefix = prefix
-        self.examples = examples
         self.captions: list[str] = []
-        self.scores: dict[str, float] = {}
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """The last scores written into the logs: `{prefix}bleu1` .. `{prefix}bleu4`, `{prefix}exact`."""
+        return self.logged
 
     def evaluate(self) -> dict[str, float]:
         """Caption and score the sample once (what every epoch end does)."""
+        return self._evaluate()[0]
+
+    def _caption_and_score(self) -> tuple[dict[str, float], list[str]]:
         captions = _as_strings(self.caption())
         if len(captions) != len(self.references):
             raise ValueError(f"caption() returned {len(captions)} captions for {len(self.references)} images")
         self.captions = captions
-        return {
-            f"{self.prefix}{name}": value for name, value in caption_scores(captions, self.references).items()
-        }
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.scores = self.evaluate()
-        if logs is not None:
-            logs.update(self.scores)
-        if self.examples:
-            shown = ", ".join(f"{name} {value:.2f}" for name, value in self.scores.items())
-            lines = [f"epoch {epoch + 1}: {shown}"]
-            for caption, options in list(zip(self.captions, self.references))[: self.examples]:
-                reference = options if isinstance(options, str) else options[0]
-                lines.append(f"  {caption!r}  (reference: {reference!r})")
-            print("\n".join(lines))
+        shown = [
+            f"  {caption!r}  (reference: {options if isinstance(options, str) else options[0]!r})"
+            for caption, options in zip(captions, self.references)
+        ]
+        return caption_scores(captions, self.references), shown

@@ -13,7 +13,7 @@ conlleval prints percentages (`FB1: 65.13`); everything here is a fraction in [0
 - `extract_entities(tags)`: the `(type, start, end_exclusive)` chunks of one sentence.
 - `entity_scores(true_sentences, predicted_sentences)`: micro-averaged and per-type scores as an
   `EntityScores`, which renders a Markdown table (`to_markdown`) and a flat dict for metrics.json (`to_dict`).
-- `EntityF1Callback`: decodes the validation set at the end of every epoch and puts
+- `EntityF1Callback`: a `ScoreCallback` that decodes the validation set at the end of every epoch and puts
   `val_entity_precision`, `val_entity_recall` and `val_entity_f1` into the epoch's `logs`, so history.csv,
   TensorBoard, `ModelCheckpoint` and `EarlyStopping` see them like any compiled metric.
 """
@@ -27,6 +27,8 @@ from typing import Any
 
 import keras
 import numpy as np
+
+from zoo.metrics.score_callback import ScoreCallback
 
 _PREFIXES = ("B", "I", "E", "S")
 
@@ -322,22 +324,20 @@ def entity_scores(
     return EntityScores(overall=overall, per_type=per_type)
 
 
-class EntityF1Callback(keras.callbacks.Callback):
+class EntityF1Callback(ScoreCallback):
     """Scores whole entities on the validation set after every epoch and adds the scores to the logs.
 
-    At each epoch end it runs `decode` over every batch of `validation_data`, turns true and predicted
-    tag ids into tag strings (skipping positions whose true id is -1, e.g. padding or the non-first
-    pieces of a split word), scores them with `entity_scores`, and writes `{prefix}entity_precision`,
-    `{prefix}entity_recall` and `{prefix}entity_f1` into the epoch's `logs`. From there they reach
-    history.csv (`CSVLogger`), TensorBoard, `ModelCheckpoint`, `EarlyStopping` and the `History` that
-    `fit` returns, exactly like a compiled metric. The last `EntityScores` is kept in `self.scores`
-    (per-type table: `callback.scores.to_markdown()`).
+    A `ScoreCallback` whose score runs `decode` over every batch of `validation_data`, turns true and
+    predicted tag ids into tag strings (skipping positions whose true id is -1, e.g. padding or the
+    non-first pieces of a split word) and scores them with `entity_scores`: it writes
+    `{prefix}entity_precision`, `{prefix}entity_recall` and `{prefix}entity_f1` into the epoch's `logs`,
+    where history.csv (`CSVLogger`), TensorBoard, `ModelCheckpoint`, `EarlyStopping` and the `History`
+    that `fit` returns read them, exactly like a compiled metric. The last `EntityScores` is kept in
+    `self.scores` (per-type table: `callback.scores.to_markdown()`).
 
-    Keras calls callbacks in list order with one shared `logs` dict, so this callback must come BEFORE
-    every callback that reads the values (`ModelCheckpoint`, `EarlyStopping`, `CSVLogger`,
-    `TensorBoard`); placed after them it still computes the scores, but they see the epoch without
-    them. (`zoo.train.Run.fit` runs its `extra_callbacks` before its own for this reason.) Keras cannot
-    tell whether an unknown metric should rise or fall, so monitor it with `mode="max"`.
+    Like every `ScoreCallback` it must come BEFORE the callbacks that read its values (placed after them
+    it still computes the scores, but they see the epoch without them); `zoo.train.Run.fit` runs its
+    `extra_callbacks` before its own for this reason. Monitor it with `mode="max"`.
 
     Args:
         validation_data: a `tf.data.Dataset` or any re-iterable (a list, not a one-shot generator) of
@@ -349,6 +349,8 @@ class EntityF1Callback(keras.callbacks.Callback):
         prefix: put before the names written to the logs. Defaults to `"val_"`.
         verbose: print `EntityScores.summary()` after every epoch. Defaults to False, since the progress
             bar already shows the three values.
+        every: score every `every`-th epoch (and the first and last of a `fit`; `ScoreCallback`).
+            Defaults to 1.
 
     Example:
 
@@ -379,14 +381,14 @@ class EntityF1Callback(keras.callbacks.Callback):
         tag_names: Sequence[str],
         prefix: str = "val_",
         verbose: bool = False,
+        every: int = 1,
     ):
-        super().__init__()
+        super().__init__(self._decode_and_score, prefix=prefix, every=every, examples=0)
         for name in tag_names:
             _split_tag(name)  # a bad tag vocabulary fails here, not after the first epoch
         self.validation_data = validation_data
         self.decode = decode
         self.tag_names = list(tag_names)
-        self.prefix = prefix
         self.verbose = verbose
         self.scores: EntityScores | None = None
 
@@ -429,11 +431,11 @@ class EntityF1Callback(keras.callbacks.Callback):
             )
         return entity_scores(true_sentences, predicted_sentences)
 
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+    def _decode_and_score(self) -> tuple[dict[str, float], list[str]]:
         self.scores = self.evaluate()
-        if logs is not None:
-            logs[f"{self.prefix}entity_precision"] = self.scores.precision
-            logs[f"{self.prefix}entity_recall"] = self.scores.recall
-            logs[f"{self.prefix}entity_f1"] = self.scores.f1
-        if self.verbose:
-            print(f"epoch {epoch + 1}: {self.prefix}{self.scores.summary()}")
+        names = ("entity_precision", "entity_recall", "entity_f1")
+        return dict(zip(names, (self.scores.precision, self.scores.recall, self.scores.f1))), []
+
+    def report(self, epoch: int) -> list[str]:
+        """With `verbose`, the line printed after each epoch: its `EntityScores.summary()`."""
+        return [f"epoch {epoch + 1}: {self.prefix}{self.scores.summary()}"] if self.verbose else []

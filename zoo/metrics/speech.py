@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-import keras
 import tensorflow as tf
+
+from zoo.metrics.score_callback import ScoreCallback
 
 
 def _corpus_error_rate(references: list[list[str]], hypotheses: list[list[str]]) -> float:
@@ -55,12 +56,12 @@ def error_rates(references: Sequence[str], hypotheses: Sequence[str]) -> dict[st
     }
 
 
-class TranscriptionCallback(keras.callbacks.Callback):
+class TranscriptionCallback(ScoreCallback):
     """Transcribes the validation set after every epoch and logs its CER and WER like Keras metrics.
 
-    It calls `transcribe` on every batch of `inputs`, scores the transcripts against `references` with
-    `error_rates`, writes `{prefix}cer` and `{prefix}wer` into the epoch's logs (so `EarlyStopping`,
-    `ModelCheckpoint`, `CSVLogger` and TensorBoard see them; put this callback before them, as
+    A `ScoreCallback` whose score is `transcribe` called on every batch of `inputs` and scored against
+    `references` with `error_rates`: it writes `{prefix}cer` and `{prefix}wer` into the epoch's logs (so
+    early stopping, checkpoints, history.csv and TensorBoard see them; put this callback before them, as
     `zoo.train.Run.fit` does with `extra_callbacks`, and monitor with `mode="min"`) and prints a few
     transcripts beside their references.
 
@@ -72,6 +73,8 @@ class TranscriptionCallback(keras.callbacks.Callback):
         references: the true transcript of every utterance, in dataset order.
         prefix: put before the names written to the logs. Defaults to `"val_"`.
         examples: transcripts printed after each epoch. Defaults to 3; 0 prints none.
+        every: transcribe every `every`-th epoch (and the first and last of a `fit`; `ScoreCallback`).
+            Defaults to 1.
     """
 
     def __init__(
@@ -81,13 +84,12 @@ class TranscriptionCallback(keras.callbacks.Callback):
         references: Sequence[str],
         prefix: str = "val_",
         examples: int = 3,
+        every: int = 1,
     ):
-        super().__init__()
+        super().__init__(self._transcribe_and_score, prefix, every, examples, headline=False)
         self.inputs = inputs
         self.transcribe = transcribe
         self.references = list(references)
-        self.prefix = prefix
-        self.examples = examples
 
     def transcripts(self) -> list[str]:
         """Transcribe every validation utterance once, in dataset order."""
@@ -102,10 +104,7 @@ class TranscriptionCallback(keras.callbacks.Callback):
             raise ValueError(f"transcribed {len(texts)} utterances for {len(self.references)} references")
         return texts
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _transcribe_and_score(self) -> tuple[dict[str, float], list[str]]:
         hypotheses = self.transcripts()
-        scores = error_rates(self.references, hypotheses)
-        if logs is not None:
-            logs.update({f"{self.prefix}{name}": value for name, value in scores.items()})
-        for reference, hypothesis in list(zip(self.references, hypotheses))[: self.examples]:
-            print(f"    {reference!r} -> {hypothesis!r}")
+        shown = [f"    {truth!r} -> {guess!r}" for truth, guess in zip(self.references, hypotheses)]
+        return error_rates(self.references, hypotheses), shown

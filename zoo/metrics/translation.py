@@ -17,8 +17,8 @@ divide by zero (a NumPy warning). Passing sacrebleu's tokenizer as its `tokenize
 `tests/metrics/test_translation.py` checks each of these, so a keras-hub release that fixes them shows up.
 
 - `corpus_bleu(hypotheses, references)`, `corpus_chrf(hypotheses, references)`: one number each.
-- `TranslationScoreCallback`: translates a fixed validation sample at every epoch end and writes
-  `val_bleu` and `val_chrf` into the epoch's `logs`, like a compiled metric.
+- `TranslationScoreCallback`: a `ScoreCallback` that translates a fixed validation sample at every epoch
+  end and writes `val_bleu` and `val_chrf` into the epoch's `logs`, like a compiled metric.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import keras
 import numpy as np
 import sacrebleu
+
+from zoo.metrics.score_callback import ScoreCallback
 
 References = Sequence[str] | Sequence[Sequence[str]]
 
@@ -121,21 +122,18 @@ def _as_strings(translations: Any) -> list[str]:
     return [value.decode("utf-8") if isinstance(value, bytes) else value for value in values]
 
 
-class TranslationScoreCallback(keras.callbacks.Callback):
+class TranslationScoreCallback(ScoreCallback):
     """Translates a fixed validation sample after every epoch and adds BLEU and chrF to the logs.
 
-    At each epoch end it calls `translate(sources)` once, scores the translations against `references`
-    with `corpus_bleu` and `corpus_chrf`, writes `{prefix}bleu` and `{prefix}chrf` (0-100) into the
-    epoch's `logs`, and prints the first `examples` sources with their references and translations. From
-    the logs the scores reach history.csv, TensorBoard, `ModelCheckpoint`, `EarlyStopping` and the
-    `History` that `fit` returns. The last translations and scores are kept in `self.translations` and
-    `self.scores`.
+    A `ScoreCallback` whose score is `translate(sources)` called once and scored against `references`
+    with `corpus_bleu` and `corpus_chrf`: it writes `{prefix}bleu` and `{prefix}chrf` (0-100) into the
+    epoch's `logs` and prints the first `examples` sources with their references and translations. The
+    last translations and scores are kept in `self.translations` and `self.scores`.
 
-    Keras calls callbacks in list order with one shared `logs` dict, so this callback must come before
-    every callback that reads its values; `zoo.train.Run.fit` runs `extra_callbacks` before its own, so
-    pass it there and monitor `val_bleu` with `mode="max"`. Decoding is slow next to a validation pass:
-    keep the sample to a few hundred sentences (the scores of a corpus that small move by a few points
-    between epochs on noise alone; report test-set scores from the full test set).
+    Pass it in `zoo.train.Run.fit`'s `extra_callbacks` (they run before the runner's own) and monitor
+    `val_bleu` with `mode="max"`. Decoding is slow next to a validation pass: keep the sample to a few
+    hundred sentences (the scores of a corpus that small move by a few points between epochs on noise
+    alone; report test-set scores from the full test set), or score every few epochs with `every`.
 
     Args:
         translate: function from a list of source sentences to a list of detokenised translations (a list
@@ -144,6 +142,8 @@ class TranslationScoreCallback(keras.callbacks.Callback):
         references: per source, one reference translation or a list of them.
         prefix: put before the names written to the logs. Defaults to `"val_"`.
         examples: how many translations to print after each epoch; 0 prints none. Defaults to 3.
+        every: translate every `every`-th epoch (and the first and last of a `fit`; `ScoreCallback`).
+            Defaults to 1.
 
     Example:
 
@@ -160,16 +160,19 @@ class TranslationScoreCallback(keras.callbacks.Callback):
         references: References,
         prefix: str = "val_",
         examples: int = 3,
+        every: int = 1,
     ):
-        super().__init__()
+        super().__init__(self._translate_and_score, prefix=prefix, every=every, examples=examples)
         self.sources = list(sources)
         _reference_streams(self.sources, references)  # bad references fail here, not after an epoch
         self.translate = translate
         self.references = list(references)
-        self.prefix = prefix
-        self.examples = examples
         self.translations: list[str] = []
-        self.scores: dict[str, float] = {}
+
+    @property
+    def scores(self) -> dict[str, float]:
+        """The last scores written into the logs: `{prefix}bleu` and `{prefix}chrf`."""
+        return self.logged
 
     def evaluate(self) -> dict[str, float]:
         """Translate and score the sample once (what every epoch end does).
@@ -180,31 +183,20 @@ class TranslationScoreCallback(keras.callbacks.Callback):
         Raises:
             ValueError: `translate` returned a different number of translations than sources.
         """
+        return self._evaluate()[0]
+
+    def _translate_and_score(self) -> tuple[dict[str, float], list[str]]:
         translations = _as_strings(self.translate(self.sources))
         if len(translations) != len(self.sources):
             raise ValueError(
                 f"translate returned {len(translations)} translations for {len(self.sources)} sources"
             )
         self.translations = translations
-        return {
-            f"{self.prefix}bleu": corpus_bleu(translations, self.references),
-            f"{self.prefix}chrf": corpus_chrf(translations, self.references),
-        }
-
-    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        self.scores = self.evaluate()
-        if logs is not None:
-            logs.update(self.scores)
-        if self.examples:
-            scores = ", ".join(f"{name} {value:.2f}" for name, value in self.scores.items())
-            lines = [f"epoch {epoch + 1}: {scores}"]
-            for source, reference, translation in list(zip(self.sources, self.references, self.translations))[
-                : self.examples
-            ]:
-                reference = reference if isinstance(reference, str) else reference[0]
-                lines += [
-                    f"  source:      {source}",
-                    f"  reference:   {reference}",
-                    f"  translation: {translation}",
-                ]
-            print("\n".join(lines))
+        shown = [
+            f"  source:      {source}\n"
+            f"  reference:   {reference if isinstance(reference, str) else reference[0]}\n"
+            f"  translation: {translation}"
+            for source, reference, translation in zip(self.sources, self.references, translations)
+        ]
+        scores = {"bleu": corpus_bleu(translations, self.references)}
+        return scores | {"chrf": corpus_chrf(translations, self.references)}, shown
