@@ -51,18 +51,26 @@ CELLS = ("rnn", "lstm", "gru")
 class Config(zoo.config.RunConfig):
     tasks: list[str] = flag(list(TASKS), f"tasks to run, any of {', '.join(TASKS)}")
     cells: list[str] = flag(list(CELLS), f"recurrent cells to compare, any of {', '.join(CELLS)}")
-    lengths: list[int] = flag([20], "sequence lengths of the adding problem, e.g. --lengths 50 100 200")
+    lengths: list[int] = flag(
+        [20], "sequence lengths of the adding problem, e.g. --lengths 50 100 200", at_least=2
+    )
     implementation: Literal["keras", "zoo"] = flag(
         "keras", "keras: the fused keras.layers.SimpleRNN/LSTM/GRU; zoo: zoo.layers cells in keras.layers.RNN"
     )
-    units: int = flag(32, "hidden state size of every cell (the same size, not the same parameters)")
-    adding_samples: int = flag(3000, "training sequences of the adding problem (validation and test: 1,000)")
+    units: int = flag(
+        32, "hidden state size of every cell (the same size, not the same parameters)", at_least=1
+    )
+    adding_samples: int = flag(
+        3000, "training sequences of the adding problem (validation and test: 1,000)", at_least=1
+    )
     epochs: int = flag(5, "maximum epochs per model (early stopping on validation loss may end sooner)")
     patience: int = flag(3, "epochs without a lower validation loss before a model stops")
     learning_rate: float = flag(1e-2, "Adam's learning rate (high for RNNs; --clip-norm keeps it sane)")
     clip_norm: float = flag(1.0, "largest gradient norm of a step: a simple RNN's gradients can explode")
     tolerance: float = flag(0.04, "an adding-problem answer this close to the target counts as correct")
-    gradient_samples: int = flag(128, "test sequences in the batch whose gradient norms are measured")
+    gradient_samples: int = flag(
+        128, "test sequences in the batch whose gradient norms are measured", at_least=1
+    )
     export: bool = flag(True, "save each trained model as models/<task>_<cell>.keras (no SavedModel/TFLite)")
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -76,10 +84,6 @@ class Config(zoo.config.RunConfig):
             unknown = sorted(set(values) - set(allowed))
             if unknown or not values:
                 raise ValueError(f"--{name} must be some of {', '.join(allowed)}, got {' '.join(values)}")
-        if min(self.lengths, default=0) < 2:
-            raise ValueError("--lengths must be at least 2 (one marker in each half)")
-        if min(self.units, self.adding_samples, self.gradient_samples) < 1:
-            raise ValueError("--units, --adding-samples and --gradient-samples must be >= 1")
         if self.learning_rate <= 0 or self.clip_norm <= 0 or self.tolerance <= 0:
             raise ValueError("--learning-rate, --clip-norm and --tolerance must be > 0")
         if self.dataset or self.data_dir:

@@ -78,6 +78,7 @@ class Config(zoo.config.EMAConfig):
         "fraction of the validation split (chosen by --seed) moved into training; the rest still selects "
         "the epoch. WNUT-17's dev sentences come from the sites its test comes from (YouTube, Reddit, "
         "StackExchange), its training sentences are tweets",
+        below=1.0,
     )
     tag_scheme: Literal["bio", "bioes"] = flag(
         "bio",
@@ -89,13 +90,16 @@ class Config(zoo.config.EMAConfig):
         2,
         "training-set count for a word to get its own vector; rarer words train the unknown-word vector, "
         "which is what most test entities (new names) are looked up as",
+        at_least=1,
     )
-    max_word_length: int = flag(20, "characters read per token")
-    word_dim: int = flag(100, "word vector size (the --embeddings file's size wins)")
+    max_word_length: int = flag(20, "characters read per token", at_least=1)
+    word_dim: int = flag(100, "word vector size (the --embeddings file's size wins)", at_least=1)
     char_dim: int = flag(30, "character vector size")
     char_filters: int = flag(50, "character CNN filters (or 2x char LSTM units)")
-    units: int = flag(100, "LSTM units per direction")
-    dropout: float = flag(0.5, "dropout on token features and on LSTM outputs (Lample et al. use 0.5)")
+    units: int = flag(100, "LSTM units per direction", at_least=1)
+    dropout: float = flag(
+        0.5, "dropout on token features and on LSTM outputs (Lample et al. use 0.5)", below=1.0
+    )
     learning_rate: float = flag(2e-3, "Adam's learning rate")
     epochs: int = flag(15, "maximum number of epochs (early stopping on validation entity F1)")
     patience: int = flag(4, "epochs without a better validation entity F1 before stopping")
@@ -107,6 +111,7 @@ class Config(zoo.config.EMAConfig):
         1,
         "taggers trained side by side in one model, each from its own initial weights (word features to "
         "tag scores; the fixed --embeddings and the CRF transitions shared), decoded with their mean scores",
+        at_least=1,
     )
 
     PRESETS: ClassVar[dict[str, dict]] = {
@@ -129,17 +134,6 @@ class Config(zoo.config.EMAConfig):
         },
         "conll2003": {"dataset": "conll2003", "epochs": 30, "batch_size": 32},
     }
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0 <= self.dev_for_training < 1.0:
-            raise ValueError("--dev-for-training must be in [0, 1): some validation sentences must remain")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("--dropout must be in [0, 1)")
-        if min(self.min_word_count, self.max_word_length, self.word_dim, self.units, self.ensemble) < 1:
-            raise ValueError(
-                "--min-word-count, --max-word-length, --word-dim, --units and --ensemble must be >= 1"
-            )
 
 
 # ## Data

@@ -48,20 +48,28 @@ class Config(zoo.config.RunConfig):
     cell: Literal["lstm", "gru", "rnn"] = flag(
         "gru", "recurrent cell; GRU has 3 gate blocks to LSTM's 4, so it is the cheaper default; rnn has none"
     )
-    vocabulary_size: int = flag(20_000, "words kept (most frequent in the training split), plus PAD/UNK")
-    max_length: int = flag(400, "tokens kept per text, the first ones; also the TFLite input length")
+    vocabulary_size: int = flag(
+        20_000, "words kept (most frequent in the training split), plus PAD/UNK", at_least=3
+    )
+    max_length: int = flag(
+        400, "tokens kept per text, the first ones; also the TFLite input length", at_least=1
+    )
     embedding_dim: int = flag(128, "size of the learned word vectors (an --embeddings file's size wins)")
     embeddings: str | None = flag(
         None,
         "initial word vectors: glove (GloVe 6B, 100 dimensions, downloaded once) or a file in word2vec or "
         "GloVe text format (e.g. from recipes.word2vec or gensim)",
     )
-    units: int = flag(64, "recurrent units per direction")
+    units: int = flag(64, "recurrent units per direction", at_least=1)
     ngrams: int = flag(
         3, "longest word n-gram of the naive-Bayes linear branch beside the RNN (NBSVM; 0: RNN only)"
     )
-    ngram_buckets: int = flag(2**20, "hash buckets for the n-grams of --ngrams (2..n-grams share them)")
-    dropout: float = flag(0.3, "dropout on word vectors (whole channels) and before the classifier")
+    ngram_buckets: int = flag(
+        2**20, "hash buckets for the n-grams of --ngrams (2..n-grams share them)", at_least=1
+    )
+    dropout: float = flag(
+        0.3, "dropout on word vectors (whole channels) and before the classifier", below=1.0
+    )
     learning_rate: float = flag(3e-3, "Adam's initial learning rate, decayed to 0 over training (cosine)")
     epochs: int = flag(5, "maximum number of epochs (early stopping may end sooner)")
     examples: int = flag(5, "test reviews whose predictions are printed at the end")
@@ -71,15 +79,6 @@ class Config(zoo.config.RunConfig):
         "imdb": dict(dataset="imdb", epochs=2, batch_size=32, max_length=1000, ngram_buckets=2**22),
         "sst2": dict(dataset="sst2", epochs=4, batch_size=64, max_length=64),
     }
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("--dropout must be in [0, 1)")
-        if self.vocabulary_size < 3 or self.max_length < 1 or self.units < 1:
-            raise ValueError("--vocabulary-size must be >= 3, --max-length and --units >= 1")
-        if self.ngrams < 0 or self.ngram_buckets < 1:
-            raise ValueError("--ngrams must be >= 0 and --ngram-buckets >= 1")
 
 
 # ## Data

@@ -47,22 +47,24 @@ class Config(zoo.config.RunConfig):
     dataset: Literal["fsdd-digits", "fsdd", "yesno", "ljspeech"] | None = flag(
         None, "fsdd-digits, fsdd, yesno or ljspeech; without it, synthesised touch-tone digit strings"
     )
-    sample_rate: int = flag(8000, "Hz every waveform is resampled to (FSDD and yes/no are recorded at 8,000)")
+    sample_rate: int = flag(
+        8000, "Hz every waveform is resampled to (FSDD and yes/no are recorded at 8,000)", at_least=1
+    )
     held_out_speaker: str | None = flag(None, "an FSDD speaker kept out of training, tested on its own")
     digit_strings: int = flag(2000, "fsdd-digits: training strings (validation and test get 300 each)")
     keep_case: bool = flag(False, "keep upper case in transcripts (else lowercased)")
     keep_punctuation: bool = flag(
         False, "keep punctuation in transcripts (else letters, digits, ' and space)"
     )
-    num_mel_bins: int = flag(40, "log-mel features per frame")
+    num_mel_bins: int = flag(40, "log-mel features per frame", at_least=1)
     spec_augment: bool = flag(True, "frequency and time masking while training (SpecAugment)")
     conv_filters: int = flag(64, "channels of the two strided convolutions")
-    units: int = flag(96, "recurrent units per direction")
-    rnn_layers: int = flag(2, "bidirectional recurrent layers")
+    units: int = flag(96, "recurrent units per direction", at_least=1)
+    rnn_layers: int = flag(2, "bidirectional recurrent layers", at_least=1)
     cell: Literal["gru", "lstm"] = flag("gru", "recurrent cell")
-    dropout: float = flag(0.2, "dropout between recurrent layers")
+    dropout: float = flag(0.2, "dropout between recurrent layers", below=1.0)
     learning_rate: float = flag(2e-3, "Adam's learning rate")
-    beam_width: int = flag(16, "beam search width for the test scores (greedy is scored too)")
+    beam_width: int = flag(16, "beam search width for the test scores (greedy is scored too)", at_least=1)
     examples: int = flag(3, "validation transcripts printed after each epoch")
     epochs: int = flag(8, "maximum number of epochs (early stopping on validation CER)")
     patience: int = flag(3, "epochs without a lower validation CER before stopping")
@@ -89,12 +91,6 @@ class Config(zoo.config.RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("--dropout must be in [0, 1)")
-        if min(self.sample_rate, self.num_mel_bins, self.units, self.rnn_layers, self.beam_width) < 1:
-            raise ValueError(
-                "--sample-rate, --num-mel-bins, --units, --rnn-layers and --beam-width must be >= 1"
-            )
         if not self.max_seconds > 0:
             raise ValueError("--max-seconds must be positive")
 

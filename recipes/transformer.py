@@ -45,11 +45,11 @@ from zoo.cli import flag
 
 @dataclasses.dataclass
 class Config(zoo.config.TranslationConfig, zoo.config.EMAConfig):
-    layers: int = flag(2, "transformer blocks in the encoder and in the decoder")
+    layers: int = flag(2, "transformer blocks in the encoder and in the decoder", at_least=1)
     embedding_dim: int = flag(128, "model width (piece and position embeddings)")
-    intermediate_dim: int = flag(256, "width of each block's feed-forward layer")
-    num_heads: int = flag(4, "attention heads")
-    dropout: float = flag(0.1, "dropout in every block")
+    intermediate_dim: int = flag(256, "width of each block's feed-forward layer", at_least=1)
+    num_heads: int = flag(4, "attention heads", at_least=1)
+    dropout: float = flag(0.1, "dropout in every block", below=1.0)
     learning_rate: float = flag(1e-3, "peak learning rate, after a linear warm-up, then cosine decay")
     warmup_epochs: float = flag(0.5, "epochs of linear warm-up: attention is unstable at a high rate early")
     precision: Literal["float32", "mixed_bfloat16", "auto"] = flag(
@@ -84,12 +84,8 @@ class Config(zoo.config.TranslationConfig, zoo.config.EMAConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if min(self.layers, self.num_heads, self.intermediate_dim) < 1:
-            raise ValueError("--layers, --num-heads and --intermediate-dim must be >= 1")
         if self.embedding_dim % self.num_heads:
             raise ValueError("--embedding-dim must be a multiple of --num-heads")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("--dropout must be in [0, 1)")
 
 
 # ## Model

@@ -47,9 +47,9 @@ class Config(zoo.config.TranslationConfig):
     # Luong's dot score needs query and key of one width; the bidirectional encoder's are twice the
     # decoder's, so the recipe offers the general score q.(W k) (zoo.layers.LuongAttention has both).
     attention: Literal["bahdanau", "luong"] = flag("bahdanau", "attention score: additive or Luong general")
-    embedding_dim: int = flag(128, "size of the piece embeddings")
-    units: int = flag(128, "recurrent units (per direction in the encoder)")
-    dropout: float = flag(0.2, "dropout on embeddings and before the output layer")
+    embedding_dim: int = flag(128, "size of the piece embeddings", at_least=1)
+    units: int = flag(128, "recurrent units (per direction in the encoder)", at_least=1)
+    dropout: float = flag(0.2, "dropout on embeddings and before the output layer", below=1.0)
     learning_rate: float = flag(2e-3, "Adam's learning rate (the peak, with --cosine-decay)")
     cosine_decay: bool = flag(False, "decay the learning rate to 0 along a cosine over --epochs")
     heatmaps: int = flag(4, "test sentences whose attention heatmaps are drawn")
@@ -68,13 +68,6 @@ class Config(zoo.config.TranslationConfig):
             "max_test_samples": 2000,
         },
     }
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.units < 1 or self.embedding_dim < 1:
-            raise ValueError("--units and --embedding-dim must be >= 1")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("--dropout must be in [0, 1)")
 
 
 # ## Data

@@ -50,18 +50,22 @@ class Config(zoo.config.RunConfig):
     model: Literal["skipgram", "cbow"] = flag(
         "skipgram", "skip-gram (a word predicts its neighbours) or CBOW"
     )
-    dimension: int = flag(100, "size of the word vectors")
-    window: int = flag(5, "largest distance to a context word; each centre draws its own, 1..window")
-    negative: int = flag(5, "noise words per pair (drawn from unigram counts ** 0.75)")
+    dimension: int = flag(100, "size of the word vectors", at_least=1)
+    window: int = flag(
+        5, "largest distance to a context word; each centre draws its own, 1..window", at_least=1
+    )
+    negative: int = flag(5, "noise words per pair (drawn from unigram counts ** 0.75)", at_least=1)
     sample: float = flag(1e-3, "subsampling threshold for frequent words (0: keep all)")
-    min_count: int = flag(5, "words seen fewer times are dropped from the corpus")
+    min_count: int = flag(5, "words seen fewer times are dropped from the corpus", at_least=1)
     alpha: float = flag(0.025, "initial SGD learning rate (gensim's and word2vec's skip-gram default)")
     min_alpha: float = flag(1e-4, "learning rate at the end of training (it falls linearly)")
     tie_weights: bool = flag(False, "one matrix for input and output vectors (word2vec keeps two)")
     shared_negatives: int = flag(
-        8, "consecutive centres pooling their noise words, scored by matrix products (1: per centre)"
+        8,
+        "consecutive centres pooling their noise words, scored by matrix products (1: per centre)",
+        at_least=1,
     )
-    workers: int = flag(2, "slices of each batch computed side by side (one per CPU core)")
+    workers: int = flag(2, "slices of each batch computed side by side (one per CPU core)", at_least=1)
     epochs: int = flag(10, "passes over the corpus (gensim's default is 5; the demo corpus is small)")
     batch_size: int = flag(
         1024,
@@ -93,32 +97,14 @@ class Config(zoo.config.RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if (
-            min(
-                self.dimension,
-                self.window,
-                self.negative,
-                self.min_count,
-                self.shared_negatives,
-                self.workers,
-            )
-            < 1
-        ):
-            raise ValueError(
-                "--dimension, --window, --negative, --min-count, --shared-negatives, --workers must be >= 1"
-            )
         if self.batch_size % self.workers:
             raise ValueError("--batch-size must be a multiple of --workers")
         if not 0 < self.min_alpha <= self.alpha:
             raise ValueError("need 0 < --min-alpha <= --alpha")
-        if self.sample < 0:
-            raise ValueError("--sample must be >= 0")
         if self.stream and (self.dataset not in (None, "text") or self.data_dir is None):
             raise ValueError("--stream reads plain text: give --data-dir (and no --dataset but text)")
         if self.stream and self.max_train_samples:
             raise ValueError("--stream reads the whole corpus: no --max-train-samples")
-        if self.shuffle_lines < 0:
-            raise ValueError("--shuffle-lines must be >= 0")
         if self.strategy == "mirrored":
             raise ValueError("word2vec's sparse updates run on one device per worker: no --strategy mirrored")
 

@@ -106,12 +106,8 @@ class EMAConfig(RunConfig):
         0.0,
         "momentum of an exponential moving average of the weights (e.g. 0.999), which is validated, "
         "checkpointed, tested and exported instead of the last weights; 0: off",
+        below=1.0,
     )
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0.0 <= self.ema < 1.0:
-            raise ValueError("--ema must be in [0, 1)")
 
 
 @dataclasses.dataclass
