@@ -705,7 +705,34 @@ def scaling(data: Field) -> Section:
         ),
     ]
     if "workers" in data:
-        lines += ["", f"Workers: {data.text('workers')}"]
+        workers = data["workers"]
+        lines += [
+            "",
+            "One worker against two (`--strategy multi-worker`, local processes on one machine, the 1x "
+            "corpus streamed, the same global batch; peak RSS of the largest process; the same training, "
+            "so the same scores):",
+            "",
+            *table(
+                columns(
+                    "workers | train s | train s per run | wall s | peak RSS MB | time / 1 worker | analogy"
+                ),
+                [
+                    [
+                        whole(row.number("workers")),
+                        fixed(row.number("train_seconds"), 1),
+                        listing([run.number("train_seconds") for run in row["runs"].elements()], 1)
+                        if "runs" in row
+                        else "",
+                        fixed(row.maybe("wall_seconds"), 1),
+                        whole(row.number("peak_rss_mb")),
+                        fixed(row.maybe("time_to_one_worker"), 2),
+                        percent(row.maybe("analogy_accuracy")),
+                    ]  # fmt: skip
+                    for row in workers["rows"].elements()
+                ],
+            ),
+        ]
+        commands += [row.text("command") for row in workers["rows"].elements() if "command" in row]
     if commands:
         lines += ["", "Commands (from the repository root):", "", *(f"    {command}" for command in commands)]
     return Section("scaling", "Scaling: word2vec's time and memory against corpus size", lines)
