@@ -19,11 +19,14 @@ from zoo.data.captioning import (
 )
 from zoo.data.characters import (
     CharacterCorpus,
+    CharacterStream,
+    StreamedCorpus,
     bptt_batches,
     character_lookup,
     character_vocabulary,
     load_characters,
     read_text,
+    scan_characters,
     split_text,
 )
 from zoo.data.conll import (
@@ -85,6 +88,7 @@ __all__ = [
     "CaptionSplits",
     "CaptionedImages",
     "CharacterCorpus",
+    "CharacterStream",
     "DATASETS",
     "DIGIT_IMAGE_SPLITS",
     "DIGIT_WORDS",
@@ -94,6 +98,7 @@ __all__ = [
     "RemoteFile",
     "SPEECH_DATASETS",
     "SpeechSplits",
+    "StreamedCorpus",
     "TaggedSentences",
     "TranslationPairs",
     "Utterances",
@@ -142,6 +147,7 @@ __all__ = [
     "read_yesno",
     "resample",
     "sample_pairs",
+    "scan_characters",
     "speech_summary",
     "split_text",
     "split_pairs",
