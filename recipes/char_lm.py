@@ -1,36 +1,20 @@
 """Character-level language model: a stateful LSTM/GRU trained with truncated BPTT, or a small GPT.
-`python -m recipes.char_lm` trains; then `python -m recipes.char_lm generate --prompt "ROMEO:"` writes
-text with the saved model and `python -m recipes.char_lm score --text "..."` says how likely it finds a
-text (each subcommand has its own `--help`).
 
-A text goes in one character at a time and at every step the model predicts the next one: many-to-many,
-with the output sequence being the input shifted by one. `--model rnn` (the default) is Karpathy's char-rnn:
-character embedding -> `--layers` stateful `keras.layers.LSTM`/`GRU`/`SimpleRNN` (`--cell`) -> logits.
-Training cuts the text into `--batch-size` parallel streams and reads them `--bptt` characters at a time;
-row i of each batch continues row i of the batch before, and the state carries over, so the network sees
-contexts far longer than `--bptt` while gradients flow back `--bptt` steps (truncated backpropagation
-through time). States are zeroed at epoch starts and around validation (`zoo.language_model.ResetStates`).
-`--model transformer` is nanoGPT's model from keras-hub blocks: token and position embeddings ->
-`--layers` pre-norm `TransformerDecoder`s with GELU and a causal mask -> layer norm -> the token embedding
-again, transposed, as output layer (tied weights: keras-hub's `ReversibleEmbedding`); it trains on random
-windows of `--context` characters.
+Many-to-many: a text goes in one character at a time, and at every step the model predicts the next one.
+`--model rnn` is Karpathy's char-rnn (embedding -> `--layers` stateful LSTM/GRU/SimpleRNN -> logits) reading
+`--batch-size` parallel streams `--bptt` characters at a time, each row's state carried to the next batch,
+so it sees far more context than `--bptt`. `--model transformer` is nanoGPT from keras-hub blocks (pre-norm
+causal decoders, tied embeddings) on windows of `--context` characters. More in docs/recipes.md.
 
-Data: with no flags, gensim's Lee news corpus (360k characters): a one-minute demo. Real run:
-`--preset shakespeare` (tinyshakespeare, 1.1M characters; `--data-dir` or `$ZOO_DATA_DIR/tinyshakespeare`).
-The first 90% of the characters train, the last 10% validate (`zoo.data.characters`); an unseen character
-is id 1, unknown.
+Data: with no flags, gensim's Lee news corpus (360k characters): a one-minute demo. `--preset shakespeare`
+reads tinyshakespeare (`--data-dir` or `$ZOO_DATA_DIR/tinyshakespeare`); `--stream --data-dir PATH` reads
+plain text larger than memory (a file, folder or glob) from disk at every epoch. The first 90% of the
+characters train, the last 10% validate. `generate --prompt "ROMEO:"` writes text with a trained model,
+`score --text "..."` scores one (each subcommand has its own `--help`).
 
-Metrics (`metrics.json`): `val_loss`, the cross-entropy in nats per validation character (the RNN reads
-the validation streams with carried state; the transformer reads consecutive windows, as nanoGPT
-evaluates), `val_bits_per_char` and `val_perplexity`, and `train_seconds`. The run also prints a sample,
-scores a sentence against the same characters shuffled, writes `saved_model/` (strings -> each
-character's log-probability) and, for an RNN, `cells.html`/`cells.md`: which unit tracks the position
-in the line, quotes, speaker names... (`zoo.inspection`).
-
-Expected: the default run reaches val loss 2.18 nats/char in 41 s of training (2-core CPU shared with
-other jobs); `--preset shakespeare` 1.485 nats/char (2.14 bits) after 10 epochs in 664 s on an idle 2-core
-CPU, where nanoGPT's CPU setting rebuilt in Keras reaches 1.848 (nanoGPT's README: 1.88)
-(benchmarks/char_lm.py, which also trains our GRU and transformer for up to 20 minutes each). Command:
+Expected `val_loss` (nats per validation character): the default run 2.18 in about a minute of training;
+`--preset shakespeare` 1.485 (2.14 bits) after 10 epochs in 664 s on a 2-core CPU, where nanoGPT's CPU
+setting rebuilt in Keras reaches 1.848 (benchmarks/char_lm.py). Command:
 
     ZOO_DATA_DIR=../shared/data python -m recipes.char_lm --preset shakespeare
 """
@@ -38,7 +22,6 @@ CPU, where nanoGPT's CPU setting rebuilt in Keras reaches 1.848 (nanoGPT's READM
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
 from typing import ClassVar, Literal, NamedTuple
 
@@ -50,7 +33,6 @@ import tensorflow as tf
 import zoo.cli
 import zoo.config
 import zoo.data.characters as characters_data
-import zoo.decoding
 import zoo.inspection
 import zoo.language_model as lm
 import zoo.train
@@ -66,38 +48,38 @@ class Config(zoo.config.RunConfig):
     )
     model: Literal["rnn", "transformer"] = flag("rnn", "stateful RNN (char-rnn) or transformer (nanoGPT)")
     cell: Literal["lstm", "gru", "rnn"] = flag("lstm", "recurrent layer of --model rnn")
-    layers: int = flag(1, "RNN layers or transformer blocks")
-    units: int = flag(256, "units per RNN layer")
-    embedding_dim: int = flag(64, "character vector size; the transformer's width (nanoGPT's n_embd)")
-    num_heads: int = flag(4, "attention heads of --model transformer")
-    context: int = flag(64, "characters a transformer reads (nanoGPT's block_size)")
-    bptt: int = flag(100, "steps of truncated backpropagation through time (the RNN's training chunk)")
-    dropout: float = flag(
-        0.0, "dropout after the embedding and every RNN layer or block (0: runs this short underfit)"
+    layers: int = flag(1, "RNN layers or transformer blocks", at_least=1)
+    units: int = flag(256, "units per RNN layer", at_least=1)
+    embedding_dim: int = flag(
+        64, "character vector size; the transformer's width (nanoGPT's n_embd)", at_least=1
     )
+    num_heads: int = flag(4, "attention heads of --model transformer", at_least=1)
+    context: int = flag(64, "characters a transformer reads (nanoGPT's block_size)", at_least=2)
+    bptt: int = flag(
+        100, "steps of truncated backpropagation through time (the RNN's training chunk)", at_least=1
+    )
+    dropout: float = flag(0.0, "dropout after the embedding and every RNN layer or block", below=1.0)
     batch_size: int = flag(32, "parallel streams (RNN) or windows (transformer) per batch")
     epochs: int = flag(2, "maximum number of epochs (early stopping may end sooner)")
     steps_per_epoch: int | None = flag(
-        None, "transformer batches per epoch (default: as many characters as the training split)"
+        None, "transformer batches per epoch (default: one training split)", at_least=1
     )
     learning_rate: float = flag(5e-3, "AdamW peak rate, then cosine decay to a tenth of it")
-    warmup_steps: int = flag(
-        100, "transformer: steps of linear warm-up, at most a tenth of all (nanoGPT's warmup_iters)"
-    )
+    warmup_steps: int = flag(100, "transformer: steps of linear warm-up, at most a tenth of all")
     weight_decay: float = flag(0.1, "AdamW decoupled weight decay, biases and norms excluded (nanoGPT's)")
     clip_norm: float = flag(1.0, "largest global gradient norm (nanoGPT's grad_clip)")
     max_minutes: float | None = flag(None, "stop training after this many minutes (validation included)")
-    xla: bool = flag(True, "compile the transformer with XLA (27%% faster on CPU; an LSTM is not compiled)")
+    xla: bool = flag(True, "compile the transformer with XLA (an RNN is never compiled)")
     sample_prompt: str = flag("The ", "prompt of the sample printed after training")
     inspect_characters: int = flag(2000, "validation characters the cell report reads (0: no report)")
+    stream: bool = flag(False, "read the plain text at --data-dir (file, folder or glob) anew each epoch")
+    shuffle_windows: int = flag(
+        10_000, "with --stream, transformer windows in the shuffle buffer", at_least=1
+    )
 
     QUANTIZABLE: ClassVar[bool] = False  # its TFLite is written in float32 only
     PRESETS: ClassVar[dict[str, dict]] = {
-        # Sized for a training budget of 20 minutes on a 2-core CPU shared with other jobs:
-        # 2 x 256 LSTM units read 7,500-12,800 characters/s there in batches of 64 x 100 (2 x 384 about
-        # 60% of that, 1 x 512 half; smaller batches take as long per batch), 80-110 s per epoch of the
-        # 1M training characters with validation, so 10 epochs take 14-18 minutes; --max-minutes stops a
-        # slower machine in time. Idle, an epoch took 59-80 s: val loss 1.485 nats/char after 10 (664 s).
+        # char-rnn on tinyshakespeare: 2 x 256 LSTM units, 10 epochs within a 20-minute budget.
         "shakespeare": {
             "dataset": "tinyshakespeare",
             "layers": 2,
@@ -108,8 +90,7 @@ class Config(zoo.config.RunConfig):
             "sample_prompt": "ROMEO:",
             "inspect_characters": 3000,
         },
-        # Our transformer for the same budget: nanoGPT's CPU model with twice its context and batches of
-        # 32 windows (6,200 characters/s with XLA), 1,800 steps.
+        # Our transformer for the same budget: nanoGPT's CPU model with twice its context, batches of 32.
         "shakespeare-transformer": {
             "dataset": "tinyshakespeare",
             "model": "transformer",
@@ -124,9 +105,7 @@ class Config(zoo.config.RunConfig):
             "max_minutes": 20.0,
             "sample_prompt": "ROMEO:",
         },
-        # nanoGPT's config/train_shakespeare_char.py with its README's CPU overrides: 4 blocks of width
-        # 128, 4 heads, context 64, batches of 12, 2,000 iterations (2 epochs of 1,000), no dropout, AdamW
-        # 1e-3 (beta2 0.99, decay 0.1), 100 warm-up steps, cosine decay to 1e-4, clipping at 1.0.
+        # nanoGPT's config/train_shakespeare_char.py with its README's CPU overrides (2,000 iterations).
         "nanogpt-cpu": {
             "dataset": "tinyshakespeare",
             "model": "transformer",
@@ -146,12 +125,6 @@ class Config(zoo.config.RunConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if min(self.layers, self.units, self.embedding_dim, self.num_heads, self.bptt) < 1:
-            raise ValueError("--layers, --units, --embedding-dim, --num-heads and --bptt must be >= 1")
-        if self.context < 2 or self.warmup_steps < 0 or self.inspect_characters < 0:
-            raise ValueError("--context must be >= 2, --warmup-steps and --inspect-characters >= 0")
-        if not 0.0 <= self.dropout < 1.0:
-            raise ValueError("--dropout must be in [0, 1)")
         if self.model == "transformer" and self.embedding_dim % self.num_heads:
             raise ValueError("--embedding-dim must be a multiple of --num-heads")
         if self.model == "rnn" and self.strategy != "default":
@@ -160,28 +133,38 @@ class Config(zoo.config.RunConfig):
             )
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError("--max-minutes must be positive")
-        if self.steps_per_epoch is not None and self.steps_per_epoch < 1:
-            raise ValueError("--steps-per-epoch must be at least 1")
+        if self.stream and (self.dataset not in (None, "text") or self.data_dir is None):
+            raise ValueError("--stream reads plain text: give --data-dir (and no --dataset but text)")
+        if self.stream and self.max_train_samples:
+            raise ValueError("--stream reads the whole corpus: no --max-train-samples")
 
 
 # ## Data
 
 
 class CharacterData(NamedTuple):
-    corpus: characters_data.CharacterCorpus
     characters: list[str]  # id i + 2 is characters[i]; 0 is padding, 1 unknown
     train: tf.data.Dataset  # (inputs, targets) int32 (batch, bptt or context)
     validation: tf.data.Dataset
     train_steps: int  # batches per epoch
+    train_characters: int
+    validation_text: str  # the first --inspect-characters of validation, for the cell report
 
 
 def load_data(config: Config) -> CharacterData:
-    corpus = characters_data.load_characters(
-        config.dataset, config.data_dir, config.max_train_samples, skip_checksum=config.skip_checksum
-    )
-    characters = characters_data.character_vocabulary(corpus.train)
-    train_ids = characters_data.encode(corpus.train, characters)
-    validation_ids = characters_data.encode(corpus.validation, characters)
+    if config.stream:  # the files stay on disk; the same batches are read from them at every epoch
+        corpus = characters_data.scan_characters(config.data_dir)
+        characters, train_ids, validation_ids = corpus.characters, corpus.train, corpus.validation
+        unknown, validation_text = corpus.unknown, corpus.validation.text(config.inspect_characters)
+    else:
+        corpus = characters_data.load_characters(
+            config.dataset, config.data_dir, config.max_train_samples, skip_checksum=config.skip_checksum
+        )
+        characters = characters_data.character_vocabulary(corpus.train)
+        train_ids = characters_data.encode(corpus.train, characters)
+        validation_ids = characters_data.encode(corpus.validation, characters)
+        unknown = int(np.sum(validation_ids == characters_data.UNK_ID))
+        validation_text = corpus.validation[: config.inspect_characters]
     if config.model == "rnn":
         train = characters_data.bptt_batches(train_ids, config.batch_size, config.bptt)
         validation = characters_data.bptt_batches(validation_ids, config.batch_size, config.bptt)
@@ -189,16 +172,15 @@ def load_data(config: Config) -> CharacterData:
     else:
         steps = config.steps_per_epoch or max(1, len(train_ids) // (config.batch_size * config.context))
         train = characters_data.random_windows(
-            train_ids, config.context, config.batch_size, steps, config.seed
+            train_ids, config.context, config.batch_size, steps, config.seed, config.shuffle_windows
         )
         validation = characters_data.contiguous_windows(validation_ids, config.context, config.batch_size)
-    unknown = int(np.sum(validation_ids == characters_data.UNK_ID))
     print(
-        f"{corpus.source}: {len(corpus.train):,} training and {len(corpus.validation):,} validation "
+        f"{corpus.source}: {len(train_ids):,} training and {len(validation_ids):,} validation "
         f"characters, {len(characters)} distinct (+ padding and unknown; {unknown} unknown in validation); "
         f"{steps} batches per epoch"
     )
-    return CharacterData(corpus, characters, train, validation, steps)
+    return CharacterData(characters, train, validation, steps, len(train_ids), validation_text)
 
 
 # ## Model
@@ -248,31 +230,6 @@ def build_transformer(config: Config, vocabulary_size: int) -> keras.Model:
     return keras.Model(ids, token_embedding(x, reverse=True), name="char_transformer")
 
 
-def compile_model(model: keras.Model, config: Config, total_steps: int) -> keras.Model:
-    """nanoGPT's optimiser for both kinds: AdamW with beta2 0.99 ("a bit bigger because the number of
-    tokens per iteration is small"), cosine decay to a tenth, global-norm clipping, and for a transformer
-    a linear warm-up (an LSTM trains stably from the first step, as in char-rnn). XLA for the transformer
-    only: on CPU it made its step 27% faster and the LSTM's four times slower."""
-    warmup = min(config.warmup_steps, total_steps // 10) if config.model == "transformer" else 0
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0 if warmup else config.learning_rate,
-        max(1, total_steps - warmup),
-        alpha=0.1,
-        warmup_target=config.learning_rate if warmup else None,
-        warmup_steps=warmup,
-    )
-    optimizer = keras.optimizers.AdamW(
-        schedule, beta_2=0.99, weight_decay=config.weight_decay, global_clipnorm=config.clip_norm
-    )
-    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
-    model.compile(
-        optimizer=optimizer,
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        jit_compile=config.xla and config.model == "transformer",
-    )
-    return model
-
-
 def stateless_copy(model: keras.Model, config: Config, vocabulary_size: int) -> keras.Model:
     """The trained weights in a stateless model (a transformer is one already)."""
     if config.model == "transformer":
@@ -281,21 +238,6 @@ def stateless_copy(model: keras.Model, config: Config, vocabulary_size: int) -> 
     for target, source in zip(copy.trainable_weights, model.trainable_weights):
         target.assign(source)
     return copy
-
-
-# ## Training and evaluation
-
-
-def validation_loss(model: keras.Model, validation: tf.data.Dataset) -> float:
-    """Mean cross-entropy in nats per validation character (RNN streams from a blank state)."""
-    lm.reset_states(model)
-    loss = model.evaluate(validation, verbose=0, return_dict=True)["loss"]
-    lm.reset_states(model)
-    return float(loss)
-
-
-def loss_metrics(nats: float) -> dict[str, float]:
-    return {"val_loss": nats, "val_bits_per_char": nats / math.log(2), "val_perplexity": math.exp(nats)}
 
 
 # ## Export and subcommands
@@ -337,23 +279,6 @@ class ScoreConfig:
     seed: int = flag(0, "seed of the shuffle that makes the scrambled text")
 
 
-def print_sample(model, characters, prompt, length=300, temperature=0.8, top_k=0, top_p=1.0, seed=0) -> str:
-    sampler = zoo.decoding.make_sampler(
-        temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, vocabulary_size=len(characters) + 2
-    )
-    text = lm.generate(model, characters, prompt, length, sampler)
-    print(f"{prompt}{text}")
-    return text
-
-
-def print_scores(model, characters, text: str, seed: int = 0) -> dict[str, dict[str, float]]:
-    """The text's and its scrambled version's scores, side by side."""
-    scrambled = lm.scramble(text, seed)
-    scores = {"text": lm.score(model, characters, text), "scrambled": lm.score(model, characters, scrambled)}
-    print(f"text:      {text!r}\nscrambled: {scrambled!r}\n{lm.scores_table(scores)}")
-    return scores
-
-
 # ## The run
 
 
@@ -362,12 +287,12 @@ def main(argv: list[str] | None = None) -> dict:
     if argv[:1] == ["generate"]:
         options = zoo.cli.parse(GenerateConfig, argv[1:], prog="python -m recipes.char_lm generate")
         model, characters = lm.load_scorer(options.output_dir)
-        text = print_sample(model, characters, options.prompt, options.length, options.temperature,
+        text = lm.print_sample(model, characters, options.prompt, options.length, options.temperature,
                             options.top_k, options.top_p, options.seed)  # fmt: skip
         return {"text": text}
     if argv[:1] == ["score"]:
         options = zoo.cli.parse(ScoreConfig, argv[1:], prog="python -m recipes.char_lm score")
-        return print_scores(*lm.load_scorer(options.output_dir), options.text, options.seed)
+        return lm.print_scores(*lm.load_scorer(options.output_dir), options.text, options.seed)
 
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.char_lm")
     run = zoo.train.Run(config, recipe="char_lm")
@@ -378,28 +303,36 @@ def main(argv: list[str] | None = None) -> dict:
             model = build_rnn(config, vocabulary_size, stateful=True)
         else:
             model = build_transformer(config, vocabulary_size)
-        compile_model(model, config, config.epochs * data.train_steps)
+        transformer = config.model == "transformer"  # XLA made its step faster on CPU, an LSTM's slower
+        lm.compile_language_model(
+            model,
+            config.learning_rate,
+            total_steps=config.epochs * data.train_steps,
+            warmup_steps=config.warmup_steps if transformer else 0,  # an LSTM trains stably from step 1
+            weight_decay=config.weight_decay,
+            clip_norm=config.clip_norm,
+            jit_compile=config.xla and transformer,
+        )
     budget = lm.TimeBudget(config.max_minutes)
     run.fit(model, data.train, data.validation, extra_callbacks=[lm.ResetStates(), budget])
-    metrics = loss_metrics(validation_loss(model, data.validation))
+    metrics = lm.loss_metrics(lm.validation_loss(model, data.validation))
     if budget.stopped_at:
         epoch, batch = budget.stopped_at
         print(f"--max-minutes {config.max_minutes:g}: stopped in epoch {epoch + 1} at batch {batch + 1}")
     model = stateless_copy(model, config, vocabulary_size)
     metrics |= {
-        "train_characters": len(data.corpus.train),
+        "train_characters": data.train_characters,
         "vocabulary_size": vocabulary_size,
         "parameters": model.count_params(),
     }
     print(f"\nSample (temperature 0.8, seed {config.seed}):")
-    print_sample(model, data.characters, config.sample_prompt, seed=config.seed)
+    lm.print_sample(model, data.characters, config.sample_prompt, seed=config.seed)
     print()
-    scores = print_scores(model, data.characters, SENTENCE[: lm.context_length(model)], config.seed)
+    scores = lm.print_scores(model, data.characters, SENTENCE[: lm.context_length(model)], config.seed)
     metrics["sentence_bits_per_char"] = scores["text"]["bits_per_character"]
     metrics["scrambled_bits_per_char"] = scores["scrambled"]["bits_per_character"]
     if config.model == "rnn" and config.inspect_characters:
-        text = data.corpus.validation[: config.inspect_characters]
-        matches = zoo.inspection.inspect_text(model, data.characters, text, run.output_dir)
+        matches = zoo.inspection.inspect_text(model, data.characters, data.validation_text, run.output_dir)
         print("\nWhat the cells learn (cells.html colours the text by each unit):")
         print(zoo.inspection.markdown_table(matches))
     if config.export:

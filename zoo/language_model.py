@@ -6,11 +6,14 @@
   of validation.
 - `TimeBudget`: stops training after a number of minutes; the epoch in progress is still validated and
   checkpointed.
+- `compile_language_model`: nanoGPT's optimiser (AdamW, warm-up, cosine decay, clipping) and loss;
+  `validation_loss` and `loss_metrics`: nats, bits and perplexity per validation character.
 - `recurrent_step`: one character through a stateless RNN language model and its state, using the
   model's own layers (the RNN layers' cells), so generation needs nothing but the saved `.keras` file.
 - `generate`: a `zoo.decoding.Decoder` over either kind of model (its `next(prompt, cache, index)`),
   with a sampler from `zoo.decoding.make_sampler` (greedy, random, top-k, top-p, temperature, seed).
-- `log_probabilities` and `score`: how likely the model finds a text, character by character.
+- `log_probabilities` and `score`: how likely the model finds a text, character by character;
+  `print_sample` and `print_scores` show a sample and a text's score beside its shuffled characters'.
 - `export_scorer` and `load_scorer`: the model, its vocabulary, a SavedModel that scores strings and a
   TFLite file of the next-character model (`next_character_tflite`; generation's loop stays outside,
   as in `generate_with_tflite`).
@@ -36,7 +39,7 @@ from keras import ops
 import zoo.export
 import zoo.io
 from zoo.data.characters import character_lookup, decode, encode
-from zoo.decoding import Decoder
+from zoo.decoding import Decoder, make_sampler
 from zoo.errors import ZooError
 
 START = "\n"  # the context every generated or scored text follows
@@ -93,6 +96,55 @@ class TimeBudget(keras.callbacks.Callback):
         if self.minutes is not None and time.perf_counter() - self._start > 60.0 * self.minutes:
             self.model.stop_training = True
             self.stopped_at = self.stopped_at or (self._epoch, batch)
+
+
+def compile_language_model(
+    model: keras.Model,
+    learning_rate: float,
+    total_steps: int,
+    warmup_steps: int = 0,
+    weight_decay: float = 0.1,
+    clip_norm: float = 1.0,
+    jit_compile: bool = False,
+) -> keras.Model:
+    """Compile `model` (ids -> logits) with nanoGPT's optimiser and the cross-entropy of the next id.
+
+    AdamW with beta2 0.99 ("a bit bigger because the number of tokens per iteration is small"), a linear
+    warm-up of `warmup_steps` (at most a tenth of `total_steps`) from 0 to `learning_rate`, then cosine
+    decay to a tenth of it; decoupled weight decay on every weight but biases and normalisation scales
+    and offsets; gradients clipped to a global norm of `clip_norm`.
+    """
+    warmup = min(warmup_steps, total_steps // 10)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        0.0 if warmup else learning_rate,
+        max(1, total_steps - warmup),
+        alpha=0.1,
+        warmup_target=learning_rate if warmup else None,
+        warmup_steps=warmup,
+    )
+    optimizer = keras.optimizers.AdamW(
+        schedule, beta_2=0.99, weight_decay=weight_decay, global_clipnorm=clip_norm
+    )
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta"])
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def validation_loss(model: keras.Model, validation) -> float:
+    """Mean cross-entropy in nats per validation character (a stateful RNN reads from a blank state)."""
+    reset_states(model)
+    loss = model.evaluate(validation, verbose=0, return_dict=True)["loss"]
+    reset_states(model)
+    return float(loss)
+
+
+def loss_metrics(nats: float) -> dict[str, float]:
+    """`val_loss` (nats per character), `val_bits_per_char` and `val_perplexity` of a cross-entropy."""
+    return {"val_loss": nats, "val_bits_per_char": nats / math.log(2), "val_perplexity": math.exp(nats)}
 
 
 # ## One step at a time
@@ -258,6 +310,36 @@ def scores_table(scores: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+def print_sample(
+    model: keras.Model,
+    characters: Sequence[str],
+    prompt: str,
+    length: int = 300,
+    temperature: float = 0.8,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    seed: int = 0,
+) -> str:
+    """Print `prompt` and `length` characters sampled after it (`zoo.decoding.make_sampler`, `generate`);
+    return those."""
+    sampler = make_sampler(
+        temperature=temperature, top_k=top_k, top_p=top_p, seed=seed, vocabulary_size=len(characters) + 2
+    )
+    text = generate(model, characters, prompt, length, sampler)
+    print(f"{prompt}{text}")
+    return text
+
+
+def print_scores(
+    model: keras.Model, characters: Sequence[str], text: str, seed: int = 0
+) -> dict[str, dict[str, float]]:
+    """Print and return the `score` of `text` and of its scrambled characters (`scramble`), side by side."""
+    scrambled = scramble(text, seed)
+    scores = {"text": score(model, characters, text), "scrambled": score(model, characters, scrambled)}
+    print(f"text:      {text!r}\nscrambled: {scrambled!r}\n{scores_table(scores)}")
+    return scores
+
+
 # ## Export
 
 
@@ -282,7 +364,7 @@ def export_scorer(
     `model.tflite` is the next-character model (`next_character_tflite`), built-in ops only: the ids of
     a window of characters in, the log-probabilities of the character after them out. Generation's
     sampling loop stays outside it (deploy.json says how to run it): the sampler's choices (greedy,
-    temperature, top-k, top-p: `make_sampler`) are the caller's, one invoke per character.
+    temperature, top-k, top-p: `zoo.decoding.make_sampler`) are the caller's, one invoke per character.
 
     Each file is reloaded and its outputs on `samples` and on each list of `edge_samples` (name -> texts:
     a batch of one, one character, no texts, the longest text, ...) compared with the model in memory

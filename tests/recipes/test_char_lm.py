@@ -1,15 +1,18 @@
 """The character language model: its stateful BPTT carries and resets state, stepping one character at a time
 gives the whole-sequence logits, sampling repeats by seed, a short training prefers a sentence to its
-shuffled characters, the export scores strings, and the cell report finds the unit that tracks a feature."""
+shuffled characters, the export scores strings, the cell report finds the unit that tracks a feature, and
+a streamed run trains as the in-memory one does."""
 
 from __future__ import annotations
 
 import json
+import pathlib
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from gensim.test.utils import datapath
 
 import zoo.decoding
 import zoo.inspection
@@ -212,6 +215,55 @@ def test_transformer_trains_within_its_time_budget(tmp_path):
     metrics = char_lm.main([*flags, "--output-dir", str(tmp_path)])
     assert metrics["epochs"] == 1  # stopped by --max-minutes after the first batch, then validated
     assert np.isfinite(metrics["val_loss"]) and not (tmp_path / "cells.html").exists()
+
+
+@pytest.fixture(scope="module")
+def small_corpus(tmp_path_factory) -> pathlib.Path:
+    """24,000 characters of Lee's corpus as `whole.txt` and as `parts/a.txt`, `parts/b.txt`."""
+    folder = tmp_path_factory.mktemp("small_corpus")
+    text = pathlib.Path(datapath("lee_background.cor")).read_text(encoding="utf-8")[:24_000]
+    (folder / "whole.txt").write_text(text, encoding="utf-8")
+    (folder / "parts").mkdir()
+    (folder / "parts" / "a.txt").write_text(text[:15_000], encoding="utf-8")
+    (folder / "parts" / "b.txt").write_text(text[15_000:], encoding="utf-8")
+    return folder
+
+
+def test_streamed_rnn_run_trains_as_the_in_memory_run(small_corpus, tmp_path):
+    flags = ["--epochs", "1", "--bptt", "20", "--batch-size", "8", "--units", "16", "--no-export"]
+    flags += ["--inspect-characters", "300"]
+    parts, whole = str(small_corpus / "parts"), str(small_corpus / "whole.txt")
+    streamed = char_lm.main([*flags, "--stream", "--data-dir", parts, "--output-dir", str(tmp_path / "s")])
+    flags += ["--dataset", "text", "--data-dir", whole]
+    in_memory = char_lm.main([*flags, "--output-dir", str(tmp_path)])
+    assert streamed["train_characters"] == in_memory["train_characters"] == 21_600
+    assert streamed["val_loss"] == pytest.approx(in_memory["val_loss"], abs=1e-6)
+    assert streamed["sentence_bits_per_char"] == pytest.approx(in_memory["sentence_bits_per_char"], abs=1e-5)
+    assert (tmp_path / "s" / "cells.md").read_text() == (tmp_path / "cells.md").read_text()
+
+
+def test_streamed_transformer_run(small_corpus, tmp_path):
+    flags = ["--model", "transformer", "--layers", "1", "--embedding-dim", "32", "--context", "32"]
+    flags += ["--epochs", "1", "--steps-per-epoch", "5", "--shuffle-windows", "500"]
+    pattern = str(small_corpus / "parts" / "*.txt")
+    flags += ["--stream", "--data-dir", pattern, "--no-xla", "--no-export"]
+    metrics = char_lm.main([*flags, "--output-dir", str(tmp_path)])
+    assert metrics["train_characters"] == 21_600 and np.isfinite(metrics["val_loss"])
+
+
+@pytest.mark.parametrize(
+    "flags, problem",
+    [
+        (["--stream"], "give --data-dir"),
+        (["--stream", "--dataset", "lee", "--data-dir", "."], "no --dataset but text"),
+        (["--stream", "--data-dir", ".", "--max-train-samples", "1000"], "no --max-train-samples"),
+        (["--stream", "--data-dir", ".", "--shuffle-windows", "0"], "--shuffle-windows must be"),
+    ],
+)
+def test_stream_refuses_what_it_cannot_do(flags, problem, capsys):
+    with pytest.raises(SystemExit):
+        char_lm.main(flags)
+    assert problem in capsys.readouterr().err
 
 
 def test_bad_flags_are_refused():

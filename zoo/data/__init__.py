@@ -19,11 +19,14 @@ from zoo.data.captioning import (
 )
 from zoo.data.characters import (
     CharacterCorpus,
+    CharacterStream,
+    StreamedCorpus,
     bptt_batches,
     character_lookup,
     character_vocabulary,
     load_characters,
     read_text,
+    scan_characters,
     split_text,
 )
 from zoo.data.conll import (
@@ -87,6 +90,7 @@ __all__ = [
     "CaptionSplits",
     "CaptionedImages",
     "CharacterCorpus",
+    "CharacterStream",
     "DATASETS",
     "DIGIT_IMAGE_SPLITS",
     "DIGIT_WORDS",
@@ -96,6 +100,7 @@ __all__ = [
     "RemoteFile",
     "SPEECH_DATASETS",
     "SpeechSplits",
+    "StreamedCorpus",
     "TaggedSentences",
     "TranslationPairs",
     "Utterances",
@@ -146,6 +151,7 @@ __all__ = [
     "read_yesno",
     "resample",
     "sample_pairs",
+    "scan_characters",
     "speech_summary",
     "split_text",
     "split_pairs",
