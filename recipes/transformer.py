@@ -1,21 +1,16 @@
 """Translation with an encoder-decoder transformer: the same many-to-many task as `recipes.translation`,
 without recurrence.
 
-The RNN reads a sentence one piece after another; the transformer (Vaswani et al. 2017) reads all pieces at
-once. Order comes from position embeddings added to the piece embeddings, and every layer lets each
-position attend to every other: the encoder's self-attention over the source, the decoder's *causal*
-self-attention over the translation so far (position t sees positions <= t only, which is what lets
-teacher forcing train every position in one pass without cheating), and the decoder's cross-attention over
-the encoder's output, the same role attention plays in the RNN recipe. Built from keras-hub's
-`TokenAndPositionEmbedding`, `TransformerEncoder` and `TransformerDecoder`.
+The transformer (Vaswani et al. 2017) reads all pieces at once. Order comes from position embeddings
+added to the piece embeddings, and every layer lets each position attend to every other: the encoder's
+self-attention over the source, the decoder's causal self-attention over the translation so far (position
+t sees positions <= t only, so teacher forcing trains every position in one pass without cheating), and
+the decoder's cross-attention over the encoder's output. Built from keras-hub's
+`TokenAndPositionEmbedding`, `TransformerEncoder` and `TransformerDecoder`; the data, tokenizers,
+decoding (greedy and beam search), metrics and exports are `recipes.translation`'s (`zoo.seq2seq`).
 
-Same data, tokenizers, decoding (greedy and beam search), metrics and export as `recipes.translation`
-(all from `zoo.seq2seq`), so the README can show the two side by side.
-
-Expected: English -> Spanish test BLEU 41.3 with beam search (38.9 greedy), chrF 60.2, after 7 epochs
-with label smoothing 0.1, computing in bfloat16 (benchmarks/translation.py; 29 minutes of training on an
-idle 2-core CPU with AVX512-BF16).
-Command:
+Headline (benchmarks/RESULTS.md): English -> Spanish test BLEU 41.3 with beam search, 38.9 greedy, with
+`--preset spa-eng` (7 epochs, label smoothing 0.1, bfloat16 where the CPU computes it natively).
 
     ZOO_DATA_DIR=../shared/data python -m recipes.transformer --preset spa-eng
 """
