@@ -13,7 +13,7 @@ gradient_norms.png report test accuracy (and MSE), parameters, seconds per epoch
 loss's gradient reaches the first step, at initialisation and after training (`zoo.gradients`).
 
 Expected (seed 0): on the adding problem at length 20 the simple RNN stays at the always-1.0 MSE (0.166
-against 0.169) while the LSTM reaches 0.0017 and the GRU 0.0005; docs/recipes.md has the rest. Commands:
+against 0.169) while the LSTM reaches 0.0017 and the GRU 0.0005 (each run's results.md). Commands:
 
     python -m recipes.cells
     python -m recipes.cells --preset full

@@ -49,19 +49,14 @@ class Config(zoo.config.TranslationConfig, zoo.config.EMAConfig):
     warmup_epochs: float = flag(0.5, "epochs of linear warm-up: attention is unstable at a high rate early")
     precision: Literal["float32", "mixed_bfloat16", "auto"] = flag(
         "float32",
-        "mixed_bfloat16: layers compute in bfloat16, weights, softmax and loss stay float32 (1.3-1.5x "
-        "faster training on this CPU with AVX512-BF16; elsewhere bfloat16 is emulated, not measured "
-        "here); auto: mixed_bfloat16 where the CPU computes it natively, else float32",
+        "mixed_bfloat16: layers compute in bfloat16, weights, softmax and loss stay float32 (faster on a "
+        "CPU with AVX512-BF16 or AMX; elsewhere bfloat16 is emulated); auto: mixed_bfloat16 where the CPU "
+        "computes it natively, else float32",
     )
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        # Sized for a training budget of 30 minutes on a 2-core CPU: 3 blocks of width 256 with
-        # a 1,024-wide feed-forward layer take 1.25 s per batch of 64 (27 minutes an epoch); 2 blocks with
-        # 512, batches of 128 and 4,000 pieces take 0.6 s per batch, 6.4 minutes an epoch with validation.
-        # 3 epochs: test BLEU 35.1 (beam) in 19 minutes; 4 epochs (the cosine decay stretched over them):
-        # 36.4; with label smoothing 0.1, 37.6 in 22.4 minutes on an idle machine. Computing in bfloat16
-        # (this CPU has AVX512-BF16) makes an epoch about 1.4x faster, so 7 fit the 30 minutes: 41.3 in
-        # 29.1 minutes (6: 39.8 in 23 minutes). Without bfloat16, 7 float32 epochs would take ~39 minutes.
+        # The benchmark's setting (benchmarks/translation.py): 2 + 2 blocks of width 256, 7 epochs in
+        # bfloat16 where the CPU computes it natively.
         "spa-eng": {
             "dataset": "spa-eng",
             "epochs": 7,
