@@ -1,28 +1,19 @@
 """Named entity recognition with a BiLSTM-CRF: a many-to-many sequence model.
 
-A sentence goes in as a sequence of tokens and one tag comes out per token (`B-person`, `I-person`, `O`,
-...): many inputs, as many outputs. Each token is represented by three things computed in the graph by
-`zoo.layers.TokenFeatures`: its lowercased word (a learned or `--embeddings` vector), its casing, and
-its characters (a small CNN over them, so "Kardashian" gets a useful vector even if training never saw
-it). A bidirectional LSTM reads the sentence both ways, a dense layer scores every tag at every step,
-and a linear-chain CRF (`zoo.layers.CRF`) picks the best whole tag sequence: it learns that `I-person`
-cannot follow `O` or `B-location`, which a per-token softmax (`--head softmax`) can only hope for.
+A sentence goes in as tokens and one tag comes out per token (`B-person`, `I-person`, `O`, ...): many
+inputs, as many outputs. Each token is its lowercased word (a learned or `--embeddings` vector), its
+casing and its characters (a small CNN, so an unseen name still gets a useful vector), all computed in
+the graph by `zoo.layers.TokenFeatures`. A bidirectional LSTM reads the sentence both ways and a
+linear-chain CRF (`zoo.layers.CRF`) picks the best whole tag sequence: it learns that `I-person` cannot
+follow `O`, which a per-token softmax (`--head softmax`) can only hope for. Library half: `zoo.tagging`.
 
-Data: with no flags, a few hundred sentences the zoo writes itself in CoNLL format
-(`zoo.data.ner_sample`), a one-minute demo. Real runs: `--dataset wnut17` (WNUT 2017 emerging and rare
-entities: tweets, Reddit, YouTube comments; 6 types) or `--dataset conll2003 --data-dir PATH` for users
-who have the CoNLL-2003 English files. Scores are entity-level (exact span and type, as conlleval):
-`test_entity_f1`, `test_entity_precision`, `test_entity_recall` in `metrics.json`, per type in
-`entity_scores.md`.
-
-Expected (benchmarks/ner.py, 2-core CPU): WNUT-17 test entity F1 0.17 trained on the training file alone
-(`--dev-for-training 0 --embeddings none`, one tagger) in 3 to 6 minutes; with pretrained vectors kept
-fixed, 0.35 a tagger from Stanford's GloVe 6B (`--embeddings glove`, downloaded once) and 0.31 from
-word2vec vectors learnt here from the shared data's 16M words of English; and 0.425 with `--preset
-wnut17`, which starts from GloVe, also trains on half of the dev sentences (dev and test come from the
-same sites; the training file is tweets), trains three taggers side by side, decoded together (0.405
-to 0.424 each alone), and validates, tests and exports a moving average of the weights (`--ema 0.999`;
-0.409 with the last weights); 17 minutes of training. The keras-io transformer reaches 0.085. Command:
+Data: with no flags, a few hundred sentences the zoo writes itself in CoNLL format, a one-minute demo;
+`--dataset wnut17` (WNUT 2017 emerging and rare entities: tweets, Reddit, YouTube comments; 6 types) or
+`--dataset conll2003 --data-dir PATH`. Scores are entity-level (exact span and type, as conlleval):
+`test_entity_f1`, `_precision` and `_recall` in `metrics.json`, per type in `entity_scores.md`.
+Headline (benchmarks/RESULTS.md): WNUT-17 test entity F1 0.425 with `--preset wnut17` (GloVe vectors kept
+fixed, half of dev in training, three taggers decoded together, a moving average of the weights) against
+0.085 for keras-io's transformer tagger; docs/recipes.md has the other rows and what each part adds.
 
     ZOO_DATA_DIR=../shared/data python -m recipes.ner --preset wnut17
 """
@@ -71,13 +62,12 @@ class Config(zoo.config.EMAConfig):
     tune_embeddings: bool = flag(
         False,
         "train the --embeddings vectors too; by default they stay fixed, so the words training sees stay "
-        "in the same space as the words only the test has (WNUT-17 test F1 0.297 fixed, 0.276 tuned)",
+        "in the same space as the words only the test has",
     )
     dev_for_training: float = flag(
         0.0,
         "fraction of the validation split (chosen by --seed) moved into training; the rest still selects "
-        "the epoch. WNUT-17's dev sentences come from the sites its test comes from (YouTube, Reddit, "
-        "StackExchange), its training sentences are tweets",
+        "the epoch",
         below=1.0,
     )
     tag_scheme: Literal["bio", "bioes"] = flag(
@@ -115,13 +105,8 @@ class Config(zoo.config.EMAConfig):
     )
 
     PRESETS: ClassVar[dict[str, dict]] = {
-        # GloVe 6B's vectors (downloaded once, 118 MB), fixed: WNUT-17 test F1 0.409 with the last weights
-        # where word2vec vectors learnt from the shared data's 16M words of English reach 0.362. Half of
-        # dev trains (dev and test come from the same sites): 0.356 vs 0.311 with word2vec; three
-        # quarters gave 0.339, so the half left to select the epoch matters too. Three taggers decoded
-        # together (benchmarks/ner.py has each one's score alone). The moving average of the weights:
-        # 0.425 where the last weights give 0.409 (each tagger alone: 0.405 to 0.424 against 0.395 to
-        # 0.403); it still rose at epoch 30, the cap that keeps training under 20 minutes.
+        # The benchmark's setting: GloVe 6B kept fixed, half of dev in training (WNUT-17's dev and test come
+        # from the same sites, its training file is tweets), three taggers, a moving average of the weights.
         "wnut17": {
             "dataset": "wnut17",
             "embeddings": "glove",
