@@ -14,9 +14,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.data
 import zoo.errors
 import zoo.export
 import zoo.metrics
+import zoo.tagging
 from recipes import ner
 
 # A quick, real run: the WNUT-17 training file for 5 epochs, dev as validation, the test file as test.
@@ -142,15 +144,6 @@ def test_embeddings_file_initialises_word_vectors(tmp_path):
     assert not np.allclose(tuned.get_layer("word_embedding").get_weights()[0], table)
 
 
-def test_file_vectors_are_keyed_by_the_word_lookups_form():
-    # GloVe has "London" nowhere (it is lowercased) but "1984" and "1985", which our lookup reads as one
-    # word "0000": the more frequent (earlier) vector keeps it.
-    rows = np.eye(5, dtype="float32")
-    keyed = ner.lookup_form(dict(zip(["London", "1984", "london", "1985", "#paris"], rows)))
-    assert list(keyed) == ["london", "0000", "paris"]
-    np.testing.assert_array_equal(np.stack(list(keyed.values())), rows[[0, 1, 4]])
-
-
 def test_bad_embeddings_file_names_the_file(tmp_path):
     vectors = tmp_path / "vectors.txt"
     vectors.write_text("not a header\nthe 1 2\n")
@@ -158,19 +151,7 @@ def test_bad_embeddings_file_names_the_file(tmp_path):
         ner.load_data(ner.Config(embeddings=str(vectors), output_dir=str(tmp_path)))
 
 
-def test_dev_for_training_moves_a_seeded_share_of_validation(tmp_path):
-    def sentences(prefix, count):
-        return ner.zoo.data.TaggedSentences([[f"{prefix}{i}"] for i in range(count)], [["O"]] * count)
-
-    train, validation = ner.move_to_training(sentences("t", 5), sentences("v", 11), 0.5, seed=3)
-    moved = [tokens[0] for tokens in train.tokens[5:]]
-    kept = [tokens[0] for tokens in validation.tokens]
-    assert len(moved) == 6 and len(kept) == 5 and len(train.tags) == 11
-    assert sorted(moved + kept) == sorted(f"v{i}" for i in range(11))  # each once, in one split
-    assert kept == sorted(kept, key=lambda word: int(word[1:]))  # validation keeps its order
-    again, _ = ner.move_to_training(sentences("t", 5), sentences("v", 11), 0.5, seed=3)
-    other, _ = ner.move_to_training(sentences("t", 5), sentences("v", 11), 0.5, seed=4)
-    assert again.tokens == train.tokens and other.tokens != train.tokens
+def test_dev_for_training_must_leave_a_validation_split(tmp_path):
     with pytest.raises(ValueError, match="dev-for-training"):
         ner.Config(dev_for_training=1.0, output_dir=str(tmp_path))
 
@@ -186,7 +167,7 @@ def test_bioes_scheme_learns_end_and_single_tags_of_the_same_entities(tmp_path):
         assert [zoo.metrics.extract_entities(t) for t in before] == [
             zoo.metrics.extract_entities(t) for t in after
         ]
-        assert all(ner.zoo.data.validate_tags(t, "bioes") is None for t in after)
+        assert all(zoo.data.validate_tags(t, "bioes") is None for t in after)
     assert any("S-" in tag for sentence in bioes.splits["train"].tags for tag in sentence)
     _, tag_ids = next(iter(bioes.train))  # the batches carry the BIOES ids
     assert {bioes.tag_names[i][:2] for i in np.unique(tag_ids) if i >= 0} >= {"B-", "E-", "S-"}
@@ -287,3 +268,6 @@ def test_device_words_shrink_the_word_table_without_changing_a_tag(tmp_path):
     np.testing.assert_array_equal(tagger(full(sentences)), device(smaller(sentences)))
     dropped = tf.constant([["zzbc"]])
     assert int(smaller(dropped)[0, 0, 0]) == 1 and int(full(dropped)[0, 0, 0]) > 1  # now unknown
+    # --device-words: the words of the data and the vocabulary's first N stay, the file's other words go.
+    kept, _ = zoo.tagging.device_tagger(tagger, full, data.splits, data.tag_names, keep=1)
+    assert full.word_vocabulary[0] in kept.word_vocabulary and not set(extra) & set(kept.word_vocabulary)
