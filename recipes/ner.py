@@ -13,7 +13,7 @@ Data: with no flags, a few hundred sentences the zoo writes itself in CoNLL form
 `test_entity_f1`, `_precision` and `_recall` in `metrics.json`, per type in `entity_scores.md`.
 Headline (benchmarks/RESULTS.md): WNUT-17 test entity F1 0.425 with `--preset wnut17` (GloVe vectors kept
 fixed, half of dev in training, three taggers decoded together, a moving average of the weights) against
-0.085 for keras-io's transformer tagger; docs/recipes.md has the other rows and what each part adds.
+0.085 for keras-io's transformer tagger; how each part works: docs/recipes.md.
 
     ZOO_DATA_DIR=../shared/data python -m recipes.ner --preset wnut17
 """
