@@ -20,8 +20,8 @@ with conlleval's entity-level F1 (`zoo.metrics.entity_scores`):
   half of the dev sentences (seed 0) into training and selects the epoch on the other half. Dev and test
   come from the same sites (YouTube, Reddit, StackExchange) while the training file is tweets, so
   in-domain sentences count. The test file is never trained on or selected on.
-- the same with three taggers trained side by side in one model and decoded with the mean of their tag
-  scores (`--ensemble 3`), and beside it the mean of what each of the three scores alone in that run;
+- the same with three taggers trained one after another and decoded with the mean of their tag scores
+  (`--ensemble 3`), and beside it the mean of what each of the three scores alone;
   with GloVe instead of word2vec, the preset as it was before the moving average (`--ema 0`).
 - `--preset wnut17` itself: the same, validated, checkpointed and tested with an exponential moving
   average of the weights (`--ema 0.999`, Keras's `use_ema` and `SwapEMAWeights`) instead of the last

@@ -319,8 +319,8 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
     else:  # members trained one after another, each its own run in member_<i>/
         models, metrics = zoo.train.train_members(
             config, run, config.ensemble,
-            lambda member, member_run: train_member(member, data, member_run),
-            lambda member, folder: load_member(member, data, run, folder),
+            lambda _, member, member_run: train_member(member, data, member_run),
+            lambda _, member, folder: load_member(member, data, run, folder),
             keep=("test_greedy_bleu4", "test_greedy_exact"),
         )  # fmt: skip
     greedy = captioner(models, data, config)

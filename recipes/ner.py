@@ -99,8 +99,8 @@ class Config(zoo.config.EMAConfig):
     )
     ensemble: int = flag(
         1,
-        "taggers trained side by side in one model, each from its own initial weights (word features to "
-        "tag scores; the fixed --embeddings and the CRF transitions shared), decoded with their mean scores",
+        "taggers trained one after another with seeds --seed + i, each its own run in member_<i>/, "
+        "decoded together by their mean scores",
         at_least=1,
     )
 
@@ -187,75 +187,90 @@ def load_data(config: Config) -> NERData:
 # ## Model
 
 
-def build_model(config: Config, data: NERData) -> tuple[keras.Model, keras.Model, list[keras.Model]]:
-    """Packed token features -> per-token tag scores (the trained model) and -> tag ids (the tagger), and
-    for an ensemble each member's own tagger.
+def build_model(config: Config, data: NERData, suffix: str = "") -> tuple[keras.Model, keras.Model]:
+    """Packed token features -> per-token tag scores (the trained model) and -> tag ids (the tagger);
+    `suffix` ends the names of the layers (an ensemble's member i has `_i`).
 
-    The models share every layer: training fits the scores with the CRF's negative log-likelihood (or
-    softmax cross-entropy), and the tagger decodes them, with Viterbi for the CRF head. With `--ensemble N`
-    the trained model has N outputs, one per member: each member is a whole tower from word features to
-    tag scores (`zoo.tagging.tagger_tower`) with its own initial weights and dropout masks, trained by its
-    own loss (the gradients of one member's loss reach no other member's weights, except the CRF's). The
-    members share the inputs, the fixed `--embeddings` vectors and the CRF's transition scores, and the
-    tagger decodes the mean of their tag scores (`zoo.tagging.tagger_models`).
+    The two share every layer (`zoo.tagging.tagger_tower`): training fits the scores with the CRF's
+    negative log-likelihood (or softmax cross-entropy), and the tagger decodes them, with Viterbi for the
+    CRF head (`zoo.tagging.tagger_models`).
     """
     table = data.embedding_matrix
     packed = keras.Input(shape=(None, 2 + config.max_word_length), dtype="int32", name="token_features")
-
-    def word_embedding(name: str) -> keras.layers.Embedding:
-        return zoo.tagging.word_embedding(
-            len(data.features.word_vocabulary) + 2,
-            config.word_dim if table is None else table.shape[1],
-            table,
-            trainable=table is None or config.tune_embeddings,
-            name=name,
-        )
-
-    # Fixed vectors are one table for all members (an ensemble's exports hold it once).
-    shared = word_embedding("word_embedding") if table is not None and not config.tune_embeddings else None
-    # One tagger keeps the plain layer names ("tag_scores"); members are "tag_scores_0", "tag_scores_1", ...
-    suffixes = [""] if config.ensemble == 1 else [f"_{index}" for index in range(config.ensemble)]
-    scores = [
-        zoo.tagging.tagger_tower(
-            packed,
-            shared if shared is not None else word_embedding(f"word_embedding{suffix}"),
-            len(data.tag_names),
-            char_vocabulary_size=len(data.features.char_vocabulary) + 2,
-            chars=config.chars,
-            char_dim=config.char_dim,
-            char_filters=config.char_filters,
-            units=config.units,
-            dropout=config.dropout,
-            head=config.head,
-            suffix=suffix,
-        )
-        for suffix in suffixes
-    ]
-    model, loss, tagger, members = zoo.tagging.tagger_models(packed, scores, config.head, name="ner")
+    words = zoo.tagging.word_embedding(
+        len(data.features.word_vocabulary) + 2,
+        config.word_dim if table is None else table.shape[1],
+        table,
+        trainable=table is None or config.tune_embeddings,
+        name=f"word_embedding{suffix}",
+    )
+    scores = zoo.tagging.tagger_tower(
+        packed,
+        words,
+        len(data.tag_names),
+        char_vocabulary_size=len(data.features.char_vocabulary) + 2,
+        chars=config.chars,
+        char_dim=config.char_dim,
+        char_filters=config.char_filters,
+        units=config.units,
+        dropout=config.dropout,
+        head=config.head,
+        suffix=suffix,
+    )
+    model, loss, tagger = zoo.tagging.tagger_models(packed, [scores], config.head, name="ner")
     model.compile(
         # With --ema the optimizer keeps the average, which zoo.train.Run.fit swaps into the model.
         optimizer=keras.optimizers.Adam(config.learning_rate, clipnorm=5.0, **zoo.train.ema_options(config)),
         loss=loss,
     )
-    return model, tagger, members
+    return model, tagger
+
+
+def train_model(
+    config: Config, data: NERData, run: zoo.train.Run, suffix: str = ""
+) -> tuple[keras.Model, keras.Model]:
+    """One tagger, trained by `run` (checkpoints, resume, early stopping on validation entity F1)."""
+    with run.strategy.scope():
+        model, tagger = build_model(config, data, suffix)
+    entity_f1 = zoo.metrics.EntityF1Callback(
+        data.validation, zoo.tagging.compiled_tagger(tagger), data.tag_names
+    )
+    run.fit(
+        model, data.train, data.validation, monitor="val_entity_f1", mode="max", extra_callbacks=[entity_f1]
+    )
+    return model, tagger
+
+
+def ensemble(config: Config, data: NERData, run: zoo.train.Run) -> tuple[keras.Model, dict[str, float]]:
+    """`--ensemble N` taggers trained one after another (`zoo.train.train_members`: seeds `--seed` + i, each
+    its own run in member_<i>/ with its own test scores), decoded by their mean scores
+    (`zoo.tagging.ensemble_tagger`; fixed `--embeddings` vectors are one table in the ensemble)."""
+
+    def train(index: int, member: Config, member_run: zoo.train.Run) -> tuple[keras.Model, dict[str, float]]:
+        model, tagger = train_model(member, data, member_run, suffix=f"_{index}")
+        return model, evaluate(tagger, data, member_run)
+
+    def load(index: int, member: Config, folder) -> keras.Model:
+        with run.strategy.scope():
+            model, _ = build_model(member, data, suffix=f"_{index}")
+        model.load_weights(str(folder / "best.weights.h5"))
+        return model
+
+    keep = ("test_entity_f1", "test_entity_precision", "test_entity_recall")
+    models, metrics = zoo.train.train_members(config, run, config.ensemble, train, load, keep=keep)
+    share_words = data.embedding_matrix is not None and not config.tune_embeddings
+    return zoo.tagging.ensemble_tagger(models, config.chars, config.head, share_words, name="ner"), metrics
 
 
 # ## Evaluation
 
 
-def evaluate(
-    tagger: keras.Model, members: list[keras.Model], data: NERData, run: zoo.train.Run
-) -> dict[str, float]:
-    """Test entity scores of the tagger (per type in entity_scores.md), and of each member alone."""
+def evaluate(tagger: keras.Model, data: NERData, run: zoo.train.Run) -> dict[str, float]:
+    """Test entity scores of the tagger (per type in entity_scores.md)."""
     scores = zoo.metrics.entity_scores(*zoo.tagging.predict_tags(tagger, data.test, data.tag_names))
     zoo.io.write_text(run.output_dir / "entity_scores.md", scores.to_markdown() + "\n")
     print("\nTest entity scores:\n" + scores.to_markdown())
-    metrics = scores.to_dict(prefix="test_")
-    for index, member in enumerate(members):  # what each member scores alone, on the same run
-        alone = zoo.metrics.entity_scores(*zoo.tagging.predict_tags(member, data.test, data.tag_names))
-        for name in ("f1", "precision", "recall"):
-            metrics[f"member_{index}_test_entity_{name}"] = getattr(alone, name)
-    return metrics
+    return scores.to_dict(prefix="test_")
 
 
 # ## Export
@@ -287,16 +302,11 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
     config = zoo.cli.parse(Config, argv, prog="python -m recipes.ner")
     run = zoo.train.Run(config, recipe="ner")
     data = load_data(config)
-    with run.strategy.scope():
-        model, tagger, members = build_model(config, data)
-    train, validation = data.train, data.validation
-    if members:  # one copy of the tags for each member's output
-        train, validation = (d.map(lambda x, y: (x, (y,) * len(members))) for d in (train, validation))
-    entity_f1 = zoo.metrics.EntityF1Callback(
-        data.validation, zoo.tagging.compiled_tagger(tagger), data.tag_names
-    )
-    run.fit(model, train, validation, monitor="val_entity_f1", mode="max", extra_callbacks=[entity_f1])
-    metrics = evaluate(tagger, members, data, run)
+    if config.ensemble == 1:
+        tagger, metrics = train_model(config, data, run)[1], {}
+    else:
+        tagger, metrics = ensemble(config, data, run)
+    metrics |= evaluate(tagger, data, run)
     if config.export:
         metrics |= export(tagger, data, config, run, {"test_entity_f1": metrics["test_entity_f1"]})
     return run.finish(metrics)

@@ -5,8 +5,8 @@ sentences to its exports.
   `with_pretrained_vectors` (a vocabulary joined by a vector file's words, and their table),
   `move_to_training`, `tag_vocabulary` and `tagged_dataset` (batches of packed token features and tag ids).
 - Model: `word_embedding`, `tagger_tower` (packed token features -> tag scores: word vector, casing,
-  characters, a BiLSTM) and `tagger_models` (towers' scores -> the trained model and its loss, the tagger
-  decoding the towers' mean scores, and each tower's own tagger).
+  characters, a BiLSTM), `tagger_models` (scores -> the trained model and its loss, and the tagger) and
+  `ensemble_tagger` (trained taggers decoded by their mean scores).
 - Decoding: `compiled_tagger`, `predict_tags`, `end_to_end_tagger` (token strings -> tag strings, the
   SavedModel's graph) and `answer` (`predict`: raw text -> tokens, tags and the entities' spans).
 - Export: `device_tagger` (a smaller word table for the TFLite, checked to change no test tag) and
@@ -154,7 +154,7 @@ def tagger_tower(
     words: keras.layers.Embedding,
     num_tags: int,
     *,
-    char_vocabulary_size: int,
+    char_vocabulary_size: int = 0,
     chars: str = "cnn",
     char_dim: int = 30,
     char_filters: int = 50,
@@ -162,74 +162,112 @@ def tagger_tower(
     dropout: float = 0.5,
     head: str = "crf",
     suffix: str = "",
+    source: keras.Model | None = None,
 ):
     """One tagger's tower: packed token features (`zoo.layers.TokenFeatures`) -> tag scores `(B, T,
     num_tags)`, emissions for a CRF head, probabilities for softmax.
 
-    A token is its word vector (`words`, which towers may share), an 8-dimensional casing vector and,
-    unless `chars` is "none", its characters encoded by `zoo.layers.CharacterEncoder` ("cnn": Ma and
-    Hovy 2016, "lstm": Lample et al. 2016); then dropout, a BiLSTM of `units` per direction, dropout and
-    a dense layer of scores named `tag_scores{suffix}`. Every layer but `words` is the tower's own.
+    A token is its word vector (`words`), an 8-dimensional casing vector and, unless `chars` is "none",
+    its characters encoded by `zoo.layers.CharacterEncoder` ("cnn": Ma and Hovy 2016, "lstm": Lample et
+    al. 2016); then dropout, a BiLSTM of `units` per direction, dropout and a dense layer of scores named
+    `tag_scores{suffix}` (every layer's name ends in `suffix`, so towers can meet in one model). With
+    `source`, a trained tagger built by this function with the same `suffix`, the tower is that tagger's
+    (its layers, weights shared, read on `packed`): how `ensemble_tagger` joins trained taggers.
     """
+
+    def layer(name: str, make):  # the source's layer of that name, or a new one
+        return source.get_layer(name + suffix) if source is not None else make(name + suffix)
+
     word_ids, casing_ids, char_ids = packed[..., 0], packed[..., 1], packed[..., 2:]
-    casing = keras.layers.Embedding(len(zoo.layers.TokenFeatures.CASINGS), 8, name=f"casing{suffix}")
+    casing = layer(
+        "casing", lambda name: keras.layers.Embedding(len(zoo.layers.TokenFeatures.CASINGS), 8, name=name)
+    )
     parts = [words(word_ids), casing(casing_ids)]
     if chars != "none":
-        encoder = zoo.layers.CharacterEncoder(char_vocabulary_size, char_dim, char_filters, kind=chars)
+        encoder = layer(
+            "characters",
+            lambda name: zoo.layers.CharacterEncoder(
+                char_vocabulary_size, char_dim, char_filters, kind=chars, name=name
+            ),
+        )
         parts.append(encoder(char_ids))
     # Concatenate ORs its inputs' masks and the casing branch has none, so the merged mask is all
     # true: the BiLSTM gets the word mask itself, or it would read padding and tags would depend on it.
-    x = keras.layers.Concatenate()(parts)
-    x = keras.layers.Dropout(dropout)(x)
-    lstm = keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True))
+    x = layer("token_vectors", lambda name: keras.layers.Concatenate(name=name))(parts)
+    x = layer("token_dropout", lambda name: keras.layers.Dropout(dropout, name=name))(x)
+    lstm = layer(
+        "bilstm",
+        lambda name: keras.layers.Bidirectional(keras.layers.LSTM(units, return_sequences=True), name=name),
+    )
     x = lstm(x, mask=word_ids > 0)
-    x = keras.layers.Dropout(dropout)(x)
+    x = layer("bilstm_dropout", lambda name: keras.layers.Dropout(dropout, name=name))(x)
     activation = "softmax" if head == "softmax" else None
-    return keras.layers.Dense(num_tags, activation=activation, name=f"tag_scores{suffix}")(x)
+    return layer("tag_scores", lambda name: keras.layers.Dense(num_tags, activation=activation, name=name))(x)
 
 
 def tagger_models(packed, scores: list, head: str = "crf", name: str = "tagger"):
     """The models over the tag scores of one or several towers (`tagger_tower`) reading `packed`.
 
     Returns:
-        `(model, loss, tagger, members)`: the trained model (packed -> scores, one output per tower) and
-        its loss (one per output); the tagger (packed -> int32 tag ids) decoding the towers' mean scores;
-        for several towers, each tower's own tagger (else an empty list).
+        `(model, loss, tagger)`: the trained model (packed -> the first tower's scores) and its loss; the
+        tagger (packed -> int32 tag ids) decoding the towers' mean scores.
 
-    With a CRF head (`zoo.layers.CRF`, its transition scores shared by the towers) the loss is the CRF's
-    negative log-likelihood and the tagger runs Viterbi over the mean emissions: a path's score is a sum
-    of emission and transition scores, so it finds the path whose mean score over the towers is highest.
-    With softmax the loss is cross-entropy (tag -1 is padding) and the tagger takes the argmax of the
-    mean of the towers' log-probabilities, the product of their distributions.
+    With a CRF head (`zoo.layers.CRF`) the loss is the CRF's negative log-likelihood and the tagger runs
+    Viterbi over the mean emissions: a path's score is a sum of emission and transition scores, so with
+    the members' mean transitions it finds the path whose mean score over the towers is highest. With
+    softmax the loss is cross-entropy (tag -1 is padding) and the tagger takes the argmax of the mean of
+    the towers' log-probabilities, the product of their distributions.
     """
     word_ids = packed[..., 0]
     if head == "crf":
         crf = zoo.layers.CRF(scores[0].shape[-1], name="crf")
         scores = [crf(tower_scores) for tower_scores in scores]
         mean = scores[0] if len(scores) == 1 else keras.ops.mean(keras.ops.stack(scores), axis=0)
-
-        def decode(emissions):
-            return crf(emissions, mask=word_ids > 0, decode=True)
-
+        tags = crf(mean, mask=word_ids > 0, decode=True)
         loss = crf.loss
     else:
         mean = (
             scores[0] if len(scores) == 1 else keras.ops.mean(keras.ops.log(keras.ops.stack(scores)), axis=0)
         )
-
-        def decode(tower_scores):
-            return keras.ops.argmax(tower_scores, axis=-1)
-
+        tags = keras.ops.argmax(mean, axis=-1)
         loss = keras.losses.SparseCategoricalCrossentropy(ignore_class=-1)
-    model = keras.Model(packed, scores[0] if len(scores) == 1 else scores, name=f"{name}_{head}")
-    tagger = keras.Model(packed, keras.ops.cast(decode(mean), "int32"), name=f"{name}_tagger")
-    members = []
-    if len(scores) > 1:
-        members = [
-            keras.Model(packed, keras.ops.cast(decode(s), "int32"), name=f"{name}_tagger_member_{index}")
-            for index, s in enumerate(scores)
-        ]
-    return model, loss if len(scores) == 1 else [loss] * len(scores), tagger, members
+    model = keras.Model(packed, scores[0], name=f"{name}_{head}")
+    tagger = keras.Model(packed, keras.ops.cast(tags, "int32"), name=f"{name}_tagger")
+    return model, loss, tagger
+
+
+def ensemble_tagger(
+    members: Sequence[keras.Model], chars: str = "cnn", head: str = "crf", share_words: bool = False,
+    name: str = "tagger",
+) -> keras.Model:  # fmt: skip
+    """Trained taggers decoded together: packed token features -> the int32 tags of their mean scores
+    (`tagger_models`), with the CRF's transition scores the members' mean. Member i is a `tagger_models`
+    model over one `tagger_tower` and a `word_embedding`, built with suffix `_i` on their layers' names.
+    `share_words` reads every member's words from the first member's table (the same fixed vectors in
+    each), so an export holds that table once."""
+    packed = keras.Input(shape=members[0].input_shape[1:], dtype="int32", name="token_features")
+    words = [member.get_layer(f"word_embedding_{i}") for i, member in enumerate(members)]
+    scores = [
+        tagger_tower(
+            packed,
+            words[0] if share_words else words[i],
+            member.output_shape[-1],
+            chars=chars,
+            head=head,
+            suffix=f"_{i}",
+            source=member,
+        )
+        for i, member in enumerate(members)
+    ]
+    _, _, tagger = tagger_models(packed, scores, head, name)
+    if head == "crf":
+        tagger.get_layer("crf").set_weights(
+            [
+                np.mean(weights, axis=0)
+                for weights in zip(*(m.get_layer("crf").get_weights() for m in members))
+            ]
+        )
+    return tagger
 
 
 # ## Decoding

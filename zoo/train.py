@@ -726,8 +726,8 @@ def train_members(
     config: RunConfig,
     run: Run,
     count: int,
-    train: Callable[[RunConfig, Run], tuple[Any, dict[str, float]]],
-    load: Callable[[RunConfig, pathlib.Path], Any],
+    train: Callable[[int, RunConfig, Run], tuple[Any, dict[str, float]]],
+    load: Callable[[int, RunConfig, pathlib.Path], Any],
     keep: Sequence[str] = (),
 ) -> tuple[list, dict[str, float]]:
     """An ensemble as `count` ordinary runs: member i trains with seed `config.seed + i` in
@@ -738,10 +738,10 @@ def train_members(
         config: the ensemble's config; each member gets a copy with its seed and folder.
         run: the ensemble's run (its folder holds the members' folders).
         count: members.
-        train: `(member_config, member_run) -> (model, metrics)`: trains one member and returns what its
-            run's `finish` writes (e.g. its own test scores).
-        load: `(member_config, folder) -> model`: a member finished in an earlier run, rebuilt and
-            loaded from its folder (`best.weights.h5`), not trained again.
+        train: `(index, member_config, member_run) -> (model, metrics)`: trains member `index` and
+            returns what its run's `finish` writes (e.g. its own test scores).
+        load: `(index, member_config, folder) -> model`: a member finished in an earlier run, rebuilt
+            and loaded from its folder (`best.weights.h5`), not trained again.
         keep: metrics of each member to report as `member_<i>_<name>`.
 
     Returns:
@@ -757,9 +757,9 @@ def train_members(
             member_run = Run(member, recipe=f"{run.recipe} member {index}")
         except RunFinished as finished:
             print(f"member {index}: trained in an earlier run ({finished.output_dir}); loading its weights")
-            model, member_metrics = load(member, pathlib.Path(finished.output_dir)), finished.metrics
+            model, member_metrics = load(index, member, pathlib.Path(finished.output_dir)), finished.metrics
         else:
-            model, member_metrics = train(member, member_run)
+            model, member_metrics = train(index, member, member_run)
             member_metrics = member_run.finish(member_metrics)
         models.append(model)
         metrics["train_seconds"] = round(metrics["train_seconds"] + member_metrics["train_seconds"], 2)

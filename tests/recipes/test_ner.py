@@ -17,6 +17,7 @@ import tensorflow as tf
 import zoo.data
 import zoo.errors
 import zoo.export
+import zoo.layers
 import zoo.metrics
 import zoo.tagging
 from recipes import ner
@@ -129,7 +130,7 @@ def test_embeddings_file_initialises_word_vectors(tmp_path):
     vectors.write_text(f"{len(words)} 6\n" + "\n".join(rows) + "\n")
     config = ner.Config(embeddings=str(vectors), output_dir=str(tmp_path))
     data = ner.load_data(config)
-    model, _, _ = ner.build_model(config, data)
+    model, _ = ner.build_model(config, data)
     table = model.get_layer("word_embedding").get_weights()[0]
     vocabulary = data.features.word_vocabulary
     assert "zzunseen" in vocabulary  # a word only the file knows joins the vocabulary
@@ -139,7 +140,7 @@ def test_embeddings_file_initialises_word_vectors(tmp_path):
     # Fixed by default: training leaves them as the file has them; --tune-embeddings trains them.
     model.fit(data.train.take(2), epochs=1, verbose=0)
     np.testing.assert_array_equal(model.get_layer("word_embedding").get_weights()[0], table)
-    tuned, _, _ = ner.build_model(dataclasses.replace(config, tune_embeddings=True), data)
+    tuned, _ = ner.build_model(dataclasses.replace(config, tune_embeddings=True), data)
     tuned.fit(data.train.take(2), epochs=1, verbose=0)
     assert not np.allclose(tuned.get_layer("word_embedding").get_weights()[0], table)
 
@@ -176,7 +177,7 @@ def test_bioes_scheme_learns_end_and_single_tags_of_the_same_entities(tmp_path):
 def test_a_sentences_tag_scores_do_not_depend_on_its_padding(tmp_path):
     config = ner.Config(output_dir=str(tmp_path))
     data = ner.load_data(config)
-    model, _, _ = ner.build_model(config, data)
+    model, _ = ner.build_model(config, data)
     packed, _ = next(iter(data.test))
     packed = np.asarray(packed)
     length = int(np.sum(packed[0, :, 0] > 0))
@@ -195,31 +196,40 @@ def test_an_ensemble_decodes_the_mean_of_its_members_scores(tmp_path, head):
     rng = np.random.default_rng(0)
     rows = [f"{word} " + " ".join(f"{v:.4f}" for v in rng.normal(size=6)) for word in ("the", "in", "of")]
     vectors.write_text("3 6\n" + "\n".join(rows) + "\n")
-    config = ner.Config(embeddings=str(vectors), ensemble=3, head=head, output_dir=str(tmp_path))
+    config = ner.Config(embeddings=str(vectors), head=head, output_dir=str(tmp_path))
     data = ner.load_data(config)
-    model, tagger, members = ner.build_model(config, data)
-    # The fixed vectors are one table; each member has its own casing, characters, LSTM and scores.
-    assert [layer.name for layer in model.layers if layer.name.startswith("word_embedding")] == [
-        "word_embedding"
-    ]
-    assert {f"tag_scores_{i}" for i in range(3)} <= {layer.name for layer in model.layers}
-    if head == "crf":  # transitions that matter (they start at zero), small beside the untrained scores
-        crf = model.get_layer("crf")
-        crf.transitions.assign(rng.normal(scale=0.05, size=crf.transitions.shape).astype("float32"))
+    members = []
+    for seed in range(3):  # three trained taggers' worth: their own initial weights and transitions
+        keras.utils.set_random_seed(seed)
+        model, _ = ner.build_model(config, data, suffix=f"_{seed}")
+        if head == "crf":  # transitions that matter (they start at zero), small beside the untrained scores
+            for weight in model.get_layer("crf").weights:
+                weight.assign(rng.normal(scale=0.05, size=weight.shape).astype("float32"))
+        members.append(model)
+    tagger = zoo.tagging.ensemble_tagger(members, config.chars, head, share_words=True)
+    # The fixed vectors are one table; each member keeps its own casing, characters, LSTM and scores.
+    assert (
+        sum(w.shape == members[0].get_layer("word_embedding_0").embeddings.shape for w in tagger.weights) == 1
+    )
+    assert len(tagger.weights) == 3 * len(members[0].weights) - 2 * (1 + 3 * (head == "crf"))
     packed, _ = next(iter(data.test))
-    scores = [np.asarray(s) for s in model(packed, training=False)]
-    assert len(scores) == 3 and not np.allclose(scores[0], scores[1])  # members start apart
+    scores = [np.asarray(member(packed, training=False)) for member in members]
+    assert not np.allclose(scores[0], scores[1])  # members start apart
     mask = packed[..., 0].numpy() > 0
     if head == "crf":
+        crf = zoo.layers.CRF(scores[0].shape[-1])
+        crf.build(scores[0].shape)
+        crf.set_weights(
+            [np.mean(w, axis=0) for w in zip(*(m.get_layer("crf").get_weights() for m in members))]
+        )
         expected, _ = crf.decode(np.mean(scores, axis=0), mask)
-        alone, _ = crf.decode(scores[1], mask)
+        alone, _ = members[1].get_layer("crf").decode(scores[1], mask)
     else:
         expected = np.argmax(np.mean(np.log(scores), axis=0), axis=-1)
         alone = np.argmax(scores[1], axis=-1)
     expected, alone = np.asarray(expected)[mask], np.asarray(alone)[mask]
     assert np.any(expected != alone)  # the mean is not just any member
     np.testing.assert_array_equal(np.asarray(tagger(packed))[mask], expected)
-    np.testing.assert_array_equal(np.asarray(members[1](packed))[mask], alone)
 
 
 def test_an_ensemble_trains_exports_and_scores_its_members(tmp_path):
@@ -257,7 +267,7 @@ def test_device_words_shrink_the_word_table_without_changing_a_tag(tmp_path):
     vectors.write_text(f"{len(rows)} 6\n" + "\n".join(rows) + "\n")
     config = ner.Config(embeddings=str(vectors), output_dir=str(tmp_path))
     data = ner.load_data(config)
-    _, tagger, _ = ner.build_model(config, data)
+    _, tagger = ner.build_model(config, data)
     full = data.features
     smaller, kept_rows = full.keeping(set(full.word_vocabulary) - set(extra[1:]))
     device = zoo.export.with_embedding_rows(tagger, len(full.word_vocabulary) + 2, kept_rows)
