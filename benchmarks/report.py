@@ -514,10 +514,22 @@ def captioning(data: Field, task: str = "captioning") -> Section:
     return Section(task, title, lines, plot)
 
 
+def _same_run_ratio(row: Field, reference: Field | None, key: str) -> str:
+    """`row[key] / reference[key]` when both rows carry the same run stamp (the benchmark's ratios are of
+    one run: the machine's speed drifts between runs); blank otherwise."""
+    if reference is None or "run" not in row or "run" not in reference:
+        return ""
+    if row.text("run") != reference.text("run"):
+        return ""
+    value, base = row.maybe(key), reference.maybe(key)
+    return fixed(value / base, 2) if value is not None and base else ""
+
+
 def word2vec(data: Field) -> Section:
     plot = Plot("analogy accuracy (%)", True, [], singles="each run of a repeated row")
     rows = []
     for corpus, entries in data["corpora"].items():
+        gensim = next((row for label, row in entries.items() if label.startswith("gensim")), None)
         for label, row in entries.items():
             runs = row["runs"].elements() if "runs" in row else []
             analogy, seconds = row.number("analogy_accuracy"), row.maybe("train_seconds")
@@ -530,20 +542,27 @@ def word2vec(data: Field) -> Section:
                 percent(analogy), fixed(row.maybe("wordsim353_spearman"), 3),
                 fixed(row.maybe("simlex999_spearman"), 3), mean_spread(run_analogy, 1) if runs else "",
                 whole(seconds), listing([run.number("train_seconds") for run in runs], 0),
-                whole(row.maybe("words_per_second")), whole(row.maybe("vocabulary_size")),
+                whole(row.maybe("words_per_second")), _same_run_ratio(row, gensim, "train_seconds"),
+                whole(row.maybe("peak_rss_mb")), whole(row.maybe("row_memory_mb")),
+                _same_run_ratio(row, gensim, "row_memory_mb"), whole(row.maybe("vocabulary_size")),
                 row.text("run") if "run" in row else "",
             ])  # fmt: skip
     lines = [
         *heading_lines(data, "word2vec", "python -m benchmarks.word2vec", "what each row is: its docstring."),
         "",
-        "Both models on the same tokens with the same settings; vectors scored by gensim's functions. A "
+        "Every model on the same tokens with the same settings; vectors scored by gensim's functions. A "
         "repeated row holds the JSON's mean scores and its training time (the benchmark's median), with "
-        "each run's analogy accuracy (mean ± sd) and seconds beside them.",
+        "each run's analogy accuracy (mean ± sd) and seconds beside them. Each run is a process of its own: "
+        "peak RSS is that process's peak resident memory (libraries and token lists included), row MB the "
+        "part the row itself added on top of them (the largest of a repeated row's runs). Time and memory "
+        "/ gensim are ratios to the gensim row of the same run (row MB for memory), blank for a row of "
+        "another run or one recorded without memory.",
         "",
         *table(
             columns(
                 "# | corpus | model | role | runs | analogy | WordSim353 | SimLex-999 | "
-                "analogy % per run | train s | train s per run | words/s | vocabulary | run"
+                "analogy % per run | train s | train s per run | words/s | time / gensim | peak RSS MB | "
+                "row MB | memory / gensim | vocabulary | run"
             ),
             rows,
         ),

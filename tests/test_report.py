@@ -105,6 +105,38 @@ def test_numbers_in_the_tables_are_the_json_numbers(built):
         assert rows[recipe, direction.replace("-", "->")]["beam BLEU"] == f"{row['test_beam_bleu']:.1f}"
 
 
+def test_word2vec_rows_show_their_memory_and_ratios_to_gensim_of_the_same_run(results):
+    path = results / "word2vec.json"
+    data = json.loads(path.read_text())
+
+    def row(seconds: float, row_memory: float, run: str) -> dict:
+        return {
+            "analogy_accuracy": 0.1, "wordsim353_spearman": 0.3, "simlex999_spearman": 0.2,
+            "words_per_second": 1e4, "train_seconds": seconds, "corpus_rss_mb": 850.0,
+            "peak_rss_mb": 850.0 + row_memory, "row_memory_mb": row_memory, "run": run,
+        }  # fmt: skip
+
+    data["corpora"]["lee"] = {
+        "gensim Word2Vec(sg=1)": row(2.0, 4.0, "a"),
+        "ours: recipes.word2vec": row(6.0, 84.0, "a"),
+        "PPMI + SVD (zoo.embeddings.ppmi_svd)": row(3.0, 22.0, "a"),
+        "ours: recipes.word2vec --tie-weights": row(5.0, 80.0, "b"),
+    }
+    path.write_text(json.dumps(data))
+    markdown = report.generate(results, results.parent / "RESULTS.md", plots=False)
+    rows = {(row["corpus"], row["model"]): row for row in table_rows(markdown, "memory / gensim")}
+    columns = ("time / gensim", "peak RSS MB", "row MB", "memory / gensim")
+    cells = {
+        model: tuple(rows["lee", model][column] for column in columns) for model in data["corpora"]["lee"]
+    }
+    assert cells["gensim Word2Vec(sg=1)"] == ("1.00", "854", "4", "1.00")
+    assert cells["ours: recipes.word2vec"] == ("3.00", "934", "84", "21.00")
+    assert cells["PPMI + SVD (zoo.embeddings.ppmi_svd)"] == ("1.50", "872", "22", "5.50")
+    assert cells["ours: recipes.word2vec --tie-weights"] == ("", "930", "80", "")  # another run: no ratio
+    # Rows recorded before memory was measured keep their time ratio (same run) and blank memory cells.
+    assert [rows["imdb", "ours: recipes.word2vec"][column] for column in columns] == ["1.35", "", "", ""]
+
+
 def test_headlines_quote_the_json(results):
     sentiment = json.loads((results / "sentiment.json").read_text())
     line = report.headline("sentiment", results)
