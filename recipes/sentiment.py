@@ -34,6 +34,7 @@ import zoo.data
 import zoo.export
 import zoo.io
 import zoo.layers
+import zoo.metrics
 import zoo.predict
 import zoo.text
 import zoo.train
@@ -216,9 +217,10 @@ def end_to_end(model: keras.Model, vectorizer: keras.layers.TextVectorization) -
 # ## Evaluation
 
 
-def evaluate(model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:
-    """Accuracy, precision, recall, F1 and ROC-AUC on the test split (scikit-learn's definitions), and the
-    accuracy of each branch on its own (`test_rnn_accuracy`, `test_ngrams_accuracy`) when there are two."""
+def evaluate(model: keras.Model, test: tf.data.Dataset) -> dict[str, float | list | None]:
+    """Accuracy, precision, recall, F1 and ROC-AUC on the test split (scikit-learn's definitions), the
+    information view of its errors (`zoo.metrics.prediction_information`: entropies, mutual information,
+    divergences), and with two branches each one's accuracy (`test_rnn_accuracy`, `test_ngrams_accuracy`)."""
     # Labels are read beside each batch's predictions because bucketing reorders examples. The model runs
     # compiled (an eager RNN steps through time op by op) and outside any replica split: under
     # MirroredStrategy, `predict` does not keep the order of a bucketed dataset.
@@ -247,6 +249,7 @@ def evaluate(model: keras.Model, test: tf.data.Dataset) -> dict[str, float]:
         "test_recall": recall,
         "test_f1": f1,
         "test_auc": sklearn.metrics.roc_auc_score(label, probability),
+        **zoo.metrics.prediction_information(label, predicted, labels=[0, 1], prefix="test_"),
         **branches,
     }
 

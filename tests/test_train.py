@@ -33,11 +33,16 @@ def test_run_writes_every_artifact(tmp_path):
     config = zoo.train.RunConfig(epochs=3, output_dir=str(tmp_path), patience=5)
     run = zoo.train.Run(config, recipe="tiny")
     model = run.fit(tiny_model(), tiny_data(), tiny_data(1), monitor="val_accuracy", mode="max")
-    metrics = run.finish({"test_accuracy": np.float32(0.5), "count": np.int64(3)})
+    metrics = run.finish(
+        {"test_accuracy": np.float32(0.5), "count": np.int64(3), "undefined": None, "unseen": [np.int64(1)]}
+    )
 
     written = json.loads((tmp_path / "metrics.json").read_text())
     assert written == metrics
-    assert all(isinstance(value, (int, float)) for value in written.values())  # flat numbers only
+    # Flat numbers, but for null (a figure the run leaves undefined) and a list of labels.
+    numbers = {name: value for name, value in written.items() if name not in ("undefined", "unseen")}
+    assert all(isinstance(value, (int, float)) for value in numbers.values())
+    assert written["undefined"] is None and written["unseen"] == [1]
     assert written["epochs"] == 3 and written["train_seconds"] > 0
     assert written["count"] == 3 and written["test_accuracy"] == 0.5
     history = zoo.train.read_history(tmp_path / "history.csv")

@@ -680,8 +680,9 @@ class Run:
 
     def finish(self, metrics: dict[str, float]) -> dict[str, float]:
         """Write the training-curves PNG and then metrics.json (flat name -> number, plus train_seconds
-        and epochs), the mark of a finished run; delete the backup, release the folder and print a
-        summary table. Returns the metrics written."""
+        and epochs; null for a figure the run leaves undefined and a list for a set of labels), the mark
+        of a finished run; delete the backup, release the folder and print a summary table. Returns the
+        metrics written."""
         history = read_history(self.history_path)
         summary = {
             "train_seconds": round(sum(row.get("epoch_seconds", 0.0) for row in history), 2),
@@ -690,7 +691,7 @@ class Run:
         if self.monitor and history and self.monitor in history[0]:
             best = max if self.mode == "max" else min
             summary[f"best_{self.monitor}"] = best(row[self.monitor] for row in history)
-        metrics = {**summary, **{k: _to_number(v) for k, v in metrics.items()}}
+        metrics = {**summary, **{k: _json_value(v) for k, v in metrics.items()}}
         if history:
             from zoo.plots import plot_history
 
@@ -768,7 +769,14 @@ def train_members(
     return models, metrics
 
 
-def _to_number(value: Any) -> float | int:
+def _json_value(value: Any) -> float | int | list | None:
+    """A metric as metrics.json holds it: a number; None (null) for a figure the run leaves undefined,
+    such as a divergence that is infinite; a list for a set of labels (both as
+    `zoo.metrics.prediction_information` gives them)."""
+    if value is None:
+        return None
+    if isinstance(value, (list, tuple)):
+        return [item.item() if isinstance(item, np.generic) else item for item in value]
     if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
         return int(value)
     return float(value)

@@ -1,5 +1,7 @@
 """Information measures against SciPy and scikit-learn, on random and edge cases."""
 
+import doctest
+import json
 import math
 
 import keras
@@ -19,6 +21,8 @@ from zoo.metrics import (
     kl_divergence,
     mutual_information,
     pointwise_mutual_information,
+    prediction_information,
+    tag_information,
 )
 
 RNG = np.random.default_rng(0)
@@ -135,3 +139,111 @@ def test_bits_per_token_is_log2_of_keras_hub_perplexity_over_all_tokens():
     assert (restored.name, restored.mask_token_id) == ("bits_per_token", 0)
     bits.reset_state()
     assert float(bits.result()) == 0.0 and keras.ops.convert_to_numpy(bits._number_of_samples) == 0
+
+
+@pytest.mark.parametrize("classes", [2, 3, 7])
+def test_prediction_information_matches_sklearn_and_scipy(classes):
+    true = RNG.integers(0, classes, 400)
+    noise = RNG.integers(0, classes, 400)
+    predicted = np.where(RNG.random(400) < 0.6, true, noise)  # right 60% of the time, else random
+    scores = prediction_information(true, predicted)
+    nats = sklearn.metrics.mutual_info_score(true, predicted)
+    assert scores["mutual_information_bits"] == pytest.approx(nats / math.log(2), rel=1e-9)
+    true_counts, predicted_counts = (
+        np.bincount(true, minlength=classes),
+        np.bincount(predicted, minlength=classes),
+    )
+    assert scores["label_entropy_bits"] == pytest.approx(scipy.stats.entropy(true_counts, base=2), rel=1e-12)
+    assert scores["prediction_entropy_bits"] == pytest.approx(scipy.stats.entropy(predicted_counts, base=2))
+    assert scores["uncertainty_coefficient"] == pytest.approx(
+        nats / scipy.stats.entropy(true_counts), rel=1e-9
+    )
+    assert scores["kl_true_to_predicted_bits"] == pytest.approx(
+        scipy.stats.entropy(true_counts, predicted_counts, base=2), rel=1e-9
+    )
+    assert scores["kl_true_to_predicted_bits"] > 0  # the two frequencies differ, if only a little
+    assert math.sqrt(scores["jensen_shannon_bits"]) == pytest.approx(
+        scipy.spatial.distance.jensenshannon(true_counts, predicted_counts, base=2), rel=1e-9
+    )
+    assert scores["labels_never_predicted"] == []
+    # Nats name their keys; strings are labels as good as ids.
+    in_nats = prediction_information(true.astype(str), predicted.astype(str), base=math.e, prefix="test_")
+    assert in_nats["test_mutual_information_nats"] == pytest.approx(nats, rel=1e-9)
+
+
+def test_perfect_predictions_remove_all_uncertainty_and_constant_ones_none():
+    true = ["pos", "neg", "neg", "pos", "neg", "neutral"]
+    perfect = prediction_information(true, true)
+    assert (
+        perfect["mutual_information_bits"]
+        == perfect["label_entropy_bits"]
+        == pytest.approx(scipy.stats.entropy([2, 3, 1], base=2))
+    )
+    assert perfect["uncertainty_coefficient"] == 1.0
+    assert perfect["kl_true_to_predicted_bits"] == 0.0 and perfect["jensen_shannon_bits"] == 0.0
+    # Consistently swapped names tell as much as the right ones: U is not accuracy.
+    swapped = prediction_information(true, [{"pos": "neg", "neg": "pos"}.get(t, t) for t in true])
+    assert swapped["uncertainty_coefficient"] == pytest.approx(1.0)
+    constant = prediction_information(true, ["neg"] * len(true))
+    assert constant["mutual_information_bits"] == 0.0 and constant["uncertainty_coefficient"] == 0.0
+    assert constant["prediction_entropy_bits"] == 0.0
+    # A single true label leaves nothing to remove: the coefficient is undefined, not 0 or 1.
+    assert prediction_information([1, 1, 1], [1, 0, 1])["uncertainty_coefficient"] is None
+
+
+def test_a_true_label_never_predicted_gives_no_kl_but_names_the_label_and_dumps_as_standard_json():
+    true = np.array([0, 0, 1, 1, 2, 2])
+    predicted = np.array([0, 0, 1, 1, 1, 1])  # 2 is never predicted
+    scores = prediction_information(true, predicted, labels=[0, 1, 2, 3], prefix="test_")
+    assert math.isinf(scipy.stats.entropy([2, 2, 2], [2, 4, 0]))
+    assert scores["test_kl_true_to_predicted_bits"] is None
+    assert scores["test_labels_never_predicted"] == [2]  # 3 is never true either: it costs nothing
+    assert math.isfinite(scores["test_jensen_shannon_bits"]) and scores["test_jensen_shannon_bits"] > 0
+    written = json.loads(json.dumps(scores, allow_nan=False))  # Python ints, no NaN or Infinity
+    assert written == scores and written["test_kl_true_to_predicted_bits"] is None
+    assert all(name.startswith("test_") for name in scores)
+    # A predicted label the truth never has makes the KL finite: it is the other direction that is not.
+    assert prediction_information(predicted, true)["kl_true_to_predicted_bits"] == pytest.approx(
+        scipy.stats.entropy([2, 4, 0], [2, 2, 2], base=2)
+    )
+
+
+def test_prediction_information_refuses_what_it_cannot_pair():
+    with pytest.raises(ValueError, match="paired"):
+        prediction_information([0, 1], [0])
+    with pytest.raises(ValueError, match="paired"):
+        prediction_information([], [])
+    with pytest.raises(ValueError, match="not in labels"):
+        prediction_information([0, 1], [0, 2], labels=[0, 1])
+    with pytest.raises(ValueError, match="repeats"):
+        prediction_information([0, 1], [0, 1], labels=[0, 1, 1])
+    with pytest.raises(ValueError, match="two kinds"):
+        prediction_information([0, 1], ["0", "1"])
+    with pytest.raises(ValueError, match="base"):
+        prediction_information([0, 1], [0, 1], base=3)
+
+
+def test_tag_information_counts_every_token_of_every_sentence():
+    true = [["B-PER", "I-PER", "O"], ["O", "B-LOC"], ["O"]]
+    predicted = [["B-PER", "O", "O"], ["O", "B-PER"], ["O"]]
+    scores = tag_information(true, predicted, prefix="test_")
+    flat_true = ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]
+    flat_predicted = ["B-PER", "O", "O", "O", "B-PER", "O"]
+    assert scores == prediction_information(flat_true, flat_predicted, prefix="test_")
+    # Over 6 tokens: true O 3, B-PER 1, I-PER 1, B-LOC 1; predicted O 4, B-PER 2.
+    assert scores["test_label_entropy_bits"] == pytest.approx(scipy.stats.entropy([3, 1, 1, 1], base=2))
+    assert scores["test_prediction_entropy_bits"] == pytest.approx(scipy.stats.entropy([4, 2], base=2))
+    expected = sklearn.metrics.mutual_info_score(flat_true, flat_predicted) / math.log(2)
+    assert scores["test_mutual_information_bits"] == pytest.approx(expected)
+    assert scores["test_labels_never_predicted"] == ["B-LOC", "I-PER"]
+    assert scores["test_kl_true_to_predicted_bits"] is None
+    with pytest.raises(ValueError, match="sentence 1"):
+        tag_information(true, [["B-PER", "O", "O"], ["O"], ["O"]])
+    with pytest.raises(ValueError, match="sentences"):
+        tag_information(true, predicted[:2])
+
+
+@pytest.mark.parametrize("function", [prediction_information, tag_information], ids=lambda f: f.__name__)
+def test_docstring_examples_run(function):
+    (example,) = doctest.DocTestFinder().find(function, function.__name__, globs={})
+    assert doctest.DocTestRunner().run(example).failed == 0

@@ -36,11 +36,21 @@ def trained(tmp_path_factory):
 
 
 def test_short_run_on_sst2_learns(trained):
-    _, metrics = trained
+    output_dir, metrics = trained
     assert metrics["test_accuracy"] > 0.68  # chance is 0.50
     assert metrics["test_auc"] > 0.75
     for name in ("test_precision", "test_recall", "test_f1", "train_seconds", "epochs"):
         assert name in metrics
+    # The information view of the test errors, as metrics.json holds it.
+    written = json.loads((output_dir / "metrics.json").read_text())
+    label_bits, information = written["test_label_entropy_bits"], written["test_mutual_information_bits"]
+    assert 0.9 < label_bits <= 1.0  # two classes, near balanced
+    assert 0.0 < information <= min(label_bits, written["test_prediction_entropy_bits"])
+    assert written["test_uncertainty_coefficient"] == pytest.approx(information / label_bits)
+    assert 0.0 < written["test_uncertainty_coefficient"] <= 1.0
+    assert 0.0 <= written["test_jensen_shannon_bits"] <= 1.0
+    # Both classes are predicted by a model this accurate: the KL divergence is a number.
+    assert written["test_labels_never_predicted"] == [] and written["test_kl_true_to_predicted_bits"] >= 0.0
 
 
 def test_every_artifact_is_written(trained):

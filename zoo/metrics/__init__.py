@@ -18,6 +18,8 @@ from zoo.metrics.information import (
     kl_divergence,
     mutual_information,
     pointwise_mutual_information,
+    prediction_information,
+    tag_information,
 )
 from zoo.metrics.score_callback import ScoreCallback
 from zoo.metrics.speech import TranscriptionCallback, error_rates
@@ -46,4 +48,6 @@ __all__ = [
     "kl_divergence",
     "mutual_information",
     "pointwise_mutual_information",
+    "prediction_information",
+    "tag_information",
 ]

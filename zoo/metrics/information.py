@@ -11,6 +11,10 @@ the conventions of information theory: `0 log 0 = 0`, and a q with zero probabil
 gives an infinite cross-entropy and KL divergence (that outcome cannot be coded with q). Negative or
 non-finite inputs are refused.
 
+For a classifier's or a tagger's errors, `prediction_information` (and `tag_information`, per token) puts
+paired true and predicted labels through these measures: how much the predictions tell about the labels,
+and how far the predicted label frequencies are from the true ones.
+
 For streams of model predictions, `BitsPerToken` is a Keras metric that accumulates the cross-entropy of
 integer labels under predicted logits (padding masked) over a whole evaluation: keras-hub's `Perplexity`
 (`2 ** bits`) in bits.
@@ -33,6 +37,8 @@ __all__ = [
     "kl_divergence",
     "mutual_information",
     "pointwise_mutual_information",
+    "prediction_information",
+    "tag_information",
 ]
 
 
@@ -146,6 +152,140 @@ def pointwise_mutual_information(
         pmi = np.log(p / (rows * columns)) / math.log(base)
     pmi = np.where(np.isnan(pmi), -np.inf, pmi)  # a row or column never seen
     return np.maximum(pmi, 0.0) if positive else pmi
+
+
+# ## What predictions tell about labels
+
+_UNITS = {2.0: "bits", math.e: "nats", 10.0: "hartleys"}
+
+
+def prediction_information(
+    true, predicted, labels=None, base: float = 2.0, prefix: str = ""
+) -> dict[str, float | list | None]:
+    """The information view of a classifier's errors, from paired true and predicted labels.
+
+    Accuracy counts the errors; these figures say what kind they are. The mutual information between
+    the true and the predicted label is how much a prediction tells about the label, and the uncertainty
+    coefficient (Theil's U) is its fraction of all there is to know: 1 when the predictions give the labels
+    away (they may still be wrong in a consistent way, such as two names swapped), 0 when they are
+    independent of them (a constant prediction). The divergences compare the two label frequencies alone:
+    a classifier that predicts one class too often is far from the true frequencies whatever its accuracy.
+
+    Args:
+        true: the true labels, class ids or strings, any shape (flattened).
+        predicted: the predicted labels, paired with `true` (same length after flattening).
+        labels: the label set, or None for the labels that occur in `true` or `predicted`. Labels in it
+            that never occur change no figure; a label not in it is refused. Its order is the order of
+            `labels_never_predicted`.
+        base: of the logarithm: 2 (bits, the default), `math.e` (nats) or 10 (hartleys); the unit names
+            the keys.
+        prefix: put before every key, e.g. `"test_"`, as `EntityScores.to_dict` does.
+
+    Returns:
+        A dict that `json.dumps(..., allow_nan=False)` writes as standard JSON (shown in bits, with an
+        empty prefix):
+        - `label_entropy_bits`: H(true), the uncertainty about a label before any prediction.
+        - `prediction_entropy_bits`: H(predicted).
+        - `mutual_information_bits`: I(true; predicted), from the joint count table; between 0 and the
+          smaller entropy (rounding errors past those bounds are clipped).
+        - `uncertainty_coefficient`: I(true; predicted) / H(true), in [0, 1]; None when H(true) is 0 (a
+          single true label leaves no uncertainty to remove).
+        - `kl_true_to_predicted_bits`: KL(p_true || p_predicted) of the two label frequencies; None when it
+          is infinite, that is when a true label is never predicted.
+        - `jensen_shannon_bits`: the Jensen-Shannon divergence of the same two frequencies: symmetric,
+          always finite, at most 1 bit.
+        - `labels_never_predicted`: the true labels that are never predicted (as Python ints, floats or
+          strings), the reason for a None KL divergence; empty when every true label is predicted.
+
+    Raises:
+        ValueError: the sequences are empty or of different lengths, one holds strings and the other
+            numbers, `labels` repeats a label or lacks one that occurs, or `base` has no unit name.
+
+    Example:
+
+    >>> from zoo.metrics import prediction_information
+    >>> scores = prediction_information([0, 0, 1, 1], [0, 0, 0, 1])
+    >>> round(scores["uncertainty_coefficient"], 4), scores["labels_never_predicted"]
+    (0.3113, [])
+    >>> prediction_information(["a", "b"], ["a", "a"])["labels_never_predicted"]
+    ['b']
+    """
+    units = next((name for value, name in _UNITS.items() if math.isclose(base, value)), None)
+    if units is None:
+        raise ValueError(f"base must be 2, math.e or 10 (bits, nats, hartleys), got {base}")
+    true, predicted = np.asarray(true).ravel(), np.asarray(predicted).ravel()
+    if len(true) != len(predicted) or not len(true):
+        raise ValueError(
+            f"true and predicted must be paired labels of one non-zero length, got {len(true)} and "
+            f"{len(predicted)}"
+        )
+    if (true.dtype.kind in "US") != (predicted.dtype.kind in "US"):
+        raise ValueError(f"true and predicted hold labels of two kinds: {true.dtype} and {predicted.dtype}")
+    names = np.unique(np.concatenate([true, predicted])) if labels is None else np.asarray(labels).ravel()
+    if len(np.unique(names)) != len(names):
+        raise ValueError(f"labels repeats a label: {names.tolist()}")
+    order = np.argsort(names, kind="stable")
+
+    def ids(values: np.ndarray) -> np.ndarray:
+        found = order[np.minimum(np.searchsorted(names, values, sorter=order), len(names) - 1)]
+        unknown = names[found] != values
+        if np.any(unknown):
+            raise ValueError(f"label {values[unknown][0].item()!r} is not in labels {names.tolist()}")
+        return found
+
+    size = len(names)
+    counts = np.bincount(ids(true) * size + ids(predicted), minlength=size * size).reshape(size, size)
+    true_counts, predicted_counts = counts.sum(axis=1), counts.sum(axis=0)
+    label_entropy = entropy(true_counts, base) + 0.0  # + 0.0: no -0.0 for a constant
+    prediction_entropy = entropy(predicted_counts, base) + 0.0
+    information = min(max(mutual_information(counts, base=base), 0.0), label_entropy, prediction_entropy)
+    never = (true_counts > 0) & (predicted_counts == 0)
+    return {
+        f"{prefix}label_entropy_{units}": label_entropy,
+        f"{prefix}prediction_entropy_{units}": prediction_entropy,
+        f"{prefix}mutual_information_{units}": information,
+        f"{prefix}uncertainty_coefficient": information / label_entropy if label_entropy > 0 else None,
+        f"{prefix}kl_true_to_predicted_{units}": (
+            None if np.any(never) else kl_divergence(true_counts, predicted_counts, base)
+        ),
+        f"{prefix}jensen_shannon_{units}": jensen_shannon(true_counts, predicted_counts, base),
+        f"{prefix}labels_never_predicted": names[never].tolist(),
+    }
+
+
+def tag_information(
+    true: list[list[str]], predicted: list[list[str]], labels=None, base: float = 2.0, prefix: str = ""
+) -> dict[str, float | list | None]:
+    """`prediction_information` of a tagger, per token: every token of every sentence is one pair.
+
+    Args:
+        true: the true tags, one list per sentence (`zoo.tagging.predict_tags` returns `(true, predicted)`
+            in this form).
+        predicted: the predicted tags, the same number per sentence.
+        labels, base, prefix: as for `prediction_information`.
+
+    Returns:
+        `prediction_information`'s keys, over tokens: the labels are tags, and `O` counts as one like any
+        other, so on text where most tokens are outside any entity it weighs in most.
+
+    Raises:
+        ValueError: the sentence counts differ, a sentence's tag counts differ, or there are no tokens.
+
+    Example:
+
+    >>> from zoo.metrics import tag_information
+    >>> scores = tag_information([["B-PER", "O"], ["O"]], [["B-PER", "O"], ["O"]])
+    >>> scores["uncertainty_coefficient"]
+    1.0
+    """
+    if len(true) != len(predicted):
+        raise ValueError(f"true has {len(true)} sentences and predicted {len(predicted)}")
+    for index, (gold, guess) in enumerate(zip(true, predicted)):
+        if len(gold) != len(guess):
+            raise ValueError(f"sentence {index} has {len(gold)} true tags and {len(guess)} predicted")
+    flat_true = [tag for sentence in true for tag in sentence]
+    flat_predicted = [tag for sentence in predicted for tag in sentence]
+    return prediction_information(flat_true, flat_predicted, labels=labels, base=base, prefix=prefix)
 
 
 def _scalar(value: np.ndarray) -> np.ndarray | float:
