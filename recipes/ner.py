@@ -266,11 +266,14 @@ def ensemble(config: Config, data: NERData, run: zoo.train.Run) -> tuple[keras.M
 
 
 def evaluate(tagger: keras.Model, data: NERData, run: zoo.train.Run) -> dict[str, float]:
-    """Test entity scores of the tagger (per type in entity_scores.md)."""
-    scores = zoo.metrics.entity_scores(*zoo.tagging.predict_tags(tagger, data.test, data.tag_names))
+    """Test entity scores of the tagger (per type in entity_scores.md), and the information view of its
+    tags, token by token (`zoo.metrics.tag_information`: `test_tag_mutual_information_bits`, ...)."""
+    true, predicted = zoo.tagging.predict_tags(tagger, data.test, data.tag_names)
+    scores = zoo.metrics.entity_scores(true, predicted)
     zoo.io.write_text(run.output_dir / "entity_scores.md", scores.to_markdown() + "\n")
     print("\nTest entity scores:\n" + scores.to_markdown())
-    return scores.to_dict(prefix="test_")
+    information = zoo.metrics.tag_information(true, predicted, labels=data.tag_names, prefix="test_tag_")
+    return scores.to_dict(prefix="test_") | information
 
 
 # ## Export

@@ -41,6 +41,9 @@ def test_short_run_on_wnut17_learns(trained):
     assert metrics["test_entity_f1"] > 0.05  # a tagger that finds nothing scores 0
     assert metrics["test_entity_precision"] > 0.15
     assert metrics["best_val_entity_f1"] > 0.05
+    # The information view of the tags, per token: the tags tell something about the truth, not all.
+    assert 0.05 < metrics["test_tag_uncertainty_coefficient"] < 1.0
+    assert metrics["test_tag_mutual_information_bits"] < metrics["test_tag_label_entropy_bits"]
     history = (output_dir / "history.csv").read_text().splitlines()
     assert "val_entity_f1" in history[0]  # the callback's metric reached the CSV log
 
