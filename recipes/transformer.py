@@ -250,18 +250,7 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
             data.tokenizers.target.vocabulary_size(),
             train_steps,
         )
-    greedy = translator(model, data.tokenizers, config)
-    sample = data.validation_pairs[: config.bleu_samples]
-    bleu = zoo.metrics.TranslationScoreCallback(
-        greedy.translate_all, [s for s, _ in sample], [t for _, t in sample]
-    )
-    # With --ema the runner swaps the average in before BLEU: validation, BLEU and checkpoints see it.
-    run.fit(
-        model.trainer, data.train, data.validation, monitor="val_bleu", mode="max", extra_callbacks=[bleu]
-    )
-    beam = translator(model, data.tokenizers, config, config.beam_size) if config.beam_size > 1 else None
-    metrics = zoo.seq2seq.score_test_split(greedy, beam, data.test_pairs)
-    metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
+    greedy, beam, metrics = zoo.seq2seq.train_and_score(model, data, config, run, translator)
     if config.export:
         metrics |= zoo.seq2seq.export_translator(greedy, data, run.output_dir, model, beam, config, metrics)
     return run.finish(metrics)

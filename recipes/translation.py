@@ -228,17 +228,7 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
             data.tokenizers.target.vocabulary_size(),
             train_steps=config.epochs * max(1, data.train_batches),
         )
-    greedy = translator(model, data.tokenizers, config)
-    sample = data.validation_pairs[: config.bleu_samples]
-    bleu = zoo.metrics.TranslationScoreCallback(
-        greedy.translate_all, [s for s, _ in sample], [t for _, t in sample]
-    )
-    run.fit(
-        model.trainer, data.train, data.validation, monitor="val_bleu", mode="max", extra_callbacks=[bleu]
-    )
-    beam = translator(model, data.tokenizers, config, config.beam_size) if config.beam_size > 1 else None
-    metrics = zoo.seq2seq.score_test_split(greedy, beam, data.test_pairs)
-    metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
+    greedy, beam, metrics = zoo.seq2seq.train_and_score(model, data, config, run, translator)
     draw_heatmaps(model, data, greedy, run, config.heatmaps)
     if config.export:
         metrics |= zoo.seq2seq.export_translator(greedy, data, run.output_dir, model, beam, config, metrics)

@@ -286,6 +286,34 @@ def translation_scores(translator: Translator, pairs, prefix: str) -> tuple[dict
     }, hypotheses
 
 
+def train_and_score(
+    model, data: TranslationData, config, run: zoo.train.Run, translator: Callable[..., Translator]
+) -> tuple[Translator, Translator | None, dict[str, float]]:
+    """Train `model.trainer` with `run` on `data`, the checkpoint chosen by the BLEU of greedy translations
+    of the first `config.bleu_samples` validation pairs (with `--ema` the runner swaps the average in
+    first, so validation, BLEU and checkpoints see it), then score the test split (`score_test_split`).
+
+    Args:
+        translator: the recipe's `(model, tokenizers, config, beam_size=1) -> Translator`.
+
+    Returns:
+        The greedy translator, the beam translator (None unless `config.beam_size` > 1) and the test
+        metrics with `train_target_tokens_per_epoch`.
+    """
+    from zoo.metrics.translation import TranslationScoreCallback
+
+    greedy = translator(model, data.tokenizers, config)
+    sample = data.validation_pairs[: config.bleu_samples]
+    bleu = TranslationScoreCallback(greedy.translate_all, [s for s, _ in sample], [t for _, t in sample])
+    run.fit(
+        model.trainer, data.train, data.validation, monitor="val_bleu", mode="max", extra_callbacks=[bleu]
+    )
+    beam = translator(model, data.tokenizers, config, config.beam_size) if config.beam_size > 1 else None
+    metrics = score_test_split(greedy, beam, data.test_pairs)
+    metrics["train_target_tokens_per_epoch"] = data.train_target_tokens
+    return greedy, beam, metrics
+
+
 def score_test_split(
     greedy: Translator, beam: Translator | None, pairs, examples: int = 5
 ) -> dict[str, float]:

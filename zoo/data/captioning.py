@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from zoo.data.common import DIGIT_WORDS
+from zoo.data.common import DIGIT_WORDS, check_fractions
 from zoo.data.integrity import check_counts
 from zoo.data.registry import DATASETS, find_dataset, locate
 from zoo.data.sentiment import decode_utf8
@@ -510,22 +510,11 @@ def caption_split(image_id: str, validation_fraction: float = 0.1, test_fraction
     >>> [caption_split(f"{number:012d}.jpg") for number in (11, 12, 14)]
     ['train', 'test', 'validation']
     """
-    _check_fractions(validation_fraction, test_fraction)
+    check_fractions(validation_fraction, test_fraction, "images")
     bucket = int.from_bytes(hashlib.sha256(image_id.encode("utf-8")).digest()[:8], "big") % 1000
     if bucket < test_fraction * 1000:
         return "test"
     return "validation" if bucket < (test_fraction + validation_fraction) * 1000 else "train"
-
-
-def _check_fractions(validation_fraction: float, test_fraction: float) -> None:
-    if (
-        not (0 <= validation_fraction < 1 and 0 <= test_fraction < 1)
-        or validation_fraction + test_fraction >= 1
-    ):
-        raise ValueError(
-            f"validation_fraction ({validation_fraction}) and test_fraction ({test_fraction}) must be in "
-            "[0, 1) and leave some images for training"
-        )
 
 
 def _split_by_id(data: CaptionedImages, validation_fraction: float, test_fraction: float) -> dict:
@@ -597,7 +586,7 @@ def read_coco_captions(
     >>> len(splits.test.ids)  # COCO's val2017  # doctest: +SKIP
     5000
     """
-    _check_fractions(validation_fraction, test_fraction)
+    check_fractions(validation_fraction, test_fraction, "images")
     root = pathlib.Path(path)
     if root.is_dir():
         train_file = next(iter(_coco_pair(root, "train")), None)

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from zoo.data.common import decode_utf8
+from zoo.data.common import check_fractions, decode_utf8
 from zoo.data.integrity import check_counts, looks_like_zip, read_zip_member
 from zoo.data.registry import DATASETS, find_dataset
 from zoo.errors import DataFormatError
@@ -118,17 +118,6 @@ def read_sentence_pairs(path: str | os.PathLike) -> list[Pair]:
 # ## Splitting without shared sentences
 
 
-def _check_fractions(validation_fraction: float, test_fraction: float) -> None:
-    if (
-        not (0 <= validation_fraction < 1 and 0 <= test_fraction < 1)
-        or validation_fraction + test_fraction >= 1
-    ):
-        raise ValueError(
-            f"validation_fraction ({validation_fraction}) and test_fraction ({test_fraction}) must be in "
-            "[0, 1) and leave some pairs for training"
-        )
-
-
 def _components(pairs: Sequence[Pair]) -> list[list[int]]:
     """Indices of the pairs linked by a shared English or a shared Spanish sentence (union-find), each
     component in file order, components in the order of their first pair."""
@@ -193,7 +182,7 @@ def split_pairs(
     >>> splits["validation"], splits["test"]
     ([('Who?', '¿Quién?')], [('Wow!', '¡Órale!')])
     """
-    _check_fractions(validation_fraction, test_fraction)
+    check_fractions(validation_fraction, test_fraction, "pairs")
     targets = {
         "test": round(test_fraction * len(pairs)),
         "validation": round(validation_fraction * len(pairs)),
@@ -322,7 +311,7 @@ def load_translation(
         DataFormatError: a malformed pair file (see `read_sentence_pairs`), or a folder without one.
         ValueError: an unknown dataset, bad fractions or `max_pairs` below 1.
     """
-    _check_fractions(validation_fraction, test_fraction)
+    check_fractions(validation_fraction, test_fraction, "pairs")
     if dataset is None and data_dir is None:
         pairs = sample_pairs()
         version = importlib.metadata.version("num2words")
