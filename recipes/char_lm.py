@@ -147,7 +147,9 @@ class CharacterData(NamedTuple):
     train: tf.data.Dataset  # (inputs, targets) int32 (batch, bptt or context)
     validation: tf.data.Dataset
     train_steps: int  # batches per epoch
-    train_characters: int
+    train_ids: np.ndarray | characters_data.CharacterStream  # for the n-gram models
+    validation_ids: np.ndarray | characters_data.CharacterStream
+    validation_spans: list[tuple[int, int]]  # the stretches val_loss reads, each from a blank state
     validation_text: str  # the first --inspect-characters of validation, for the cell report
 
 
@@ -168,6 +170,7 @@ def load_data(config: Config) -> CharacterData:
     if config.model == "rnn":
         train = characters_data.bptt_batches(train_ids, config.batch_size, config.bptt)
         validation = characters_data.bptt_batches(validation_ids, config.batch_size, config.bptt)
+        spans = characters_data.bptt_spans(len(validation_ids), config.batch_size, config.bptt)
         steps = int(train.cardinality())
     else:
         steps = config.steps_per_epoch or max(1, len(train_ids) // (config.batch_size * config.context))
@@ -175,12 +178,15 @@ def load_data(config: Config) -> CharacterData:
             train_ids, config.context, config.batch_size, steps, config.seed, config.shuffle_windows
         )
         validation = characters_data.contiguous_windows(validation_ids, config.context, config.batch_size)
+        spans = characters_data.window_spans(len(validation_ids), config.context)
     print(
         f"{corpus.source}: {len(train_ids):,} training and {len(validation_ids):,} validation "
         f"characters, {len(characters)} distinct (+ padding and unknown; {unknown} unknown in validation); "
         f"{steps} batches per epoch"
     )
-    return CharacterData(characters, train, validation, steps, len(train_ids), validation_text)
+    return CharacterData(
+        characters, train, validation, steps, train_ids, validation_ids, spans, validation_text
+    )
 
 
 # ## Model
@@ -320,11 +326,8 @@ def main(argv: list[str] | None = None) -> dict:
         epoch, batch = budget.stopped_at
         print(f"--max-minutes {config.max_minutes:g}: stopped in epoch {epoch + 1} at batch {batch + 1}")
     model = stateless_copy(model, config, vocabulary_size)
-    metrics |= {
-        "train_characters": data.train_characters,
-        "vocabulary_size": vocabulary_size,
-        "parameters": model.count_params(),
-    }
+    metrics |= {"train_characters": len(data.train_ids), "vocabulary_size": vocabulary_size}
+    metrics["parameters"] = model.count_params()
     print(f"\nSample (temperature 0.8, seed {config.seed}):")
     lm.print_sample(model, data.characters, config.sample_prompt, seed=config.seed)
     print()
@@ -335,6 +338,9 @@ def main(argv: list[str] | None = None) -> dict:
         matches = zoo.inspection.inspect_text(model, data.characters, data.validation_text, run.output_dir)
         print("\nWhat the cells learn (cells.html colours the text by each unit):")
         print(zoo.inspection.markdown_table(matches))
+    metrics |= lm.print_ngram_split(
+        data.train_ids, data.validation_ids, data.validation_spans, metrics["val_bits_per_char"]
+    )
     if config.export:
         metrics |= export(model, data.characters, run)
     return run.finish(metrics)

@@ -10,12 +10,17 @@ looking at thousands of them. This module automates the looking:
    state `h` of a GRU or SimpleRNN.
 2. `character_features` computes numbers per character that a unit might track (`FEATURES`).
 3. `best_units` finds, for each feature, the unit whose activation has the largest absolute Pearson
-   correlation with it over the text.
-4. `report` writes an HTML page colouring the text by each feature's best unit (red positive, blue
-   negative, like the paper's figures) and a Markdown table (feature, unit, correlation).
+   correlation with it over the text, and the unit that shares the most information with it: the
+   mutual information in bits between the unit's activation, cut into `BINS` (8) equal-frequency bins
+   (`discretise`), and the feature (a binary one as its two values, any other cut the same way).
+4. `report` writes an HTML page colouring the text by each feature's best units (red positive, blue
+   negative, like the paper's figures) and a Markdown table (feature, the best unit by each measure with
+   both numbers), with a sentence naming the features where the two measures pick different units.
 
-A correlation answers "which unit is most linearly related to this feature", not "what does this unit
-do": a unit may track several features, and a feature may be spread over many units. Look at the page.
+A correlation answers "which unit is most linearly related to this feature"; mutual information also
+sees a unit that responds to it non-monotonically (high at both ends of a line, low in its middle), which
+a correlation near 0 hides. Neither says "what does this unit do": a unit may track several features, and
+a feature may be spread over many units. Look at the page.
 """
 
 from __future__ import annotations
@@ -28,9 +33,13 @@ from typing import NamedTuple
 
 import keras
 import numpy as np
+import scipy.stats
 
 from zoo.data.characters import encode
 from zoo.language_model import START, recurrent_step
+from zoo.metrics.information import mutual_information
+
+BINS = 8  # equal-frequency bins an activation or a feature is cut into for mutual information
 
 FEATURES = {
     "position_in_line": "characters since the last line break (0 at the start of a line)",
@@ -87,10 +96,18 @@ def character_features(text: str) -> dict[str, np.ndarray]:
 
 
 class UnitMatch(NamedTuple):
+    """A feature's best unit by |correlation| and its best unit by mutual information (-1 and NaN when
+    the feature is constant in the text)."""
+
     feature: str
-    unit: int  # column of the activation matrix
+    unit: int  # column of the activation matrix of the largest |correlation|
     name: str  # e.g. "lstm_1/c[17]"
-    correlation: float  # Pearson r of the unit with the feature (NaN when the feature is constant)
+    correlation: float  # Pearson r of the unit with the feature
+    information: float = float("nan")  # its mutual information with the feature, bits
+    mi_unit: int = -1  # column of the largest mutual information
+    mi_name: str = ""
+    mi_information: float = float("nan")  # bits
+    mi_correlation: float = float("nan")  # its Pearson r
 
 
 def correlations(activations: np.ndarray, feature: np.ndarray) -> np.ndarray:
@@ -109,15 +126,41 @@ def correlations(activations: np.ndarray, feature: np.ndarray) -> np.ndarray:
         return np.where(unit_norms > 0, covariance / (unit_norms * feature_norm), 0.0)
 
 
+def discretise(values: np.ndarray, bins: int = BINS) -> np.ndarray:
+    """Equal-frequency bin labels of `values` (time,), or of each column of `values` (time, units).
+
+    A value's bin is that of its mid-rank: `floor(bins * (rank - 1/2) / n)`, its rank being the mean rank
+    of the values equal to it (`scipy.stats.rankdata`). Distinct values fill the bins equally; equal
+    values share a bin; a binary column keeps its two values apart (their mid-ranks are n/2 apart,
+    however rare one of them is), and a constant one has a single bin."""
+    values = np.asarray(values, np.float64)
+    ranks = scipy.stats.rankdata(values, method="average", axis=0)
+    return np.floor(bins * (ranks - 0.5) / len(values)).astype(np.int64)
+
+
+def mutual_informations(activations: np.ndarray, feature: np.ndarray, bins: int = BINS) -> np.ndarray:
+    """The mutual information in bits of each column of `activations` (time, units) with `feature`
+    (time,), both `discretise`d into `bins` equal-frequency bins (the plug-in estimate of
+    `zoo.metrics.information.mutual_information`): 0 for a constant unit or feature."""
+    units = discretise(activations, bins)
+    labels = discretise(feature, bins)
+    return np.array([mutual_information(x=units[:, unit], y=labels) for unit in range(units.shape[1])])
+
+
 def best_units(
-    activations: np.ndarray, features: dict[str, np.ndarray], names: list[str] | None = None
+    activations: np.ndarray,
+    features: dict[str, np.ndarray],
+    names: list[str] | None = None,
+    bins: int = BINS,
 ) -> list[UnitMatch]:
-    """For each feature, the unit of largest |correlation| (the first one on ties).
+    """For each feature, the unit of largest |correlation| and the unit of largest mutual information
+    (`mutual_informations`), each the first one on ties, with both numbers of each.
 
     Args:
         activations: `(time, units)`.
         features: name -> `(time,)` values, e.g. from `character_features`.
         names: a name per unit (default `unit[i]`).
+        bins: equal-frequency bins of each activation and each feature for the mutual information.
     """
     names = names or [f"unit[{index}]" for index in range(activations.shape[1])]
     matches = []
@@ -126,8 +169,11 @@ def best_units(
         if np.all(np.isnan(r)):
             matches.append(UnitMatch(feature, -1, "", float("nan")))
             continue
-        unit = int(np.nanargmax(np.abs(r)))
-        matches.append(UnitMatch(feature, unit, names[unit], float(r[unit])))
+        information = mutual_informations(activations, values, bins)
+        unit, best = int(np.nanargmax(np.abs(r))), int(np.argmax(information))
+        by_correlation = (unit, names[unit], float(r[unit]), float(information[unit]))
+        by_information = (best, names[best], float(information[best]), float(r[best]))
+        matches.append(UnitMatch(feature, *by_correlation, *by_information))
     return matches
 
 
@@ -176,14 +222,62 @@ def coloured_text(text: str, values: np.ndarray) -> str:
     return "".join(spans)
 
 
-def markdown_table(matches: list[UnitMatch]) -> str:
-    lines = ["| feature | best unit | correlation |", "|---|---|---|"]
+def disagreement(matches: list[UnitMatch]) -> str:
+    """Sentences naming the features whose best unit by |correlation| is not their best unit by mutual
+    information, with both units' numbers, and those where mutual information's unit looks non-monotone:
+    at least 1.5 times the bits of correlation's unit (and 0.05 bit more) with a smaller |r|."""
+    differ = [match for match in matches if match.unit >= 0 and match.mi_unit != match.unit]
+    if not differ:
+        return "Correlation and mutual information pick the same unit for every feature."
+    cases = "; ".join(
+        f"{match.feature}: {match.mi_name} by mutual information ({match.mi_information:.3f} bits, "
+        f"r = {match.mi_correlation:+.3f}), {match.name} by correlation (r = {match.correlation:+.3f}, "
+        f"{match.information:.3f} bits)"
+        for match in differ
+    )
+    sentence = (
+        f"Correlation and mutual information pick different units for {len(differ)} of "
+        f"{sum(match.unit >= 0 for match in matches)} features: {cases}."
+    )
+    non_monotone = [
+        f"{match.feature} ({match.mi_name})"
+        for match in differ
+        if match.mi_information >= max(1.5 * match.information, match.information + 0.05)
+        and abs(match.mi_correlation) < abs(match.correlation)
+    ]
+    criterion = "at least 1.5 times the bits of correlation's unit (and 0.05 bit more) with a smaller |r|"
+    if not non_monotone:
+        return (
+            f"{sentence} Nowhere does mutual information's unit hold {criterion}, the mark of a unit "
+            "that responds non-monotonically: the two measures pick units of similar standing."
+        )
+    return (
+        f"{sentence} Mutual information's unit holds {criterion} in {', '.join(non_monotone)}: such a unit "
+        "responds to the feature non-monotonically (high at both ends of a line, low in its middle, "
+        "say), which a correlation misses."
+    )
+
+
+def markdown_table(matches: list[UnitMatch], bins: int = BINS) -> str:
+    """Each feature's best unit by |correlation| and by mutual information, each with its r and its bits,
+    then the `disagreement` sentence."""
+    lines = [
+        "| feature | best unit by correlation | r | MI (bits) | best unit by MI | MI (bits) | r |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for match in matches:
         if match.unit < 0:
-            lines.append(f"| {match.feature} | (constant in this text) | |")
+            lines.append(f"| {match.feature} | (constant in this text) | | | | | |")
         else:
-            lines.append(f"| {match.feature} | {match.name} | {match.correlation:+.3f} |")
-    return "\n".join(lines) + "\n"
+            lines.append(
+                f"| {match.feature} | {match.name} | {match.correlation:+.3f} | {match.information:.3f} | "
+                f"{match.mi_name} | {match.mi_information:.3f} | {match.mi_correlation:+.3f} |"
+            )
+    note = (
+        f"MI: mutual information between the unit's activation, cut into {bins} equal-frequency bins, "
+        "and the feature (a binary feature as its two values, any other cut the same way)."
+    )
+    return "\n".join(lines) + f"\n\n{note}\n\n{disagreement(matches)}\n"
 
 
 def report(
@@ -193,18 +287,28 @@ def report(
     html_path: str | pathlib.Path,
     markdown_path: str | pathlib.Path,
     title: str = "What the cells learn",
+    bins: int = BINS,
 ) -> list[UnitMatch]:
-    """Find each feature's best unit over `text` and write the HTML page and the Markdown table."""
-    matches = best_units(activations, character_features(text), names)
+    """Find each feature's best units over `text` (`best_units`) and write the HTML page (the text
+    coloured by the best unit by correlation and, where it differs, by the best unit by mutual
+    information) and the Markdown table (`markdown_table`)."""
+    matches = best_units(activations, character_features(text), names, bins)
     sections = []
     for match in matches:
         if match.unit < 0:
             continue
         sections.append(
-            f"<h2>{match.feature}: {html.escape(match.name)} (r = {match.correlation:+.3f})</h2>"
-            f"<p>{html.escape(FEATURES[match.feature])}</p>"
+            f"<h2>{match.feature}</h2><p>{html.escape(FEATURES[match.feature])}</p>"
+            f"<h3>By correlation: {html.escape(match.name)} (r = {match.correlation:+.3f}, "
+            f"{match.information:.3f} bits)</h3>"
             f'<div class="text">{coloured_text(text, activations[:, match.unit])}</div>'
         )
+        if match.mi_unit != match.unit:
+            sections.append(
+                f"<h3>By mutual information: {html.escape(match.mi_name)} ({match.mi_information:.3f} bits, "
+                f"r = {match.mi_correlation:+.3f})</h3>"
+                f'<div class="text">{coloured_text(text, activations[:, match.mi_unit])}</div>'
+            )
     page = (
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title><style>"
         "body{font-family:sans-serif;max-width:60em;margin:auto}"
@@ -212,10 +316,11 @@ def report(
         f"</style></head><body><h1>{html.escape(title)}</h1>"
         "<p>Each character's background is the unit's activation after reading it: red positive, blue "
         "negative, white zero (scaled by the unit's largest magnitude in this text).</p>"
-        f"{''.join(sections)}</body></html>"
+        f"<p>{html.escape(disagreement(matches))}</p>{''.join(sections)}</body></html>"
     )
     pathlib.Path(html_path).write_text(page, encoding="utf-8")
-    pathlib.Path(markdown_path).write_text(f"# {title}\n\n{markdown_table(matches)}", encoding="utf-8")
+    table = markdown_table(matches, bins)
+    pathlib.Path(markdown_path).write_text(f"# {title}\n\n{table}", encoding="utf-8")
     return matches
 
 

@@ -14,6 +14,9 @@
   with a sampler from `zoo.decoding.make_sampler` (greedy, random, top-k, top-p, temperature, seed).
 - `log_probabilities` and `score`: how likely the model finds a text, character by character;
   `print_sample` and `print_scores` show a sample and a text's score beside its shuffled characters'.
+- `ngram_bits`: the bits per character of unigram, bigram, trigram, ... count models (interpolated
+  Kneser-Ney) on the very characters a validation loss covers; `print_ngram_split` sets the model's bits
+  beside them, so its saving over each shows what longer context is worth.
 - `export_scorer` and `load_scorer`: the model, its vocabulary, a SavedModel that scores strings and a
   TFLite file of the next-character model (`next_character_tflite`; generation's loop stays outside,
   as in `generate_with_tflite`).
@@ -28,7 +31,8 @@ import json
 import math
 import pathlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import NamedTuple
 
 import keras
 import keras_hub
@@ -38,7 +42,7 @@ from keras import ops
 
 import zoo.export
 import zoo.io
-from zoo.data.characters import character_lookup, decode, encode
+from zoo.data.characters import CharacterStream, character_lookup, character_vocabulary, decode, encode
 from zoo.decoding import Decoder, make_sampler
 from zoo.errors import ZooError
 
@@ -338,6 +342,206 @@ def print_scores(
     scores = {"text": score(model, characters, text), "scrambled": score(model, characters, scrambled)}
     print(f"text:      {text!r}\nscrambled: {scrambled!r}\n{scores_table(scores)}")
     return scores
+
+
+# ## Count models: what the network adds over n-grams
+
+NGRAM_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
+
+
+def ngram_name(order: int) -> str:
+    """unigram, bigram, trigram, then 4gram, 5gram, ... (as metric names spell them)."""
+    return NGRAM_NAMES.get(order, f"{order}gram")
+
+
+def ngram_bits(
+    train: str | np.ndarray | CharacterStream,
+    validation: str | np.ndarray | CharacterStream,
+    orders: Sequence[int] = (1, 2, 3),
+    spans: Sequence[tuple[int, int]] | None = None,
+) -> dict[int, float]:
+    """Bits per character of `validation` under a count model of `train` of each order (1 unigram, 2
+    bigram, 3 trigram, ...), smoothed by interpolated Kneser-Ney.
+
+    Interpolated Kneser-Ney (Chen and Goodman, "An Empirical Study of Smoothing Techniques for Language
+    Modeling", 1998): the probability of character w after the history h of k - 1 characters is
+    `p_k(w | h) = (max(a(hw) - D, 0) + D * n(h) * p_{k-1}(w | h')) / a(h)`, h' being h without its first
+    character. At the model's own order a(hw) counts hw in `train`; below it, a(hw) is hw's continuation
+    count, the number of distinct characters seen before hw. a(h) sums a(hw) over w and n(h) counts the w
+    with a(hw) > 0; a history never seen gives p_{k-1} alone. Each level's discount is D = n1 / (n1 + 2 n2),
+    n1 and n2 its numbers of n-grams with a = 1 and 2 (Ney, Essen and Kneser 1994), or 0.5 where none has
+    a = 1 (KenLM's fallback). Level 0 is uniform over the characters of `train` and one more, the unknown
+    one (`zoo.data.characters.UNK_ID`, or any id never seen in training), so no character costs infinitely.
+
+    The counting is NumPy over integer codes of the n-grams (`np.unique` and binary searches): a million
+    training characters take under a second. A `CharacterStream` is read a block at a time.
+
+    Args:
+        train, validation: texts (ids from the training text's vocabulary, characters unseen in it one
+            unknown id) or ids (ints >= 0; ids not in `train` should share one id, as `encode` makes
+            `UNK_ID`), as arrays or `zoo.data.characters.CharacterStream`s.
+        orders: the models' orders, each >= 1.
+        spans: `(start, stop)` stretches of `validation` read as a language model reads its rows or
+            windows (`zoo.data.characters.bptt_spans`, `window_spans`): each from a blank history, its
+            first character given and every later one scored from the ones before it in the stretch. The
+            stretches are in order and share at most one character. Default: one stretch, the whole text.
+
+    Returns:
+        order -> the mean of `-log2 p` over the scored characters.
+
+    Example:
+
+    >>> from zoo.language_model import ngram_bits
+    >>> bits = ngram_bits("abracadabra " * 20, "abracadabra cadabra", orders=(1, 2, 3))
+    >>> bits[1] > bits[2] > bits[3]
+    True
+    >>> round(ngram_bits("aab", "babc", orders=(1,))[1], 4)  # p(a) 17/27, p(b) 8/27, p(c unseen) 2/27
+    2.0591
+    """
+    if isinstance(train, str):
+        characters = character_vocabulary(train)
+        train, validation = encode(train, characters), encode(validation, characters)
+    if not len(train) or not orders or min(orders) < 1:
+        raise ValueError(f"need training characters and orders >= 1, got {len(train)} and {orders}")
+    spans = np.array(spans if spans is not None else [(0, len(validation))], np.int64).reshape(-1, 2)
+    starts, stops = spans[:, 0], spans[:, 1]
+    if np.any(starts < 0) or np.any(stops > len(validation)) or np.any(stops - starts < 2):
+        raise ValueError(f"every span needs 2 or more of the {len(validation)} validation characters")
+    if np.any(starts[1:] < stops[:-1] - 1):
+        raise ValueError("spans must be in order and share at most one character")
+    highest = max(orders)
+    base = max(_id_bound(train), _id_bound(validation))
+    if base**highest >= 2**62:
+        raise ValueError(f"{base} ids do not fit {highest}-gram codes in 64 bits")
+    counts = _ngram_counts(train, highest, base)
+    top = [_level(codes, number, base) for codes, number in counts]  # a model's own order: counts
+    # Below it, continuation counts: the distinct (k + 1)-grams that end in each k-gram.
+    ends = [np.unique(codes % base**k, return_counts=True) for k, (codes, _) in enumerate(counts[1:], 1)]
+    lower = [_level(codes, number, base) for codes, number in ends]
+    outcomes = len(counts[0][0]) + 1  # the training characters and the unknown one
+    bits, scored = dict.fromkeys(orders, 0.0), 0
+    carry, offset = np.empty(0, np.int64), 0
+    for block in _id_blocks(validation):
+        ids = np.concatenate([carry, block])
+        local = np.arange(len(carry), len(ids))
+        positions = offset - len(carry) + local
+        span = np.searchsorted(starts + 1, positions, side="right") - 1  # the span it is a target of
+        target = (span >= 0) & (positions < stops[np.maximum(span, 0)])
+        history = positions[target] - starts[span[target]]
+        for order in orders:
+            levels = [*lower[: order - 1], top[order - 1]]
+            probabilities = _kneser_ney(levels, ids, local[target], history, base, outcomes)
+            bits[order] -= float(np.sum(np.log2(probabilities)))
+        scored += int(target.sum())
+        offset += len(block)
+        carry = ids[max(0, len(ids) - highest + 1) :]
+    return {order: total / scored for order, total in bits.items()}
+
+
+class _Level(NamedTuple):
+    """One level of a Kneser-Ney model: its n-grams' codes (sorted) and counts a, and each history's
+    code (sorted), a(h) and n(h)."""
+
+    codes: np.ndarray
+    counts: np.ndarray
+    histories: np.ndarray
+    totals: np.ndarray
+    types: np.ndarray
+    discount: float
+
+
+def _level(codes: np.ndarray, counts: np.ndarray, base: int) -> _Level:
+    histories, inverse = np.unique(codes // base, return_inverse=True)
+    ones, twos = int(np.sum(counts == 1)), int(np.sum(counts == 2))
+    discount = ones / (ones + 2 * twos) if ones else 0.5
+    return _Level(codes, counts, histories, np.bincount(inverse, counts), np.bincount(inverse), discount)
+
+
+def _kneser_ney(levels, ids, ends, history, base, outcomes) -> np.ndarray:
+    """p(ids[t] | the `history[i]` ids before it) for each t = `ends[i]`, interpolating `levels` (1 up)."""
+    probabilities = np.full(len(ends), 1.0 / outcomes)
+    for k, level in enumerate(levels, start=1):
+        codes = np.zeros(len(ends), np.int64)
+        for offset in range(k - 1, -1, -1):
+            codes = codes * base + ids[np.maximum(ends - offset, 0)]
+        count = _lookup(level.codes, level.counts, codes)
+        total = _lookup(level.histories, level.totals, codes // base)
+        types = _lookup(level.histories, level.types, codes // base)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mixed = (np.maximum(count - level.discount, 0) + level.discount * types * probabilities) / total
+        probabilities = np.where((history >= k - 1) & (total > 0), mixed, probabilities)
+    return probabilities
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """`values` of the `queries` found in the sorted `keys`, 0 for the others."""
+    if not len(keys):
+        return np.zeros(len(queries), values.dtype)
+    where = np.minimum(np.searchsorted(keys, queries), len(keys) - 1)
+    return np.where(keys[where] == queries, values[where], 0)
+
+
+def _ngram_counts(ids, highest: int, base: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The distinct k-grams of `ids` and their counts, for k = 1 to `highest` (item k - 1). A k-gram's
+    code is its ids read as the digits of a number in base `base`."""
+    parts: list[tuple[list, list]] = [([], []) for _ in range(highest)]
+    carry = np.empty(0, np.int64)
+    for block in _id_blocks(ids):
+        block = np.concatenate([carry, block])
+        for k in range(1, highest + 1):
+            codes = np.zeros(max(len(block) - k + 1, 0), np.int64)
+            for first in range(k):
+                codes = codes * base + block[first : first + len(codes)]
+            unique, counts = np.unique(codes[max(0, len(carry) - k + 1) :], return_counts=True)
+            parts[k - 1][0].append(unique)
+            parts[k - 1][1].append(counts)
+        carry = block[max(0, len(block) - highest + 1) :]
+    merged = []
+    for codes, counts in parts:
+        unique, inverse = np.unique(np.concatenate(codes), return_inverse=True)
+        merged.append((unique, np.bincount(inverse, np.concatenate(counts)).astype(np.int64)))
+    return merged
+
+
+def _id_blocks(ids: np.ndarray | CharacterStream, size: int = 1 << 20) -> Iterator[np.ndarray]:
+    if isinstance(ids, CharacterStream):
+        yield from (block.astype(np.int64) for block in ids.ids(size))
+    else:
+        yield from (np.asarray(ids[start : start + size], np.int64) for start in range(0, len(ids), size))
+
+
+def _id_bound(ids: np.ndarray | CharacterStream) -> int:
+    """One more than the largest id `ids` can hold."""
+    if isinstance(ids, CharacterStream):
+        return len(ids.characters) + 2
+    ids = np.asarray(ids)
+    if len(ids) and ids.min() < 0:
+        raise ValueError("ids must be >= 0")
+    return int(ids.max()) + 1 if len(ids) else 1
+
+
+def print_ngram_split(
+    train: np.ndarray | CharacterStream,
+    validation: np.ndarray | CharacterStream,
+    spans: Sequence[tuple[int, int]] | None,
+    model_bits: float,
+    orders: Sequence[int] = (1, 2, 3),
+) -> dict[str, float]:
+    """Print a table of `ngram_bits` beside the language model's bits per character, `model_bits`, on
+    the same characters (`spans`: those its validation loss covers), and return them as metrics:
+    `val_<unigram|bigram|trigram>_bits_per_char` and the model's saving over each,
+    `val_bits_saved_over_<name>` (the n-gram's bits minus the model's)."""
+    bits = ngram_bits(train, validation, orders, spans)
+    metrics = {f"val_{ngram_name(order)}_bits_per_char": value for order, value in bits.items()}
+    metrics |= {
+        f"val_bits_saved_over_{ngram_name(order)}": value - model_bits for order, value in bits.items()
+    }
+    lines = ["\nBits per validation character, against count models of the training text:"]
+    lines += ["| model | bits/char | the model saves |", "|---|---|---|"]
+    for order, value in bits.items():
+        lines.append(f"| {ngram_name(order)} (Kneser-Ney) | {value:.3f} | {value - model_bits:.3f} |")
+    print("\n".join([*lines, f"| this model | {model_bits:.3f} | |"]))
+    return metrics
 
 
 # ## Export

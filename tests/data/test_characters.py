@@ -1,7 +1,7 @@
 """Character corpora: the 90/10 split, the vocabulary and its unknown id (in NumPy and in the graph), files
-that must be refused with their name, the BPTT and window layouts, the streamed reader (the same batches
-as the text in memory, one read of the files per epoch), and tinyshakespeare itself when $ZOO_DATA_DIR has
-it (counts from /work/shared/data/tinyshakespeare/SOURCE.md)."""
+that must be refused with their name, the BPTT and window layouts and the spans they read, the streamed
+reader (the same batches as the text in memory, one read of the files per epoch), and tinyshakespeare itself
+when $ZOO_DATA_DIR has it (counts from /work/shared/data/tinyshakespeare/SOURCE.md)."""
 
 import builtins
 import pathlib
@@ -78,6 +78,27 @@ def test_bptt_rows_continue_each_other():
     np.testing.assert_array_equal(targets, inputs + 1)
     with pytest.raises(ValueError, match="cannot fill one batch"):
         characters.bptt_arrays(ids[:100], batch_size=4, bptt=30)
+
+
+@pytest.mark.parametrize("length", [1000, 997])
+def test_spans_name_what_each_row_and_window_reads(length):
+    """Each row of `bptt_arrays` (each window of `contiguous_windows`) reads its span: its first input is
+    the span's start and its targets are the rest of the span, so the spans' targets are the loss's."""
+    ids = np.arange(length, dtype=np.int32)
+    inputs, targets = characters.bptt_arrays(ids, batch_size=4, bptt=30)
+    spans = characters.bptt_spans(length, batch_size=4, bptt=30)
+    assert len(spans) == 4
+    for row, (start, stop) in enumerate(spans):
+        assert inputs[0, row, 0] == start
+        np.testing.assert_array_equal(targets[:, row].ravel(), np.arange(start + 1, stop))
+    windows = list(characters.contiguous_windows(ids, context=16, batch_size=8))
+    window_inputs = np.concatenate([x.numpy() for x, _ in windows])
+    window_targets = np.concatenate([y.numpy() for _, y in windows])
+    spans = characters.window_spans(length, context=16)
+    assert len(spans) == len(window_inputs)
+    for (start, stop), x, y in zip(spans, window_inputs, window_targets):
+        assert x[0] == start
+        np.testing.assert_array_equal(y, np.arange(start + 1, stop))
 
 
 def test_windows_are_inside_the_stream_and_seeded():

@@ -1,7 +1,8 @@
 """The character language model: its stateful BPTT carries and resets state, stepping one character at a time
 gives the whole-sequence logits, sampling repeats by seed, a short training prefers a sentence to its
-shuffled characters, the export scores strings, the cell report finds the unit that tracks a feature, and
-a streamed run trains as the in-memory one does."""
+shuffled characters and is measured against n-gram count models on the characters its loss covers, the
+export scores strings, the cell report finds the unit that tracks a feature, and a streamed run trains as
+the in-memory one does."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import zoo.decoding
 import zoo.inspection
 import zoo.language_model as lm
 from recipes import char_lm
+from zoo.data import characters
 
 # ## Stateful BPTT
 
@@ -155,7 +157,30 @@ def test_main_writes_metrics_and_artifacts(trained):
     for name in ("model.keras", "vocabulary.json", "saved_model/1/saved_model.pb", "history.csv"):
         assert (output_dir / name).exists(), name
     assert "<span" in (output_dir / "cells.html").read_text()
-    assert "| position_in_line | lstm_0/" in (output_dir / "cells.md").read_text()
+    cells = (output_dir / "cells.md").read_text()
+    assert "| position_in_line | lstm_0/" in cells and "best unit by MI" in cells
+    assert "8 equal-frequency bins" in cells and "Correlation and mutual information pick" in cells
+
+
+def test_main_measures_the_model_against_ngrams_on_the_characters_val_loss_covers(trained):
+    """metrics.json holds the bits of unigram, bigram and trigram count models of the training text on
+    the validation characters the model's loss covers (the 32 rows of the BPTT layout, each from a blank
+    history), and the model's saving over each (this short run beats the unigram model only)."""
+    _, metrics = trained
+    model_bits = metrics["val_bits_per_char"]
+    names = ["unigram", "bigram", "trigram"]
+    bits = [metrics[f"val_{name}_bits_per_char"] for name in names]
+    assert 4.7 > bits[0] > bits[1] > bits[2] and np.all(np.isfinite(bits))
+    assert bits[0] > model_bits
+    for name, value in zip(names, bits):
+        assert metrics[f"val_bits_saved_over_{name}"] == pytest.approx(value - model_bits, abs=1e-12)
+    corpus = characters.load_characters(max_train_characters=150_000)
+    vocabulary = characters.character_vocabulary(corpus.train)
+    validation = characters.encode(corpus.validation, vocabulary)
+    spans = characters.bptt_spans(len(validation), batch_size=32, bptt=50)
+    expected = lm.ngram_bits(characters.encode(corpus.train, vocabulary), validation, spans=spans)
+    assert bits == pytest.approx([expected[1], expected[2], expected[3]], rel=1e-12)
+    assert bits[2] != pytest.approx(lm.ngram_bits(corpus.train, corpus.validation)[3], rel=1e-6)
 
 
 def test_short_training_prefers_a_sentence_to_its_shuffled_characters(trained):
@@ -240,6 +265,8 @@ def test_streamed_rnn_run_trains_as_the_in_memory_run(small_corpus, tmp_path):
     assert streamed["val_loss"] == pytest.approx(in_memory["val_loss"], abs=1e-6)
     assert streamed["sentence_bits_per_char"] == pytest.approx(in_memory["sentence_bits_per_char"], abs=1e-5)
     assert (tmp_path / "s" / "cells.md").read_text() == (tmp_path / "cells.md").read_text()
+    for key in ("val_unigram_bits_per_char", "val_trigram_bits_per_char", "val_bits_saved_over_bigram"):
+        assert streamed[key] == pytest.approx(in_memory[key], abs=1e-6), key
 
 
 def test_streamed_transformer_run(small_corpus, tmp_path):

@@ -11,7 +11,8 @@ code-point order. `character_lookup` is the same map as a `keras.layers.TextVect
 characters, so a model that takes strings computes the very ids the training pipeline computed.
 
 The training stream is laid out for truncated backpropagation through time (`bptt_batches`), or cut into
-windows for a transformer (`random_windows`, `contiguous_windows`).
+windows for a transformer (`random_windows`, `contiguous_windows`); `bptt_spans` and `window_spans` say
+which stretch of the text each row or window reads, so the characters a validation loss covers are known.
 
 Corpora larger than memory are streamed: `scan_characters` reads plain-text files once (counting the
 characters, finding the split and keeping a sparse index of byte offsets), and its two `CharacterStream`s
@@ -290,6 +291,12 @@ class CharacterStream:
             first += len(text)
         raise DataFormatError(self.files[-1], None, "fewer characters than when it was counted")
 
+    def ids(self, count: int = 1 << 20) -> Iterator[np.ndarray]:
+        """The split's ids in order, `count` at a time (the last array shorter)."""
+        reader = _Reader(self, 0, self.locate(0), READ_BYTES)
+        for done in range(0, len(self), count):
+            yield reader.read(min(count, len(self) - done))
+
     def text(self, count: int) -> str:
         """The split's first `count` characters (all of them if fewer)."""
         count = min(count, len(self))
@@ -506,6 +513,15 @@ def _bptt_chunks(characters: int, batch_size: int, bptt: int) -> int:
     return chunks
 
 
+def bptt_spans(characters: int, batch_size: int, bptt: int) -> list[tuple[int, int]]:
+    """The stretch of a stream of `characters` that each row of `bptt_arrays` reads, `(start, stop)`: the
+    row's first character is only an input, every later one up to `stop - 1` is a target, and the row's
+    state starts blank at `start`. The characters outside them (the tail) are never targets."""
+    length = (characters - 1) // batch_size
+    chunks = _bptt_chunks(characters, batch_size, bptt)
+    return [(row * length, row * length + chunks * bptt + 1) for row in range(batch_size)]
+
+
 def bptt_batches(ids: np.ndarray | CharacterStream, batch_size: int, bptt: int) -> tf.data.Dataset:
     """`bptt_arrays` as a tf.data pipeline of (inputs, targets) batches, in order (never shuffled).
 
@@ -546,6 +562,14 @@ def random_windows(
         return chunk[:-1], chunk[1:]
 
     return starts.map(window).batch(batch_size).take(steps).prefetch(tf.data.AUTOTUNE)
+
+
+def window_spans(characters: int, context: int) -> list[tuple[int, int]]:
+    """The stretch each window of `contiguous_windows` reads, `(start, stop)` as `bptt_spans` gives them:
+    `context` inputs from `start`, the targets one later (each window shares its first character with
+    the last target of the one before)."""
+    windows = (characters - 1) // context
+    return [(window * context, (window + 1) * context + 1) for window in range(windows)]
 
 
 def contiguous_windows(ids: np.ndarray | CharacterStream, context: int, batch_size: int) -> tf.data.Dataset:
