@@ -14,7 +14,9 @@ Rows, all trained here, one after another, on the first 90% of tinyshakespeare a
   decay 0.1, 100 warm-up iterations, cosine decay to 1e-4 over 2,000, gradient clipping 1.0), where
   nanoGPT reports "val loss 1.88". No time budget: it runs its 2,000 iterations.
 
-The RNN rows read the validation text as streams with carried state; the transformer rows read consecutive
+Each row also scores its validation characters under interpolated Kneser-Ney count models of the training
+text (unigram, bigram, trigram) and reports the bits per character the model saves over each. The RNN rows
+read the validation text as streams with carried state; the transformer rows read consecutive
 windows of their context and average over every position, which is what nanoGPT's `estimate_loss` samples.
 The issue's goal: validation loss <= 1.60 nats/char within 20 minutes of training, below the nanoGPT
 reference. The ratio column is each row's validation loss over the reference row's (below 1 is better).
@@ -43,6 +45,10 @@ RUNS = pathlib.Path(__file__).parent / "runs"
 PUBLISHED_NANOGPT_CPU = 1.88  # nanoGPT README, "baby GPT" on a MacBook CPU: "val loss 1.88"
 BUDGET_SECONDS = 20 * 60
 KEYS = ("val_loss", "val_bits_per_char", "val_perplexity", "train_seconds", "epochs", "parameters")
+# The same validation characters under count models of the training text (`zoo.language_model.ngram_bits`).
+NGRAM_KEYS = tuple(f"val_{order}_bits_per_char" for order in ("unigram", "bigram", "trigram")) + tuple(
+    f"val_bits_saved_over_{order}" for order in ("unigram", "bigram", "trigram")
+)
 
 ROWS = [  # name, label, flags
     ("lstm", "ours: 2 x 256 LSTM (`--preset shakespeare`)", ["--preset", "shakespeare"]),
@@ -65,7 +71,7 @@ def run_row(name: str, flags: list[str], quick: bool) -> dict[str, float]:
     output_dir = RUNS / f"char_lm{'_quick' if quick else ''}_{name}"
     extra = [*QUICK, "--inspect-characters", "0"] if quick else []
     metrics = char_lm.main([*flags, *extra, "--no-export", "--overwrite", "--output-dir", str(output_dir)])
-    row = {key: metrics[key] for key in KEYS}
+    row = {key: metrics[key] for key in KEYS} | {key: metrics[key] for key in NGRAM_KEYS if key in metrics}
     row["seconds_per_epoch"] = metrics["train_seconds"] / max(1, metrics["epochs"])
     return row
 

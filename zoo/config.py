@@ -111,6 +111,60 @@ class EMAConfig(RunConfig):
 
 
 @dataclasses.dataclass
+class FileDataConfig(RunConfig):
+    """`--dataset file`: a recipe trained on the user's own files, in the formats its `--dataset` help
+    names. A mixin, as a recipe must know how to read them; `zoo.data.user_splits` reads the three files
+    and carves a split that has no file of its own from the training file.
+    """
+
+    train_file: str | None = flag(
+        None, "your own training data (implies --dataset file), in a format this recipe reads (see --dataset)"
+    )
+    validation_file: str | None = flag(
+        None, "your own validation data; without it, --validation-fraction of --train-file is held out"
+    )
+    test_file: str | None = flag(None, "your own test data; without it, --test-fraction of --train-file")
+    validation_fraction: float = flag(
+        0.1, "share of --train-file held out for validation when no --validation-file is given", below=1.0
+    )
+    test_fraction: float = flag(
+        0.1, "share of --train-file held out for testing when no --test-file is given", below=1.0
+    )
+
+    FILE_FLAGS: ClassVar[tuple[str, ...]] = ("train_file", "validation_file", "test_file")
+
+    def __post_init__(self) -> None:
+        given = [name for name in self.FILE_FLAGS if getattr(self, name)]
+        if given and self.dataset is None:
+            self.dataset = "file"
+        if self.dataset == "file":
+            if not self.train_file:
+                raise ValueError("--dataset file needs --train-file")
+            carved = (self.validation_fraction if not self.validation_file else 0.0) + (
+                self.test_fraction if not self.test_file else 0.0
+            )
+            if carved >= 1:
+                raise ValueError(
+                    "--validation-fraction and --test-fraction must leave some --train-file to train"
+                )
+        elif given:
+            flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
+            raise ValueError(f"{flags}: only with --dataset file (not --dataset {self.dataset})")
+        super().__post_init__()
+
+    def data_files(self) -> dict:
+        """The arguments of `zoo.data.user_splits` these flags give."""
+        return {
+            "train_file": self.train_file,
+            "validation_file": self.validation_file,
+            "test_file": self.test_file,
+            "validation_fraction": self.validation_fraction,
+            "test_fraction": self.test_fraction,
+            "seed": self.seed,
+        }
+
+
+@dataclasses.dataclass
 class TranslationConfig(RunConfig):
     """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
     `Config` subclasses it and adds its model's flags."""

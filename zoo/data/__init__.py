@@ -29,6 +29,7 @@ from zoo.data.characters import (
     scan_characters,
     split_text,
 )
+from zoo.data.common import carve, check_fractions, user_splits
 from zoo.data.conll import (
     TaggedSentences,
     convert_tags,
@@ -110,6 +111,8 @@ __all__ = [
     "bptt_batches",
     "caption_pairs",
     "caption_split",
+    "carve",
+    "check_fractions",
     "captions_summary",
     "character_lookup",
     "character_vocabulary",
@@ -159,6 +162,7 @@ __all__ = [
     "token_id_batches",
     "tone_digits",
     "tone_sample",
+    "user_splits",
     "validate_tags",
     "word_vectors_file",
 ]

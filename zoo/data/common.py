@@ -1,9 +1,17 @@
 """What several readers share: strict UTF-8 decoding that names the file and line of a bad byte, the check
-of split fractions, and the words of the digit tasks (spoken digits, digit strips)."""
+of split fractions, a user's own train/validation/test files with the missing splits carved from the
+training file (`user_splits`), and the words of the digit tasks (spoken digits, digit strips)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
+from typing import TypeVar
+
+import numpy as np
+
 from zoo.errors import DataFormatError
+
+T = TypeVar("T")
 
 # Word i is digit i: FSDD's transcripts and the digit strips' captions.
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -38,3 +46,74 @@ def check_fractions(validation_fraction: float, test_fraction: float, items: str
             f"validation_fraction ({validation_fraction}) and test_fraction ({test_fraction}) must be in "
             f"[0, 1) and leave some {items} for training"
         )
+
+
+def carve(
+    count: int,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
+    groups: Sequence[Hashable] | None = None,
+) -> dict[str, np.ndarray]:
+    """Indices of `count` examples for "train", "validation" and "test", each in the examples' order.
+
+    The examples (or, with `groups`, the distinct groups, in order of first appearance: e.g. an image's
+    several captions, which must not straddle two splits) are shuffled by `numpy.random.default_rng(seed)`;
+    the first `round(test_fraction * n)` go to test, the next `round(validation_fraction * n)` to
+    validation, the rest to train. A fraction above 0 takes at least one example (or group), and train keeps
+    at least one.
+
+    >>> from zoo.data.common import carve
+    >>> {name: indices.tolist() for name, indices in carve(10, 0.2, 0.1, seed=0).items()}
+    {'train': [0, 1, 3, 5, 7, 8, 9], 'validation': [2, 6], 'test': [4]}
+    """
+    check_fractions(validation_fraction, test_fraction)
+    keys = list(range(count)) if groups is None else list(dict.fromkeys(groups))
+    if len(keys) < 1 + (validation_fraction > 0) + (test_fraction > 0):
+        raise ValueError(f"{len(keys)} examples cannot be split into train, validation and test")
+    order = np.random.default_rng(seed).permutation(len(keys))
+
+    def size(fraction: float) -> int:
+        return 0 if fraction == 0 else max(1, round(fraction * len(keys)))
+
+    tests, validations = size(test_fraction), size(validation_fraction)
+    tests = min(tests, len(keys) - 1 - (validation_fraction > 0))
+    validations = min(validations, len(keys) - 1 - tests)
+    split_of = np.empty(len(keys), dtype=object)
+    split_of[order[:tests]] = "test"
+    split_of[order[tests : tests + validations]] = "validation"
+    split_of[order[tests + validations :]] = "train"
+    index = {key: position for position, key in enumerate(keys)}
+    labels = split_of if groups is None else split_of[[index[group] for group in groups]]
+    return {name: np.flatnonzero(labels == name) for name in ("train", "validation", "test")}
+
+
+def user_splits(
+    read: Callable[[str], Sequence[T]],
+    train_file: str,
+    validation_file: str | None = None,
+    test_file: str | None = None,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+    groups: Callable[[Sequence[T]], Sequence[Hashable]] | None = None,
+) -> dict[str, list[T]]:
+    """A user's own data (`--dataset file`, `zoo.config.FileDataConfig`): `read(path)` of the training file
+    and of the validation and test files where given; a split without a file is carved from the training
+    examples (`carve`, seeded by `seed`; `groups(examples)` keeps a group's examples in one split).
+    `read` raises `DataFormatError` naming the file and line of anything malformed; nothing is skipped.
+    """
+    train = list(read(train_file))
+    missing = {"validation": validation_file is None, "test": test_file is None}
+    indices = carve(
+        len(train),
+        validation_fraction if missing["validation"] else 0.0,
+        test_fraction if missing["test"] else 0.0,
+        seed,
+        groups(train) if groups is not None else None,
+    )
+    splits = {name: [train[i] for i in indices[name]] for name in ("train", "validation", "test")}
+    for name, path in (("validation", validation_file), ("test", test_file)):
+        if path is not None:
+            splits[name] = list(read(path))
+    return splits
