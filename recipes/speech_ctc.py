@@ -61,8 +61,8 @@ class Config(zoo.config.FileDataConfig):
     digit_strings: int = flag(2000, "fsdd-digits: training strings (validation and test get 300 each)")
     normalize: Literal["letters", "cased", "lower", "none"] = flag(
         "letters",
-        "what transcripts keep: "
-        + "; ".join(f"{k}: {v}" for k, v in zoo.data.TRANSCRIPT_NORMALIZATIONS.items()),
+        "what transcripts keep (zoo.data.normalize_transcript): letters: lowercase letters, digits, ' and "
+        "single spaces; cased: the same in both cases; lower: lowercased, punctuation kept; none: as written",
     )
     num_mel_bins: int = flag(40, "log-mel features per frame", at_least=1)
     spec_augment: bool = flag(True, "frequency and time masking while training (SpecAugment)")
