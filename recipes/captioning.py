@@ -268,7 +268,9 @@ def export(models: list[CaptionModel], decoders: dict, data: CaptionData, run, m
 # ## Training
 
 
-def new_model(config: Config, data: CaptionData, run: zoo.train.Run, weights_from=None) -> CaptionModel:
+def new_model(
+    config: Config, data: CaptionData, run: zoo.train.Run, weights_from: pathlib.Path | None = None
+) -> CaptionModel:
     """A new captioner, or one trained before, whose folder `weights_from` holds its best weights."""
     _, per_image, steps = data.train.element_spec[0]["tokens"].shape
     train_batches = -(-len(data.splits.train.ids) // config.batch_size)
@@ -331,9 +333,7 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
         scores = zoo.metrics.caption_scores(captions, data.references["test"])
         metrics |= {f"test_{name}_{key}": value for key, value in scores.items()}
     metrics |= {f"test_{key}": metrics[f"test_{name}_{key}"] for key in scores}  # the last decoder's
-    print(f"\nTest captions ({name} | first reference):")
-    for caption, references in list(zip(captions, data.references["test"]))[:5]:
-        print(f"  {caption} | {references[0]}")
+    zoo.captioning.print_examples(captions, data.references["test"], name)
     if config.heatmaps:  # where the first member looked for each word of the (ensemble's) greedy captions
         images = next(iter(data.images["test"].unbatch().batch(config.heatmaps))).numpy()
         zoo.captioning.draw_attention(

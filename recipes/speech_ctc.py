@@ -12,7 +12,8 @@ Data: with no flags, touch-tone digit strings the zoo synthesises, a one-minute 
 fsdd-digits` (connected strings of Free Spoken Digit recordings; `--held-out-speaker theo` adds an
 unseen voice), `fsdd`, `yesno`, `ljspeech`; your own WAV files with `--train-file clips.csv` (a manifest
 of `path,transcript` rows). Headline (benchmarks/RESULTS.md): connected-digit test WER 2.8% greedy on
-the seen speakers, 14.6% on the unseen one (`--preset fsdd-digits --held-out-speaker theo`).
+the seen speakers, 14.6% on the unseen one (`--preset fsdd-digits --held-out-speaker theo`). Details:
+docs/recipes.md.
 
     ZOO_DATA_DIR=../shared/data python -m recipes.speech_ctc --preset fsdd-digits
 """

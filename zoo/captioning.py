@@ -554,6 +554,13 @@ def export_captioner_tflite(captioner: Captioner, path: str | pathlib.Path, imag
     )
 
 
+def print_examples(captions: Sequence[str], references: Sequence[Sequence[str]], decoder: str) -> None:
+    """The first five captions beside their image's first reference, under a title naming the decoder."""
+    print(f"\nTest captions ({decoder} | first reference):")
+    for caption, image_references in list(zip(captions, references))[:5]:
+        print(f"  {caption} | {image_references[0]}")
+
+
 def test_samples(data: CaptionData, count: int = 32) -> tuple[np.ndarray, list[bytes]]:
     """The first `count` test images as the model takes them (float32, in [0, 1]) and as files (bytes) of
     the kind a user sends: the photos' own files, the digit strips encoded as PNG."""
