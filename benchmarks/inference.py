@@ -393,16 +393,22 @@ def speech_ctc_workload(folder: pathlib.Path, config: dict, limit: int | None) -
     import tensorflow as tf
 
     import zoo
+    import zoo.data
     import zoo.metrics
     import zoo.speech
     from recipes import speech_ctc
 
+    if "keep_case" in config:  # a run made when two flags, --keep-case and --keep-punctuation, named it
+        config = dict(config)
+        case, punctuation = config.pop("keep_case"), config.pop("keep_punctuation")
+        config["normalize"] = {(0, 0): "letters", (1, 0): "cased", (0, 1): "lower", (1, 1): "none"}[
+            (case, punctuation)
+        ]
     run_config = speech_ctc.Config(**config)
     test = speech_ctc.load_splits(run_config).test
     picked = test_subset(len(test.waveforms), limit)
     clips = [np.asarray(test.waveforms[i], np.float32) for i in picked]
-    normalize = {"keep_case": run_config.keep_case, "keep_punctuation": run_config.keep_punctuation}
-    references = [speech_ctc.normalize_transcript(test.transcripts[i], **normalize) for i in picked]
+    references = [zoo.data.normalize_transcript(test.transcripts[i], run_config.normalize) for i in picked]
     alphabet = read_lines(folder / "alphabet.txt")
     max_samples = json.loads((folder / "deploy.json").read_text())["max_samples"]
     transcribe = zoo.speech.compiled(zoo.load_model(folder))

@@ -10,9 +10,10 @@ and `test_exact` (captions equal to a reference), with beam search (`test_greedy
 
 Data: with no flags, strips of 2-5 of scikit-learn's handwritten digits captioned with the digits' names
 ("seven two nine"), about a minute of training; `--dataset flickr8k` (the official splits of the images
-present) or `--dataset coco` (COCO captions JSON). Headline (benchmarks/RESULTS.md): 95.2% of the test
-strips captioned exactly (three seeds' ensembles, `python -m benchmarks.captioning`) against 38.4% for
-the nearest training strip's caption; on Flickr8k's 102 shared test images BLEU-4 6.8 against 4.3.
+present), `--dataset coco` (COCO captions JSON), or your own images with `--train-file captions.csv`
+(`image,caption` rows). Headline (benchmarks/RESULTS.md): 95.2% of the test strips captioned exactly
+(three seeds' ensembles, `python -m benchmarks.captioning`) against 38.4% for the nearest training
+strip's caption; on Flickr8k's 102 shared test images BLEU-4 6.8 against 4.3.
 
     python -m recipes.captioning
     ZOO_DATA_DIR=../shared/data python -m recipes.captioning --preset flickr8k
@@ -27,8 +28,6 @@ from typing import TYPE_CHECKING, ClassVar, Literal, NamedTuple
 
 import keras
 import keras_hub
-import numpy as np
-import tensorflow as tf
 
 import zoo.captioning
 import zoo.cli
@@ -54,10 +53,14 @@ if TYPE_CHECKING:
 
 
 @dataclasses.dataclass
-class Config(zoo.config.RunConfig):
-    dataset: Literal["flickr8k", "coco"] | None = flag(
-        None, "flickr8k or coco; without it, strips of handwritten digits captioned with their names"
+class Config(zoo.config.FileDataConfig):
+    dataset: Literal["flickr8k", "coco", "file"] | None = flag(
+        None,
+        "flickr8k, coco, or file: your CSV files (--train-file ...) of --image-column,--caption-column rows, "
+        "an image on a row per caption, paths relative to the CSV; without it, strips of handwritten digits",
     )
+    image_column: str = flag("image", "--dataset file: the CSV column holding each image file's path")
+    caption_column: str = flag("caption", "--dataset file: the CSV column holding a caption")
     strips: int = flag(5000, "digit strips for training (validation and test get 300 each)", at_least=1)
     image_size: int = flag(
         128, "photos are resized to this square side in pixels (the strips are 16x80)", at_least=1
@@ -130,6 +133,9 @@ class Config(zoo.config.RunConfig):
 
 
 def load_splits(config: Config) -> zoo.data.CaptionSplits:
+    if config.dataset == "file":
+        columns = dict(image_column=config.image_column, caption_column=config.caption_column)
+        return zoo.data.load_caption_files(**config.data_files(), **columns)
     if config.dataset is None and config.data_dir is None:
         return zoo.data.load_captions(None, seed=config.seed, strips=(config.strips, 300, 300))
     return zoo.data.load_captions(
@@ -252,26 +258,27 @@ def export(models: list[CaptionModel], decoders: dict, data: CaptionData, run, m
     files, `serve_images` float images in [0, 1], both greedy; `beam` and `beam_images` the test's beam
     search), model.tflite (the greedy decoder) and deploy.json, each checked on real test images first
     (`zoo.captioning.export_captioning`)."""
-    images = next(iter(data.images["test"].unbatch().batch(32))).numpy()
-    strips = isinstance(data.splits.test.images, np.ndarray)
-    if strips:  # the strips as PNG files, as a user would send them
-        files = [tf.io.encode_png(np.round(image * 255).astype(np.uint8)).numpy() for image in images]
-    else:
-        files = [pathlib.Path(path).read_bytes() for path in data.splits.test.images[: len(images)]]
+    images, files = zoo.captioning.test_samples(data)
     return zoo.captioning.export_captioning(
         [model.trainer for model in models], decoders, run.output_dir, images=images, files=files,
-        keras_inputs=next(iter(data.validation))[0], metrics=metrics, scored_files=not strips,
+        keras_inputs=next(iter(data.validation))[0], metrics=metrics, scored_files=data.photos,
     )  # fmt: skip
 
 
 # ## Training
 
 
-def new_model(config: Config, data: CaptionData, run: zoo.train.Run) -> CaptionModel:
+def new_model(
+    config: Config, data: CaptionData, run: zoo.train.Run, weights_from: pathlib.Path | None = None
+) -> CaptionModel:
+    """A new captioner, or one trained before, whose folder `weights_from` holds its best weights."""
     _, per_image, steps = data.train.element_spec[0]["tokens"].shape
     train_batches = -(-len(data.splits.train.ids) // config.batch_size)
     with run.strategy.scope():
-        return build_model(config, len(data.vocabulary), data.image_shape, per_image, steps, train_batches)
+        model = build_model(config, len(data.vocabulary), data.image_shape, per_image, steps, train_batches)
+    if weights_from is not None:
+        model.trainer.load_weights(str(weights_from / "best.weights.h5"))
+    return model
 
 
 def train_model(config: Config, data: CaptionData, run: zoo.train.Run) -> CaptionModel:
@@ -284,8 +291,7 @@ def train_model(config: Config, data: CaptionData, run: zoo.train.Run) -> Captio
     )
     # The digit strips' validation BLEU-4 reaches 100 within a few epochs and then cannot tell epochs
     # apart (the first 100 would be kept); their validation loss still can.
-    strips = isinstance(data.splits.train.images, np.ndarray)
-    monitor, mode = ("val_loss", "min") if strips else ("val_bleu4", "max")
+    monitor, mode = ("val_bleu4", "max") if data.photos else ("val_loss", "min")
     run.fit(
         model.trainer, data.train, data.validation, monitor=monitor, mode=mode,
         extra_callbacks=[validation_scores],
@@ -302,12 +308,6 @@ def train_member(config: Config, data: CaptionData, run: zoo.train.Run) -> tuple
     return model, {f"test_greedy_{key}": value for key, value in scores.items()}
 
 
-def load_member(config: Config, data: CaptionData, run: zoo.train.Run, folder: pathlib.Path) -> CaptionModel:
-    model = new_model(config, data, run)
-    model.trainer.load_weights(str(folder / "best.weights.h5"))
-    return model
-
-
 def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
     if zoo.predict.asked(argv):
         return zoo.predict.main("captioning", zoo.captioning.answer, argv)
@@ -320,7 +320,7 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
         models, metrics = zoo.train.train_members(
             config, run, config.ensemble,
             lambda _, member, member_run: train_member(member, data, member_run),
-            lambda _, member, folder: load_member(member, data, run, folder),
+            lambda _, member, folder: new_model(member, data, run, weights_from=folder),
             keep=("test_greedy_bleu4", "test_greedy_exact"),
         )  # fmt: skip
     greedy = captioner(models, data, config)
@@ -333,9 +333,7 @@ def main(argv: list[str] | None = None) -> dict[str, float] | list[dict]:
         scores = zoo.metrics.caption_scores(captions, data.references["test"])
         metrics |= {f"test_{name}_{key}": value for key, value in scores.items()}
     metrics |= {f"test_{key}": metrics[f"test_{name}_{key}"] for key in scores}  # the last decoder's
-    print(f"\nTest captions ({name} | first reference):")
-    for caption, references in list(zip(captions, data.references["test"]))[:5]:
-        print(f"  {caption} | {references[0]}")
+    zoo.captioning.print_examples(captions, data.references["test"], name)
     if config.heatmaps:  # where the first member looked for each word of the (ensemble's) greedy captions
         images = next(iter(data.images["test"].unbatch().batch(config.heatmaps))).numpy()
         zoo.captioning.draw_attention(

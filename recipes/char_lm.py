@@ -7,10 +7,10 @@ so it sees far more context than `--bptt`. `--model transformer` is nanoGPT from
 causal decoders, tied embeddings) on windows of `--context` characters. More in docs/recipes.md.
 
 Data: with no flags, gensim's Lee news corpus (360k characters): a one-minute demo. `--preset shakespeare`
-reads tinyshakespeare (`--data-dir` or `$ZOO_DATA_DIR/tinyshakespeare`); `--stream --data-dir PATH` reads
-plain text larger than memory (a file, folder or glob) from disk at every epoch. The first 90% of the
-characters train, the last 10% validate. `generate --prompt "ROMEO:"` writes text with a trained model,
-`score --text "..."` scores one (each subcommand has its own `--help`).
+reads tinyshakespeare (`--data-dir` or `$ZOO_DATA_DIR/tinyshakespeare`); `--train-file GLOB` your own plain
+text (a file, folder or glob of any size), read from disk at every epoch. The first 90% of the characters
+train, the last 10% validate (or `--validation-file`). `generate --prompt "ROMEO:"` writes text with a
+trained model, `score --text "..."` scores one (each subcommand has its own `--help`).
 
 Expected `val_loss` (nats per validation character): the default run 2.18 in about a minute of training;
 `--preset shakespeare` 1.485 (2.14 bits) after 10 epochs in 664 s on a 2-core CPU, where nanoGPT's CPU
@@ -42,9 +42,12 @@ SENTENCE = "The government said it would not change the law."  # scored against 
 
 
 @dataclasses.dataclass
-class Config(zoo.config.RunConfig):
-    dataset: Literal["lee", "head500", "tinyshakespeare", "text"] | None = flag(
-        None, "lee, head500, tinyshakespeare or text (the file at --data-dir); default: gensim's Lee corpus"
+class Config(zoo.config.FileDataConfig):
+    dataset: Literal["lee", "head500", "tinyshakespeare", "text", "file"] | None = flag(
+        None,
+        "lee, head500, tinyshakespeare, text (the file at --data-dir), or file: your plain text "
+        "(--train-file FILE, folder or glob), streamed as --stream does, its last --validation-fraction of "
+        "characters validating unless --validation-file is given; default: gensim's Lee corpus",
     )
     model: Literal["rnn", "transformer"] = flag("rnn", "stateful RNN (char-rnn) or transformer (nanoGPT)")
     cell: Literal["lstm", "gru", "rnn"] = flag("lstm", "recurrent layer of --model rnn")
@@ -72,56 +75,34 @@ class Config(zoo.config.RunConfig):
     xla: bool = flag(True, "compile the transformer with XLA (an RNN is never compiled)")
     sample_prompt: str = flag("The ", "prompt of the sample printed after training")
     inspect_characters: int = flag(2000, "validation characters the cell report reads (0: no report)")
-    stream: bool = flag(False, "read the plain text at --data-dir (file, folder or glob) anew each epoch")
+    stream: bool = flag(False, "read the plain text at --data-dir anew each epoch (as --dataset file does)")
     shuffle_windows: int = flag(
         10_000, "with --stream, transformer windows in the shuffle buffer", at_least=1
     )
 
     QUANTIZABLE: ClassVar[bool] = False  # its TFLite is written in float32 only
+    UNUSED_SPLITS: ClassVar[dict[str, str]] = {"test": "the char LM is scored on validation text only"}
+    # fmt: off
     PRESETS: ClassVar[dict[str, dict]] = {
         # char-rnn on tinyshakespeare: 2 x 256 LSTM units, 10 epochs within a 20-minute budget.
-        "shakespeare": {
-            "dataset": "tinyshakespeare",
-            "layers": 2,
-            "units": 256,
-            "batch_size": 64,
-            "epochs": 10,
-            "max_minutes": 20.0,
-            "sample_prompt": "ROMEO:",
-            "inspect_characters": 3000,
-        },
+        "shakespeare": dict(
+            dataset="tinyshakespeare", layers=2, units=256, batch_size=64, epochs=10, max_minutes=20.0,
+            sample_prompt="ROMEO:", inspect_characters=3000,
+        ),
         # Our transformer for the same budget: nanoGPT's CPU model with twice its context, batches of 32.
-        "shakespeare-transformer": {
-            "dataset": "tinyshakespeare",
-            "model": "transformer",
-            "layers": 4,
-            "num_heads": 4,
-            "embedding_dim": 128,
-            "context": 128,
-            "batch_size": 32,
-            "epochs": 4,
-            "steps_per_epoch": 450,
-            "learning_rate": 2e-3,
-            "max_minutes": 20.0,
-            "sample_prompt": "ROMEO:",
-        },
+        "shakespeare-transformer": dict(
+            dataset="tinyshakespeare", model="transformer", layers=4, num_heads=4, embedding_dim=128,
+            context=128, batch_size=32, epochs=4, steps_per_epoch=450, learning_rate=2e-3, max_minutes=20.0,
+            sample_prompt="ROMEO:",
+        ),
         # nanoGPT's config/train_shakespeare_char.py with its README's CPU overrides (2,000 iterations).
-        "nanogpt-cpu": {
-            "dataset": "tinyshakespeare",
-            "model": "transformer",
-            "layers": 4,
-            "num_heads": 4,
-            "embedding_dim": 128,
-            "context": 64,
-            "batch_size": 12,
-            "epochs": 2,
-            "steps_per_epoch": 1000,
-            "dropout": 0.0,
-            "learning_rate": 1e-3,
-            "patience": 2,
-            "sample_prompt": "ROMEO:",
-        },
+        "nanogpt-cpu": dict(
+            dataset="tinyshakespeare", model="transformer", layers=4, num_heads=4, embedding_dim=128,
+            context=64, batch_size=12, epochs=2, steps_per_epoch=1000, dropout=0.0, learning_rate=1e-3,
+            patience=2, sample_prompt="ROMEO:",
+        ),
     }
+    # fmt: on
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -133,10 +114,14 @@ class Config(zoo.config.RunConfig):
             )
         if self.max_minutes is not None and self.max_minutes <= 0:
             raise ValueError("--max-minutes must be positive")
-        if self.stream and (self.dataset not in (None, "text") or self.data_dir is None):
+        if self.stream and (
+            self.dataset not in (None, "text", "file") or not (self.train_file or self.data_dir)
+        ):
             raise ValueError("--stream reads plain text: give --data-dir (and no --dataset but text)")
-        if self.stream and self.max_train_samples:
-            raise ValueError("--stream reads the whole corpus: no --max-train-samples")
+        if (self.stream or self.dataset == "file") and self.max_train_samples:
+            raise ValueError("--stream and --dataset file read the whole corpus: no --max-train-samples")
+        if self.dataset == "file" and not (self.validation_file or self.validation_fraction):
+            raise ValueError("--dataset file needs a --validation-file or a --validation-fraction above 0")
 
 
 # ## Data
@@ -154,8 +139,12 @@ class CharacterData(NamedTuple):
 
 
 def load_data(config: Config) -> CharacterData:
-    if config.stream:  # the files stay on disk; the same batches are read from them at every epoch
-        corpus = characters_data.scan_characters(config.data_dir)
+    if config.stream or config.dataset == "file":  # the files stay on disk, read again at every epoch
+        corpus = characters_data.scan_characters(
+            config.train_file or config.data_dir,
+            config.validation_fraction,
+            validation_path=config.validation_file,
+        )
         characters, train_ids, validation_ids = corpus.characters, corpus.train, corpus.validation
         unknown, validation_text = corpus.unknown, corpus.validation.text(config.inspect_characters)
     else:

@@ -6,13 +6,14 @@ collapse to the transcript; decoding takes the best path (greedy) or searches se
 is in the graph, so the SavedModel takes a float waveform: `zoo.layers.LogMelSpectrogram` ->
 `SpecAugment` (training only) -> `ConvSubsampling` (4x fewer frames) -> bidirectional GRU (or LSTM)
 layers -> `CTCLogits`, whose padded frames are certain blanks so the batch loss is each utterance's.
-Transcripts are normalised (`normalize_transcript`); `metrics.json` holds corpus `test_cer`, `test_wer`.
+Transcripts are normalised (`--normalize`); `metrics.json` holds corpus `test_cer`, `test_wer`.
 
 Data: with no flags, touch-tone digit strings the zoo synthesises, a one-minute demo; `--dataset
 fsdd-digits` (connected strings of Free Spoken Digit recordings; `--held-out-speaker theo` adds an
-unseen voice), `fsdd`, `yesno`, `ljspeech`. Headline (benchmarks/RESULTS.md): connected-digit test WER
-2.8% greedy on the seen speakers, 14.6% on the unseen one (`--preset fsdd-digits --held-out-speaker
-theo`). Details: docs/recipes.md.
+unseen voice), `fsdd`, `yesno`, `ljspeech`; your own WAV files with `--train-file clips.csv` (a manifest
+of `path,transcript` rows). Headline (benchmarks/RESULTS.md): connected-digit test WER 2.8% greedy on
+the seen speakers, 14.6% on the unseen one (`--preset fsdd-digits --held-out-speaker theo`). Details:
+docs/recipes.md.
 
     ZOO_DATA_DIR=../shared/data python -m recipes.speech_ctc --preset fsdd-digits
 """
@@ -20,7 +21,6 @@ theo`). Details: docs/recipes.md.
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
 from typing import ClassVar, Literal, NamedTuple
 
@@ -43,18 +43,27 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.config.RunConfig):
-    dataset: Literal["fsdd-digits", "fsdd", "yesno", "ljspeech"] | None = flag(
-        None, "fsdd-digits, fsdd, yesno or ljspeech; without it, synthesised touch-tone digit strings"
+class Config(zoo.config.FileDataConfig):
+    dataset: Literal["fsdd-digits", "fsdd", "yesno", "ljspeech", "file"] | None = flag(
+        None,
+        "fsdd-digits, fsdd, yesno, ljspeech, or file: your CSV or TSV manifests (--train-file ...) with a "
+        "header naming --audio-column and --transcript-column, WAV paths relative to the manifest, any "
+        "sample rate; without it, synthesised touch-tone digit strings",
     )
+    audio_column: str = flag("path", "--dataset file: the manifest column holding each WAV file's path")
+    transcript_column: str = flag("transcript", "--dataset file: the manifest column holding transcripts")
     sample_rate: int = flag(
-        8000, "Hz every waveform is resampled to (FSDD and yes/no are recorded at 8,000)", at_least=1
+        8000,
+        "Hz every waveform is resampled to (FSDD and yes/no are recorded at 8,000; speech of your own is "
+        "usually better heard at 16,000)",
+        at_least=1,
     )
     held_out_speaker: str | None = flag(None, "an FSDD speaker kept out of training, tested on its own")
     digit_strings: int = flag(2000, "fsdd-digits: training strings (validation and test get 300 each)")
-    keep_case: bool = flag(False, "keep upper case in transcripts (else lowercased)")
-    keep_punctuation: bool = flag(
-        False, "keep punctuation in transcripts (else letters, digits, ' and space)"
+    normalize: Literal["letters", "cased", "lower", "none"] = flag(
+        "letters",
+        "what transcripts keep (zoo.data.normalize_transcript): letters: lowercase letters, digits, ' and "
+        "single spaces; cased: the same in both cases; lower: lowercased, punctuation kept; none: as written",
     )
     num_mel_bins: int = flag(40, "log-mel features per frame", at_least=1)
     spec_augment: bool = flag(True, "frequency and time masking while training (SpecAugment)")
@@ -93,6 +102,8 @@ class Config(zoo.config.RunConfig):
         super().__post_init__()
         if not self.max_seconds > 0:
             raise ValueError("--max-seconds must be positive")
+        if self.held_out_speaker is not None and self.dataset == "file":
+            raise ValueError("--held-out-speaker is for FSDD's speakers; hold a speaker out with --test-file")
 
     @property
     def max_samples(self) -> int:  # the TFLite model's input length
@@ -100,23 +111,6 @@ class Config(zoo.config.RunConfig):
 
 
 # ## Data
-
-
-def normalize_transcript(text: str, keep_case: bool = False, keep_punctuation: bool = False) -> str:
-    """The transcript a model learns to write: lowercased unless `keep_case`, only letters, digits,
-    apostrophes and single spaces unless `keep_punctuation` (LJ Speech's commas and quotes are not heard).
-
-    Example:
-
-    >>> from recipes.speech_ctc import normalize_transcript
-    >>> normalize_transcript('Printing, in the only sense "with which" we are at present concerned,')
-    'printing in the only sense with which we are at present concerned'
-    """
-    if not keep_case:
-        text = text.lower()
-    if not keep_punctuation:
-        text = re.sub(r"[^\w' ]|_", " ", text)
-    return " ".join(text.split())
 
 
 class SpeechData(NamedTuple):
@@ -131,6 +125,11 @@ class SpeechData(NamedTuple):
 def load_splits(config: Config) -> zoo.data.SpeechSplits:
     if config.dataset is None and config.data_dir is None:
         return zoo.data.tone_sample(seed=config.seed)
+    if config.dataset == "file":
+        return zoo.data.load_speech_files(
+            **config.data_files(), sample_rate=config.sample_rate, audio_column=config.audio_column,
+            transcript_column=config.transcript_column,
+        )  # fmt: skip
     return zoo.data.load_speech(
         config.dataset or "fsdd-digits",
         config.data_dir,
@@ -171,23 +170,24 @@ def load_data(config: Config) -> SpeechData:
             field: getattr(train, field)[: config.max_train_samples]
             for field in ("ids", "waveforms", "transcripts", "speakers")
         }))  # fmt: skip
-    print(zoo.data.speech_summary(splits))
-    longest = max(map(len, splits.test.waveforms), default=0)
-    if config.export and longest > config.max_samples:
+    print(splits.source + "\n" + zoo.data.speech_summary(splits))
+    lengths = [len(waveform) for waveform in splits.test.waveforms]
+    if config.export and max(lengths, default=0) > config.max_samples:
+        longest = int(np.argmax(lengths))
         raise zoo.errors.ZooError(
-            f"the longest test clip lasts {longest / config.sample_rate:.2f} s, longer than model.tflite "
-            f"would take (--max-seconds {config.max_seconds:g}): raise --max-seconds or pass --no-export"
+            f"the longest test clip lasts {lengths[longest] / config.sample_rate:.2f} s "
+            f"({splits.test.ids[longest]}), longer than model.tflite would take (--max-seconds "
+            f"{config.max_seconds:g}): raise --max-seconds or pass --no-export"
         )
-    normalize = dict(keep_case=config.keep_case, keep_punctuation=config.keep_punctuation)
     references = {
-        name: [normalize_transcript(text, **normalize) for text in getattr(splits, name).transcripts]
-        for name in ("train", "validation", "test")
+        name: [zoo.data.normalize_transcript(text, config.normalize) for text in utterances.transcripts]
+        for name, utterances in splits._asdict().items()
+        if isinstance(utterances, zoo.data.Utterances)
     }
-    if splits.unseen_speaker_test is not None:
-        references["unseen_speaker_test"] = [
-            normalize_transcript(text, **normalize) for text in splits.unseen_speaker_test.transcripts
-        ]
     alphabet = sorted({char for text in references["train"] for char in text})
+    for name in ("validation", "test"):  # left out of the targets, and errors in the scores
+        for unseen in zoo.data.characters_outside(getattr(splits, name).ids, references[name], alphabet):
+            print(f"warning: {name} holds a character the training transcripts lack: {unseen}")
     datasets = {
         name: make_dataset(
             getattr(splits, name), references[name], alphabet, config.batch_size, config.seed, name == "train"

@@ -8,10 +8,11 @@ the graph step by step by `zoo.embeddings.Word2Vec`, which updates only the rows
 trains on one device or, its loss being a sum over rows, on several workers (`--strategy multi-worker`).
 
 Data: with no flags, gensim's Lee and head500 corpora (390k words), a one-minute demo; `--preset imdb`,
-`--preset wikitext2`, or plain text at `--data-dir` (`--stream` reads it anew each epoch, so memory does
-not grow with the corpus). The vectors are scored by gensim's evaluation (analogies, WordSim353,
-SimLex-999) and written as `vectors.txt` for `--embeddings` of sentiment and ner. Headline
-(benchmarks/RESULTS.md): on the IMDB reviews, analogy accuracy 20.4% against gensim's 19.8% (three seeds).
+`--preset wikitext2`, or your own plain text, `--train-file GLOB` (one sentence or document a line, read
+anew each epoch, so memory does not grow with the corpus). The vectors are scored by gensim's evaluation
+(analogies, WordSim353, SimLex-999) and written as `vectors.txt` for `--embeddings` of sentiment and ner.
+Headline (benchmarks/RESULTS.md): on the IMDB reviews, analogy accuracy 20.4% against gensim's 19.8%
+(three seeds).
 
     ZOO_DATA_DIR=../shared/data python -m recipes.word2vec --preset wikitext2
     ZOO_DATA_DIR=../shared/data python -m benchmarks.word2vec --corpus imdb --repeats 3
@@ -41,10 +42,11 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.config.RunConfig):
-    dataset: Literal["lee", "head500", "imdb", "wikitext2", "text"] | None = flag(
+class Config(zoo.config.FileDataConfig):
+    dataset: Literal["lee", "head500", "imdb", "wikitext2", "text", "file"] | None = flag(
         None,
-        "lee, head500, imdb, wikitext2, or text (plain text at --data-dir); without it gensim's "
+        "lee, head500, imdb, wikitext2, text (plain text at --data-dir), or file: your plain text "
+        "(--train-file FILE, folder or glob), streamed as --stream does; without it gensim's "
         "lee_background.cor and head500.noblanks.cor",
     )
     model: Literal["skipgram", "cbow"] = flag(
@@ -72,8 +74,8 @@ class Config(zoo.config.RunConfig):
         "tokens per training step, before subsampling; a step sums the updates of its pairs, so larger "
         "steps are faster but learn a little worse",
     )
-    stream: bool = flag(False, "read the text at --data-dir (file, folder or glob) anew each epoch (tf.data)")
-    shuffle_lines: int = flag(0, "with --stream, lines in the shuffle buffer (0: the files' order)")
+    stream: bool = flag(False, "read the text at --data-dir anew each epoch (tf.data; --dataset file does)")
+    shuffle_lines: int = flag(0, "streamed, lines in the shuffle buffer (0: the files' order)")
     patience: int = flag(100, "epochs without a lower training loss before stopping (the rate decays anyway)")
     backup_every_steps: int = flag(5000, "steps between resumable backups (each writes both matrices)")
     neighbours: list[str] = flag(
@@ -81,6 +83,10 @@ class Config(zoo.config.RunConfig):
         "words whose nearest neighbours are printed and drawn in word_map.png",
     )
 
+    UNUSED_SPLITS: ClassVar[dict[str, str]] = dict.fromkeys(
+        ("validation", "test"),
+        "word2vec holds no text out: its vectors are scored on analogies and similarity",
+    )
     PRESETS: ClassVar[dict[str, dict]] = {
         # The settings of the benchmark, gensim's defaults: 5 epochs of skip-gram, 100 dimensions.
         "imdb": {
@@ -101,10 +107,12 @@ class Config(zoo.config.RunConfig):
             raise ValueError("--batch-size must be a multiple of --workers")
         if not 0 < self.min_alpha <= self.alpha:
             raise ValueError("need 0 < --min-alpha <= --alpha")
-        if self.stream and (self.dataset not in (None, "text") or self.data_dir is None):
+        if self.stream and (
+            self.dataset not in (None, "text", "file") or not (self.train_file or self.data_dir)
+        ):
             raise ValueError("--stream reads plain text: give --data-dir (and no --dataset but text)")
-        if self.stream and self.max_train_samples:
-            raise ValueError("--stream reads the whole corpus: no --max-train-samples")
+        if (self.stream or self.dataset == "file") and self.max_train_samples:
+            raise ValueError("--stream and --dataset file read the whole corpus: no --max-train-samples")
         if self.strategy == "mirrored":
             raise ValueError("word2vec's sparse updates run on one device per worker: no --strategy mirrored")
 
@@ -128,9 +136,10 @@ def load_sentences(config: Config) -> list[list[str]]:
 
 
 def stream_data(config: Config) -> Word2VecData:
-    """`--stream`: one pass counts the words, then each epoch reads the files again (`stream_dataset`)."""
+    """`--stream`, `--dataset file`: one pass counts the words, then each epoch reads the files again
+    (`stream_dataset`)."""
     start = time.perf_counter()
-    files = zoo.data.corpora.text_files(config.data_dir)
+    files = zoo.data.corpora.text_files(config.train_file or config.data_dir)
     lines = zoo.data.corpora.iterate_lines(files)
     vocabulary = zoo.embeddings.scan_corpus(map(zoo.data.corpora.words, lines), config.min_count)
     print(
@@ -146,7 +155,7 @@ def stream_data(config: Config) -> Word2VecData:
 
 
 def load_data(config: Config, sentences: list[list[str]] | None = None) -> Word2VecData:
-    if config.stream and sentences is None:
+    if (config.stream or config.dataset == "file") and sentences is None:
         return stream_data(config)
     start = time.perf_counter()
     sentences = load_sentences(config) if sentences is None else sentences

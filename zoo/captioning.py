@@ -54,6 +54,11 @@ class CaptionData(NamedTuple):
     image_shape: tuple[int, int]
     splits: CaptionSplits
 
+    @property
+    def photos(self) -> bool:
+        """Whether the images are files (photos, a user's images), not arrays (the digit strips)."""
+        return not isinstance(self.splits.test.images, np.ndarray)
+
 
 def normalize_caption(text: str) -> str:
     """The caption a model learns to write and is scored against: lowercased, punctuation dropped (a
@@ -547,6 +552,22 @@ def export_captioner_tflite(captioner: Captioner, path: str | pathlib.Path, imag
     return zoo.export.export_decoder_tflite(
         captioner_tflite(captioner), path, [spec], captioner.models, cases, expected
     )
+
+
+def print_examples(captions: Sequence[str], references: Sequence[Sequence[str]], decoder: str) -> None:
+    """The first five captions beside their image's first reference, under a title naming the decoder."""
+    print(f"\nTest captions ({decoder} | first reference):")
+    for caption, image_references in list(zip(captions, references))[:5]:
+        print(f"  {caption} | {image_references[0]}")
+
+
+def test_samples(data: CaptionData, count: int = 32) -> tuple[np.ndarray, list[bytes]]:
+    """The first `count` test images as the model takes them (float32, in [0, 1]) and as files (bytes) of
+    the kind a user sends: the photos' own files, the digit strips encoded as PNG."""
+    images = next(iter(data.images["test"].unbatch().batch(count))).numpy()
+    if not data.photos:
+        return images, [tf.io.encode_png(np.round(image * 255).astype(np.uint8)).numpy() for image in images]
+    return images, [pathlib.Path(path).read_bytes() for path in data.splits.test.images[: len(images)]]
 
 
 def answer(export, paths: list[str], options) -> list[dict]:

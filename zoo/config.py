@@ -132,6 +132,9 @@ class FileDataConfig(RunConfig):
     )
 
     FILE_FLAGS: ClassVar[tuple[str, ...]] = ("train_file", "validation_file", "test_file")
+    # A split the recipe has no use for ("validation", "test") -> why: its --X-file is refused, and so is
+    # an --X-fraction other than the default (word2vec is scored on analogies, not held-out text).
+    UNUSED_SPLITS: ClassVar[dict[str, str]] = {}
 
     def __post_init__(self) -> None:
         given = [name for name in self.FILE_FLAGS if getattr(self, name)]
@@ -140,8 +143,16 @@ class FileDataConfig(RunConfig):
         if self.dataset == "file":
             if not self.train_file:
                 raise ValueError("--dataset file needs --train-file")
-            carved = (self.validation_fraction if not self.validation_file else 0.0) + (
-                self.test_fraction if not self.test_file else 0.0
+            for split, why in self.UNUSED_SPLITS.items():
+                default = type(self).__dataclass_fields__[f"{split}_fraction"].default
+                if getattr(self, f"{split}_file"):
+                    raise ValueError(f"--{split}-file: {why}")
+                if getattr(self, f"{split}_fraction") != default:
+                    raise ValueError(f"--{split}-fraction: {why}")
+            carved = sum(
+                getattr(self, f"{split}_fraction")
+                for split in ("validation", "test")
+                if not getattr(self, f"{split}_file") and split not in self.UNUSED_SPLITS
             )
             if carved >= 1:
                 raise ValueError(

@@ -1,7 +1,9 @@
 """Captioning data: Flickr8k's CSV (quotes and commas, file:line errors) and token file, the present subset
 and what it skips (counted, never silent), the official split lists, the release's layout as the registry
-downloads it, COCO-style JSON, decoding images (and files that cannot be), the digit strips rebuilt from
-scikit-learn's digits, and the real Flickr8k subset in $ZOO_DATA_DIR (counts from its SOURCE.md)."""
+downloads it, COCO-style JSON, decoding images (and files that cannot be), a user's own captions CSV
+(captions grouped by image, carved splits that keep them together, file:line errors), the digit strips
+rebuilt from scikit-learn's digits, and the real Flickr8k subset in $ZOO_DATA_DIR (counts from its
+SOURCE.md)."""
 
 import collections
 import csv
@@ -31,8 +33,10 @@ from zoo.data import (
     captioning,
     captions_summary,
     digit_strips,
+    load_caption_files,
     load_captions,
     locate,
+    read_caption_csv,
     read_coco_captions,
     read_flickr8k,
     read_flickr8k_captions,
@@ -595,3 +599,74 @@ def test_flickr8k_registry_entry(shared_data):
     package = pathlib.Path(zoo.__file__).parent  # research-only data is never bundled
     assert not [path for path in package.rglob("*") if path.suffix.lower() in (".jpg", ".jpeg", ".txt")]
     assert DATASETS["coco"].files == () and "CC BY 4.0" in DATASETS["coco"].license
+
+
+# ## A user's own images, listed in a CSV file
+
+
+def write_photos(folder, count=4, size=(24, 32)):
+    """`count` small images in `folder/photos/`, PNG and JPEG in turn, each of one colour."""
+    (folder / "photos").mkdir(parents=True, exist_ok=True)
+    names = []
+    for index in range(count):
+        pixels = np.zeros((*size, 3), np.uint8) + np.uint8(index * 40 % 256)
+        name = f"photos/{index}.{'png' if index % 2 else 'jpg'}"
+        encode = tf.io.encode_png if index % 2 else tf.io.encode_jpeg
+        (folder / name).write_bytes(encode(pixels).numpy())
+        names.append(name)
+    return names
+
+
+def test_caption_csv_groups_each_images_captions_in_row_order(tmp_path):
+    names = write_photos(tmp_path, 3)
+    (tmp_path / "captions.csv").write_text(
+        f'caption,image\nA dark square,{names[0]}\n"Grey, square",{names[1]}\n'
+        f"Black,{names[0]}\n\nLight grey,{names[2]}\n"
+    )
+    data = read_caption_csv(tmp_path / "captions.csv")
+    assert data.ids == names and data.images == [str(tmp_path / name) for name in names]
+    assert data.captions == [["A dark square", "Black"], ["Grey, square"], ["Light grey"]]
+    (tmp_path / "other.tsv").write_text(f"file\tsentence\n{names[2]}\tlight\n")
+    data = read_caption_csv(tmp_path / "other.tsv", image_column="file", caption_column="sentence")
+    assert data.captions == [["light"]]
+
+
+def test_carved_caption_splits_keep_an_images_captions_together(tmp_path):
+    names = write_photos(tmp_path, 20, size=(4, 4))
+    rows = [(name, f"caption {n} of {name}") for n in range(3) for name in names]  # an image every 20 rows
+    (tmp_path / "captions.csv").write_text("image,caption\n" + "".join(f"{i},{c}\n" for i, c in rows))
+    splits = load_caption_files(tmp_path / "captions.csv", validation_fraction=0.2, test_fraction=0.1, seed=3)
+    assert [len(getattr(splits, name).ids) for name in ("train", "validation", "test")] == [14, 4, 2]
+    seen = [set(getattr(splits, name).ids) for name in ("train", "validation", "test")]
+    assert set.union(*seen) == set(names) and sum(map(len, seen)) == 20  # each image in one split
+    for data in splits[:3]:
+        for image, captions in zip(data.ids, data.captions):
+            assert captions == [f"caption {n} of {image}" for n in range(3)]
+    assert "validation 20% of its images by seed 3" in splits.source
+    (tmp_path / "test.csv").write_text(f"image,caption\n{names[0]},held out\n")
+    given = load_caption_files(tmp_path / "captions.csv", test_file=tmp_path / "test.csv", seed=3)
+    assert given.test.captions == [["held out"]] and len(given.train.ids) + len(given.validation.ids) == 20
+    other = load_caption_files(tmp_path / "captions.csv", validation_fraction=0.2, test_fraction=0.1, seed=4)
+    assert other.test.ids != splits.test.ids
+
+
+@pytest.mark.parametrize(
+    "row, problem",
+    [
+        ("photos/gone.png,a caption", r"photos/gone\.png: no such image file"),
+        ("photos/notes.png,a caption", r"photos/notes\.png: is not a JPEG, PNG, GIF or BMP image"),
+        ("photos/cut.jpg,a caption", r"photos/cut\.jpg: cannot be decoded as a JPEG, PNG, GIF or BMP image"),
+        ("photos/0.jpg,  ", r"empty 'caption' for photos/0\.jpg"),
+        (",a caption", r"empty 'image': no image named"),
+        ("photos/0.jpg,a caption, with a comma", r"3 fields where the header has 2"),
+    ],
+)
+def test_a_malformed_caption_csv_names_its_file_and_line(tmp_path, row, problem):
+    names = write_photos(tmp_path, 2)
+    (tmp_path / "photos" / "notes.png").write_text("not an image")
+    jpeg = tf.io.encode_jpeg(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)).numpy()
+    (tmp_path / "photos" / "cut.jpg").write_bytes(jpeg[: len(jpeg) // 2])
+    csv_file = tmp_path / "captions.csv"
+    csv_file.write_text(f"image,caption\n{names[0]},fine\n{names[1]},fine too\n\n{row}\n")
+    with pytest.raises(DataFormatError, match=rf"^{re.escape(str(csv_file))}:5: {problem}"):
+        read_caption_csv(csv_file)

@@ -212,6 +212,28 @@ def test_streamed_validation_is_the_in_memory_split(tmp_path):
     )
 
 
+def test_validation_files_validate_and_every_training_character_trains(tmp_path):
+    """With validation files, the training files are all training (no 90% cut), the vocabulary is theirs,
+    and the validation stream is the validation files' text, its unseen characters counted as unknown."""
+    train_text, held_text = LEE[:50_000], LEE[50_000:60_000] + "ß ß"
+    train_folder = write_parts(tmp_path / "train", train_text, [0, 20_000, 50_000])
+    held = write_parts(tmp_path / "held", held_text, [0, 4_000, len(held_text)])
+    streamed = characters.scan_characters(train_folder / "part-*.txt", block_bytes=997, validation_path=held)
+    assert (len(streamed.train), len(streamed.validation)) == (50_000, len(held_text))
+    assert (
+        streamed.characters == characters.character_vocabulary(train_text) and "ß" not in streamed.characters
+    )
+    assert streamed.train.text(len(train_text)) == train_text
+    assert streamed.validation.text(len(held_text)) == held_text
+    validation_ids = characters.encode(held_text, streamed.characters)
+    assert streamed.unknown == int(np.sum(validation_ids == characters.UNK_ID)) >= 2
+    assert streamed.source == f"{train_folder / 'part-*.txt'} (2 files), validated on {held} (2 files)"
+    assert_same_batches(
+        characters.bptt_batches(streamed.validation, batch_size=4, bptt=50),
+        characters.bptt_batches(validation_ids, batch_size=4, bptt=50),
+    )
+
+
 @pytest.mark.parametrize(
     "files, problem",
     [

@@ -1,4 +1,5 @@
-"""A user's own files: the shared flags (`zoo.config.FileDataConfig`) and the carving of missing splits."""
+"""A user's own files: the shared flags (`zoo.config.FileDataConfig`), the carving of missing splits, and
+the columns of a CSV or TSV file (`read_table`)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import pytest
 
 import zoo.cli
 from zoo.config import FileDataConfig
-from zoo.data import carve, user_splits
+from zoo.data import carve, read_table, user_splits
+from zoo.errors import DataFormatError
 
 
 def test_carve_splits_every_example_once_in_order_and_repeatably():
@@ -77,3 +79,39 @@ def test_file_flags_imply_dataset_file_and_are_refused_elsewhere(tmp_path):
     assert _Config(
         train_file="a", validation_file="b", test_file="c", validation_fraction=0.9, test_fraction=0.5
     )
+
+
+@dataclasses.dataclass
+class _NoTestConfig(FileDataConfig):
+    UNUSED_SPLITS = {"test": "this recipe has no test split"}
+
+
+def test_a_split_a_recipe_has_no_use_for_is_refused_by_name():
+    config = _NoTestConfig(train_file="a", validation_fraction=0.95)  # the unused test share does not count
+    assert config.dataset == "file"
+    with pytest.raises(ValueError, match="--test-file: this recipe has no test split"):
+        _NoTestConfig(train_file="a", test_file="b")
+    with pytest.raises(ValueError, match="--test-fraction: this recipe has no test split"):
+        _NoTestConfig(train_file="a", test_fraction=0.2)
+    assert _NoTestConfig(train_file="a", test_fraction=0.1)  # the default is not a request
+
+
+def test_read_table_reads_csv_and_tsv_columns_by_name_with_their_lines(tmp_path):
+    table = tmp_path / "rows.csv"
+    table.write_bytes('\ufeffID, Text ,extra\r\n1,"a, ""quoted"" text",x\r\n\r\n2,  plain  ,y\r\n'.encode())
+    assert read_table(table, ["text", "id"]) == [(2, ['a, "quoted" text', "1"]), (4, ["plain", "2"])]
+    assert read_table(table, ["id"], optional=["speaker"]) == [(2, ["1", ""]), (4, ["2", ""])]
+    tabs = tmp_path / "rows.txt"  # no suffix to go by: the header's tab decides, and nothing is quoted
+    tabs.write_text('id\ttext\n1\t"as" written, with commas\n')
+    assert read_table(tabs, ["text"]) == [(2, ['"as" written, with commas'])]
+    tabs.write_text("id\ttext\n1\ttwo\tthree\n")
+    with pytest.raises(
+        DataFormatError, match=r"rows\.txt:2: 3 fields where the header has 2; a value cannot"
+    ):
+        read_table(tabs, ["text"])
+    table.write_bytes(b"id,text\n1,caf\xe9\n")
+    with pytest.raises(DataFormatError, match=r"rows\.csv:2: not UTF-8"):
+        read_table(table, ["text"])
+    table.write_text("")
+    with pytest.raises(DataFormatError, match=r"rows\.csv: empty: no header and no rows"):
+        read_table(table, ["text"])

@@ -1,7 +1,8 @@
 """Speech data: WAV decoding (every supported width, downmixing, malformed files that must name the file),
 resampling (length and pitch kept, no aliasing), FSDD names and its official split, connected digit strings,
 LJ Speech's metadata.csv (no quoting, file:line errors, the subset of present clips, the split by id), the
-yes/no names, and the real copies in $ZOO_DATA_DIR (counts from their SOURCE.md files)."""
+yes/no names, a user's own manifests (clips of any rate, file:line errors, carved splits), and the real
+copies in $ZOO_DATA_DIR (counts from their SOURCE.md files)."""
 
 import math
 import re
@@ -15,13 +16,16 @@ from zoo.data import (
     DATASETS,
     DIGIT_WORDS,
     Utterances,
+    characters_outside,
     connected_digits,
     ljspeech_split,
     load_speech,
+    load_speech_files,
     locate,
     read_fsdd,
     read_ljspeech,
     read_ljspeech_metadata,
+    read_speech_manifest,
     read_wav,
     read_yesno,
     resample,
@@ -581,3 +585,99 @@ def test_registry_entries(shared_data):
         (remote,) = DATASETS[name].files
         assert remote.url == url and re.fullmatch("[0-9a-f]{64}", remote.file_hash) and remote.extract
         assert locate(name) == shared_data(name)
+
+
+# ## A user's own WAV files, listed in a manifest
+
+
+def write_manifest_clips(folder):
+    """Four clips in `folder/clips/`: two 0.5 s tones at 8,000 Hz and two at 22,050 Hz."""
+    (folder / "clips").mkdir(exist_ok=True)
+    for name, frequency, rate in [("a", 440, 8000), ("b", 880, 8000), ("c", 440, 22050), ("d", 660, 22050)]:
+        write_wav(folder / "clips" / f"{name}.wav", np.round(tone(frequency, rate, 0.5) * 32767), rate)
+
+
+def test_manifest_reads_clips_of_any_rate_relative_to_its_folder(tmp_path):
+    write_manifest_clips(tmp_path)
+    manifest = tmp_path / "train.tsv"
+    manifest.write_text(
+        "transcript\tspeaker\tpath\n"
+        "Turn it ON\tann\tclips/a.wav\n"
+        "\n"  # blank lines are skipped, line numbers still count them
+        '"Off,  please"\tbob\tclips/c.wav\n'
+    )
+    clips = read_speech_manifest(manifest, 16000)
+    assert clips.ids == [f"{manifest}:2", f"{manifest}:4"] and clips.speakers == ["ann", "bob"]
+    assert clips.transcripts == ["Turn it ON", '"Off,  please"']  # a TSV quotes nothing
+    assert [len(w) for w in clips.waveforms] == [8000, 8000] and clips.sample_rate == 16000
+    assert peak_frequency(clips.waveforms[1], 16000) == pytest.approx(440, abs=3)  # 22,050 -> 16,000
+    csv_manifest = tmp_path / "list.csv"
+    csv_manifest.write_text('wav,text\nclips/b.wav,"off, please"\nclips/d.wav,on\n')
+    clips = read_speech_manifest(csv_manifest, 8000, audio_column="wav", transcript_column="text")
+    assert clips.transcripts == ["off, please", "on"] and clips.speakers == ["", ""]
+    assert [len(w) for w in clips.waveforms] == [4000, 4000]
+    with pytest.raises(DataFormatError, match=r"list\.csv: clips at 8,000 and 22,050 Hz"):
+        read_speech_manifest(csv_manifest, audio_column="wav", transcript_column="text")
+
+
+@pytest.mark.parametrize(
+    "rows, line, problem",
+    [
+        ("clips/a.wav,one\nclips/gone.wav,two\n", 3, r"clips/gone\.wav: no such audio file"),
+        ("clips/a.wav,one\nclips/notes.wav,two\n", 3, r"clips/notes\.wav: not an integer PCM WAV file"),
+        ("clips/cut.wav,one\n", 2, r"clips/cut\.wav: truncated: the header promises"),
+        ("clips/a.wav,one\nclips/b.wav,  \n", 3, r"empty 'transcript' for clips/b\.wav"),
+        ("clips/a.wav,one\n,two\n", 3, r"empty 'path': no audio file named"),
+        ("clips/a.wav,one,two\n", 2, r"3 fields where the header has 2; a value holding a comma must"),
+        ('clips/a.wav,"one\nclips/b.wav",two\n', 2, r"a value spans lines 2-3: a double quote left open"),
+        ('clips/a.wav,"one\nclips/b.wav,two\n', 2, r"malformed CSV \(unexpected end of data\)"),
+    ],
+)
+def test_a_malformed_manifest_names_its_file_and_line(tmp_path, rows, line, problem):
+    write_manifest_clips(tmp_path)
+    (tmp_path / "clips" / "notes.wav").write_text("not audio")
+    (tmp_path / "clips" / "cut.wav").write_bytes((tmp_path / "clips" / "a.wav").read_bytes()[:1000])
+    manifest = tmp_path / "train.csv"
+    manifest.write_text("path,transcript\n" + rows)
+    with pytest.raises(DataFormatError, match=rf"^{re.escape(str(manifest))}:{line}: {problem}"):
+        read_speech_manifest(manifest, 8000)
+
+
+def test_a_manifest_without_the_columns_lists_those_it_has(tmp_path):
+    manifest = tmp_path / "train.csv"
+    manifest.write_text("file,sentence\nclips/a.wav,one\n")
+    with pytest.raises(
+        DataFormatError, match=r"csv:1: .*has no 'path' or 'transcript' column; its columns: file, sentence"
+    ):
+        read_speech_manifest(manifest, 8000)
+    manifest.write_text("path,transcript\n\n")
+    with pytest.raises(DataFormatError, match=r"train\.csv: no rows"):
+        read_speech_manifest(manifest, 8000)
+
+
+def test_speech_files_carve_the_missing_splits_and_read_the_given_ones(tmp_path):
+    write_manifest_clips(tmp_path)
+    names = "abcd" * 5
+    (tmp_path / "train.csv").write_text(
+        "path,transcript\n" + "".join(f"clips/{name}.wav,clip {i}\n" for i, name in enumerate(names))
+    )
+    (tmp_path / "test.csv").write_text("path,transcript\nclips/d.wav,held out\n")
+    splits = load_speech_files(
+        tmp_path / "train.csv", test_file=tmp_path / "test.csv", validation_fraction=0.2, sample_rate=8000
+    )
+    assert splits.test.transcripts == ["held out"] and len(splits.validation.ids) == 4
+    assert sorted(splits.train.transcripts + splits.validation.transcripts) == sorted(
+        f"clip {i}" for i in range(20)
+    )
+    assert all(w.dtype == np.float32 and len(w) == 4000 for w in splits.train.waveforms)
+    assert "validation 20% of it by seed 0" in splits.source and str(tmp_path / "test.csv") in splits.source
+    again = load_speech_files(tmp_path / "train.csv", validation_fraction=0.2, seed=1, sample_rate=8000)
+    assert again.validation.ids != splits.validation.ids  # another seed, another draw
+
+
+def test_characters_outside_the_alphabet_are_named_with_their_first_row():
+    ids = ["test.csv:2", "test.csv:3", "test.csv:4"]
+    found = characters_outside(ids, ["café", "cafe", "été ü"], list("acef "))
+    assert found == ["'é' (3 times, first at test.csv:2)", "'t' (1 time, first at test.csv:4)",
+                     "'ü' (1 time, first at test.csv:4)"]  # fmt: skip
+    assert characters_outside(ids, ["a", "", "ce"], list("acef ")) == []

@@ -261,3 +261,44 @@ def test_captions_are_normalised():
 def test_bad_flags_are_refused(flags):
     with pytest.raises(SystemExit):
         captioning.main(flags)
+
+
+def test_trains_on_a_users_own_images_listed_in_a_csv(tmp_path):
+    """Twelve photos of four colours, PNG and JPEG, three captions each on rows far apart, in a CSV whose
+    paths are relative to it; the carved test split keeps each image's captions together."""
+    (tmp_path / "photos").mkdir()
+    colours = {"red": [220, 30, 30], "green": [30, 200, 40], "blue": [20, 40, 230], "white": [250, 250, 250]}
+    rows = []
+    for index in range(12):
+        name, rgb = list(colours.items())[index % 4]
+        pixels = np.broadcast_to(np.array(rgb, np.uint8), (40 + index, 48, 3))  # sizes differ too
+        path = f"photos/{index}.{'png' if index % 2 else 'jpg'}"
+        encode = tf.io.encode_png if index % 2 else tf.io.encode_jpeg
+        (tmp_path / path).write_bytes(encode(pixels).numpy())
+        rows += [(n, path, caption) for n, caption in enumerate([f"a {name} square", f"{name}", "a photo"])]
+    rows.sort()  # all first captions, then all second ones, ...
+    (tmp_path / "captions.csv").write_text("image,caption\n" + "".join(f"{p},{c}\n" for _, p, c in rows))
+    flags = ["--train-file", str(tmp_path / "captions.csv"), "--test-fraction", "0.25", "--seed", "1"]
+    flags += [
+        "--image-size",
+        "16",
+        "--conv-filters",
+        "8",
+        "16",
+        "--feature-dim",
+        "16",
+        "--embedding-dim",
+        "8",
+    ]
+    flags += ["--units", "16", "--attention-units", "8", "--epochs", "1", "--batch-size", "4"]
+    flags += ["--validation-samples", "4", "--heatmaps", "1", "--no-export"]
+    config = zoo.cli.parse(captioning.Config, flags)
+    splits = captioning.load_splits(config)
+    assert [len(data.ids) for data in splits[:3]] == [8, 1, 3]
+    assert all(len(captions) == 3 for data in splits[:3] for captions in data.captions)
+    assert sorted(id for data in splits[:3] for id in data.ids) == sorted({p for _, p, _ in rows})
+    metrics = captioning.main([*flags, "--output-dir", str(tmp_path / "run")])
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    train_words = {word for captions in splits.train.captions for text in captions for word in text.split()}
+    assert written["vocabulary_size"] == metrics["vocabulary_size"] == len(train_words) + 4
+    assert 0 <= metrics["test_bleu4"] <= 100 and (tmp_path / "run" / "history.csv").exists()

@@ -278,9 +278,35 @@ def test_streamed_transformer_run(small_corpus, tmp_path):
     assert metrics["train_characters"] == 21_600 and np.isfinite(metrics["val_loss"])
 
 
+def test_trains_on_your_own_text_files_given_by_a_glob(small_corpus, tmp_path):
+    """`--train-file GLOB` is the streamed reader: the run `--stream --data-dir GLOB` makes, its last 10%
+    validating; with `--validation-file`, every training character trains and that file validates."""
+    flags = ["--epochs", "1", "--bptt", "20", "--batch-size", "8", "--units", "16", "--no-export"]
+    flags += ["--inspect-characters", "0"]
+    pattern = str(small_corpus / "parts" / "*.txt")
+    own = char_lm.main([*flags, "--train-file", pattern, "--output-dir", str(tmp_path / "own")])
+    streamed = char_lm.main([*flags, "--stream", "--data-dir", pattern, "--output-dir", str(tmp_path / "s")])
+    assert own["train_characters"] == streamed["train_characters"] == 21_600
+    assert own["val_loss"] == pytest.approx(streamed["val_loss"], abs=1e-6)
+    assert json.loads((tmp_path / "own" / "metrics.json").read_text())["val_loss"] == own["val_loss"]
+    held = tmp_path / "held.txt"
+    held.write_text(pathlib.Path(datapath("lee_background.cor")).read_text()[30_000:33_000])
+    flags += ["--train-file", pattern, "--validation-file", str(held)]
+    validated = char_lm.main([*flags, "--output-dir", str(tmp_path / "validated")])
+    assert validated["train_characters"] == 24_000 and np.isfinite(validated["val_loss"])
+    assert validated["val_loss"] != pytest.approx(own["val_loss"], abs=1e-3)  # other validation text
+
+
 @pytest.mark.parametrize(
     "flags, problem",
     [
+        (
+            ["--train-file", "a.txt", "--test-file", "b.txt"],
+            "--test-file: the char LM is scored on validation",
+        ),
+        (["--train-file", "a.txt", "--test-fraction", "0.2"], "--test-fraction: the char LM is scored on"),
+        (["--train-file", "a.txt", "--validation-fraction", "0"], "needs a --validation-file or a"),
+        (["--train-file", "a.txt", "--max-train-samples", "10"], "no --max-train-samples"),
         (["--stream"], "give --data-dir"),
         (["--stream", "--dataset", "lee", "--data-dir", "."], "no --dataset but text"),
         (["--stream", "--data-dir", ".", "--max-train-samples", "1000"], "no --max-train-samples"),

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import zoo.cli
 import zoo.data
 import zoo.errors
 import zoo.export
@@ -194,15 +195,63 @@ def test_short_run_on_yes_no_recordings_learns(tmp_path, shared_data):
     assert metrics["test_cer"] < 0.35  # 30 test sequences of 8 words; an empty transcript scores 1.0
 
 
-def test_transcripts_are_normalised_for_targets_and_references():
+def test_transcripts_are_normalised_as_normalize_says():
     text = 'Printing, in the only sense with which we are at "present" concerned, 1st'
-    assert speech_ctc.normalize_transcript(text) == (
+    assert zoo.data.normalize_transcript(text) == (
         "printing in the only sense with which we are at present concerned 1st"
     )
-    assert speech_ctc.normalize_transcript("Don't  STOP!", keep_case=True) == "Don't STOP"
-    assert speech_ctc.normalize_transcript("a, b.", keep_punctuation=True) == "a, b."
+    assert zoo.data.normalize_transcript("Don't  STOP!", "cased") == "Don't STOP"
+    assert zoo.data.normalize_transcript("A, b.", "lower") == "a, b."
+    assert zoo.data.normalize_transcript(" A,\tb. ", "none") == "A, b."
+    with pytest.raises(ValueError, match="choose one of letters, cased, lower, none"):
+        zoo.data.normalize_transcript("a", "upper")
+    assert speech_ctc.Config(normalize="cased").normalize == "cased"
+    with pytest.raises(SystemExit):
+        speech_ctc.main(["--normalize", "upper"])
 
 
 def test_unknown_dataset_is_refused():
     with pytest.raises(SystemExit):
         speech_ctc.main(["--dataset", "timit"])
+
+
+def write_tone_manifests(folder):
+    """24 touch-tone strings as WAV files, every other one at 22,050 Hz, listed in `train.csv`, and three
+    more in `test.tsv`, whose transcripts hold a character no training transcript has."""
+    (folder / "clips").mkdir()
+    strings = zoo.data.tone_digits(27, seed=7)
+    rows = []
+    for index, (waveform, text) in enumerate(zip(strings.waveforms, strings.transcripts)):
+        rate = 22050 if index % 2 else 8000
+        samples = np.round(zoo.data.resample(waveform, 8000, rate) * 32767)
+        write_wav(folder / "clips" / f"{index}.wav", samples, rate)
+        rows.append((f"clips/{index}.wav", text.upper() + "!"))
+    (folder / "train.csv").write_text("path,transcript\n" + "".join(f"{p},{t}\n" for p, t in rows[:24]))
+    test = [(path, text.replace("!", " É!")) for path, text in rows[24:]]
+    (folder / "test.tsv").write_text("transcript\tpath\n" + "".join(f"{t}\t{p}\n" for p, t in test))
+    return strings
+
+
+def test_trains_on_a_users_own_wav_files_listed_in_manifests(tmp_path, capsys):
+    strings = write_tone_manifests(tmp_path)
+    flags = ["--train-file", str(tmp_path / "train.csv"), "--test-file", str(tmp_path / "test.tsv")]
+    flags += ["--normalize", "lower", "--validation-fraction", "0.25", "--epochs", "1", "--no-export"]
+    flags += ["--units", "16", "--conv-filters", "8", "--rnn-layers", "1", "--beam-width", "2"]
+    config = zoo.cli.parse(speech_ctc.Config, flags)
+    assert config.dataset == "file"
+    data = speech_ctc.load_data(config)
+    assert len(data.splits.train.ids) == 18 and len(data.splits.validation.ids) == 6
+    assert data.references["test"] == [text + " é!" for text in strings.transcripts[24:]]
+    assert "!" in data.alphabet and "é" not in data.alphabet  # the training transcripts' characters
+    lengths = [len(waveform) for waveform in strings.waveforms[24:]]  # at 8,000, 22,050, 8,000 Hz
+    assert [len(w) for w in data.splits.test.waveforms] == [lengths[0], lengths[1] + 1, lengths[2]]
+    warning = capsys.readouterr().out
+    first = f"'é' (3 times, first at {tmp_path / 'test.tsv'}:2)"
+    assert f"warning: test holds a character the training transcripts lack: {first}" in warning
+    metrics = speech_ctc.main([*flags, "--output-dir", str(tmp_path / "run")])
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert written["test_cer"] == metrics["test_cer"] and 0 < metrics["test_cer"] and metrics["epochs"] == 1
+    with pytest.raises(SystemExit):  # FSDD's speakers only
+        speech_ctc.main([*flags, "--held-out-speaker", "theo"])
+    with pytest.raises(zoo.errors.DataFormatError, match=r"train\.csv:1: .*has no 'wav' column"):
+        speech_ctc.main([*flags, "--audio-column", "wav", "--output-dir", str(tmp_path / "other")])

@@ -10,6 +10,7 @@ import pytest
 from gensim.models import KeyedVectors
 
 import zoo.embeddings
+import zoo.train
 from recipes import word2vec
 
 
@@ -120,3 +121,42 @@ def test_streamed_corpus_trains_on_the_same_words(tmp_path):
     assert np.isfinite(metrics["wordsim353_spearman"]) and metrics["epochs"] == 2
     with pytest.raises(SystemExit):
         word2vec.main(["--stream", "--dataset", "imdb"])
+
+
+def test_trains_on_your_own_text_files_given_by_a_glob(tmp_path, capsys):
+    """`--train-file GLOB` streams the files as `--stream --data-dir GLOB` does: the same words, counted
+    over both files; validation and test files are refused (the vectors are scored on analogies)."""
+    from gensim.test.utils import datapath
+
+    import zoo.data.corpora
+
+    lines = zoo.data.corpora.read_lines(datapath("lee_background.cor"))[:120]
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "part-1.txt").write_text("\n".join(lines[:70]) + "\n", encoding="utf-8")
+    (tmp_path / "corpus" / "part-2.txt").write_text("\n".join(lines[70:]) + "\n", encoding="utf-8")
+    (tmp_path / "corpus" / "notes.md").write_text("not matched by the glob\n")
+    corpus = zoo.embeddings.build_corpus([zoo.data.corpora.words(line) for line in lines], min_count=3)
+    pattern = str(tmp_path / "corpus" / "part-*.txt")
+    flags = [
+        "--epochs",
+        "1",
+        "--min-count",
+        "3",
+        "--dimension",
+        "16",
+        "--no-export",
+        "--neighbours",
+        "police",
+    ]
+    own = word2vec.main([*flags, "--train-file", pattern, "--output-dir", str(tmp_path / "own")])
+    assert own["vocabulary_size"] == len(corpus.words) and own["corpus_words"] == corpus.raw_words
+    assert json.loads((tmp_path / "own" / "metrics.json").read_text())["corpus_words"] == corpus.raw_words
+    streamed = word2vec.main([*flags, "--stream", "--data-dir", pattern, "--output-dir", str(tmp_path / "s")])
+    assert streamed["vocabulary_size"] == own["vocabulary_size"]
+    losses = [zoo.train.read_history(tmp_path / name / "history.csv")[0]["loss"] for name in ("own", "s")]
+    assert losses[0] == pytest.approx(losses[1])  # the same words, in the same steps
+    capsys.readouterr()
+    for extra in (["--validation-file", pattern], ["--test-file", pattern], ["--test-fraction", "0.2"]):
+        with pytest.raises(SystemExit):
+            word2vec.main(["--train-file", pattern, *extra])
+        assert "word2vec holds no text out" in capsys.readouterr().err

@@ -1,6 +1,7 @@
 """Images with captions for image captioning: Flickr8k (the present subset of it, split by the official
-lists), COCO-style captions JSON, and the embedded default the zoo builds itself, strips of scikit-learn's
-handwritten digits captioned with the digits' names ("seven two nine").
+lists), COCO-style captions JSON, a user's own images listed in a CSV file with their captions, and the
+embedded default the zoo builds itself, strips of scikit-learn's handwritten digits captioned with the
+digits' names ("seven two nine").
 
 Every reader returns each image once with all of its captions (Flickr8k and COCO have five, the digit strips
 one), captions as written (case, spacing and punctuation kept: cleaning belongs to the model). Photos are
@@ -26,7 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from zoo.data.common import DIGIT_WORDS, check_fractions
+from zoo.data.common import DIGIT_WORDS, check_fractions, read_table, user_splits
 from zoo.data.integrity import check_counts
 from zoo.data.registry import DATASETS, find_dataset, locate
 from zoo.data.sentiment import decode_utf8
@@ -173,24 +174,29 @@ def read_images(
     >>> read_images(splits.test.images[:4], (224, 224)).shape  # doctest: +SKIP
     (4, 224, 224, 3)
     """
-    import tensorflow as tf
-
     _check_size(size)
     if dtype not in ("float32", "uint8"):
         raise ValueError(f"dtype must be 'float32' or 'uint8', got {dtype!r}")
     images = np.zeros((len(paths), *size, 3), dtype=np.float32)
     for index, path in enumerate(progress(paths, "decoding images", unit="image")):
-        try:
-            contents = pathlib.Path(path).read_bytes()
-        except OSError as error:
-            raise DataFormatError(path, None, f"cannot be read ({error.strerror or error})") from None
-        try:
-            images[index] = decode_image(tf.constant(contents), size).numpy()
-        except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
-            reason = " ".join(error.message.split())
-            problem = f"cannot be decoded as a JPEG, PNG, GIF or BMP image ({reason})"
-            raise DataFormatError(path, None, problem) from None
+        images[index] = _decode_file(path, size)
     return np.round(images * 255).astype(np.uint8) if dtype == "uint8" else images
+
+
+def _decode_file(path: str | os.PathLike, size: tuple[int, int]) -> np.ndarray:
+    """`decode_image` of a file, eagerly; a file that cannot be read or decoded is named."""
+    import tensorflow as tf
+
+    try:
+        contents = pathlib.Path(path).read_bytes()
+    except OSError as error:
+        raise DataFormatError(path, None, f"cannot be read ({error.strerror or error})") from None
+    try:
+        return decode_image(tf.constant(contents), size).numpy()
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as error:
+        reason = " ".join(error.message.split())
+        problem = f"cannot be decoded as a JPEG, PNG, GIF or BMP image ({reason})"
+        raise DataFormatError(path, None, problem) from None
 
 
 # ## Flickr8k
@@ -632,6 +638,120 @@ def _coco_result(splits: dict, skipped: dict[str, int], files: list[pathlib.Path
         f"{skipped['images_without_caption']:,} present images without a caption skipped; {how}"
     )
     return CaptionSplits(splits["train"], splits["validation"], splits["test"], source, skipped)
+
+
+# ## A user's own images, listed in a CSV file with their captions
+
+
+class _CaptionRow(NamedTuple):
+    image: str  # as the CSV writes it
+    path: str  # the file
+    caption: str
+
+
+def _caption_rows(path: str | os.PathLike, image_column: str, caption_column: str) -> list[_CaptionRow]:
+    """The rows of a user's captions CSV, each image checked once: present, and decoded by `decode_image`
+    as the input pipeline will decode it (a broken file is named here, not in the middle of an epoch)."""
+    folder, rows, checked = pathlib.Path(path).parent, [], set()
+    for line, (image, caption) in progress(
+        read_table(path, [image_column, caption_column]), f"checking the images of {path}", unit="row"
+    ):
+        if not image:
+            raise DataFormatError(path, line, f"empty {image_column!r}: no image named")
+        if not caption:
+            raise DataFormatError(path, line, f"empty {caption_column!r} for {image}")
+        file = folder / image
+        if image not in checked:
+            if not file.is_file():
+                raise DataFormatError(path, line, f"{image}: no such image file (looked for {file})")
+            try:
+                check_image_files([file])
+                _decode_file(file, (1, 1))
+            except DataFormatError as error:
+                raise DataFormatError(path, line, f"{image}: {error.problem}") from None
+            checked.add(image)
+        rows.append(_CaptionRow(image, str(file), caption))
+    return rows
+
+
+def _by_image(rows: Sequence[_CaptionRow]) -> CaptionedImages:
+    """Each image once, in order of its first row, with all of its captions in row order."""
+    captions: dict[str, list[str]] = {}
+    names = {}
+    for row in rows:
+        captions.setdefault(row.path, []).append(row.caption)
+        names.setdefault(row.path, row.image)
+    return CaptionedImages([names[path] for path in captions], list(captions), list(captions.values()))
+
+
+def read_caption_csv(
+    path: str | os.PathLike, *, image_column: str = "image", caption_column: str = "caption"
+) -> CaptionedImages:
+    """Read a user's own captioned images: a CSV (or TSV) file whose header names `image_column` and
+    `caption_column` (`zoo.data.common.read_table`), one row per caption, an image on as many rows as it
+    has captions (anywhere in the file), and the JPEG, PNG, GIF or BMP files it names, relative to its
+    folder (or absolute). Each image is decoded once while reading (as `decode_image` decodes it in the
+    input pipeline), so a file that is missing or broken is named with its row.
+
+    Returns:
+        `CaptionedImages`: each image once, in order of its first row, its id as the CSV writes it, its
+        captions in row order.
+
+    Raises:
+        DataFormatError: a malformed file (see `read_table`), an empty image name or caption, an image file
+            that is missing, not an image or cannot be decoded. The message starts with `path:line:`.
+
+    Example:
+
+    >>> from zoo.data import read_caption_csv
+    >>> pets = read_caption_csv("my_photos/captions.csv")  # image,caption  # doctest: +SKIP
+    >>> pets.ids[0], pets.captions[0]  # doctest: +SKIP
+    ('photos/rex.jpg', ['a dog on a sofa', 'a brown dog sleeping'])
+    """
+    return _by_image(_caption_rows(path, image_column, caption_column))
+
+
+def load_caption_files(
+    train_file: str | os.PathLike,
+    validation_file: str | os.PathLike | None = None,
+    test_file: str | os.PathLike | None = None,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+    *,
+    image_column: str = "image",
+    caption_column: str = "caption",
+) -> CaptionSplits:
+    """A user's own train, validation and test CSV files (`read_caption_csv`); a split without a file is
+    carved from the training file's images (`zoo.data.user_splits`: `validation_fraction` and
+    `test_fraction` of its distinct images, drawn by `seed`), each image with all of its captions in one
+    split.
+
+    Example:
+
+    >>> from zoo.data import load_caption_files
+    >>> splits = load_caption_files("my_photos/captions.csv", seed=1)  # doctest: +SKIP
+    """
+
+    def read(path):
+        return _caption_rows(path, image_column, caption_column)
+
+    def images(rows):
+        return [row.path for row in rows]
+
+    files = {"validation": validation_file, "test": test_file}
+    splits = user_splits(
+        read, train_file, validation_file, test_file, validation_fraction, test_fraction, seed, images
+    )
+    how = ", ".join(
+        f"{name} {files[name]}" if files[name] else f"{name} {fraction:.0%} of its images by seed {seed}"
+        for name, fraction in (("validation", validation_fraction), ("test", test_fraction))
+    )
+    return CaptionSplits(
+        *(_by_image(splits[name]) for name in ("train", "validation", "test")),
+        f"file: images and captions listed in {train_file}; {how}",
+        {},
+    )
 
 
 # ## The embedded default: strips of handwritten digits

@@ -17,7 +17,8 @@ which stretch of the text each row or window reads, so the characters a validati
 Corpora larger than memory are streamed: `scan_characters` reads plain-text files once (counting the
 characters, finding the split and keeping a sparse index of byte offsets), and its two `CharacterStream`s
 go wherever an array of ids goes; the same three functions then read the files again at every epoch
-through tf.data, a block at a time, and give the batches the arrays give.
+through tf.data, a block at a time, and give the batches the arrays give. Given validation files of its
+own, a streamed corpus trains on every character of its training files.
 """
 
 from __future__ import annotations
@@ -310,8 +311,8 @@ class CharacterStream:
 
 
 class StreamedCorpus(NamedTuple):
-    train: CharacterStream  # the first 90% of the characters
-    validation: CharacterStream  # the last 10%: cut at the character `split_text` cuts at
+    train: CharacterStream  # the first 90% of the characters (all of them, given validation files)
+    validation: CharacterStream  # the last 10% (cut where `split_text` cuts), or the validation files
     characters: list[str]  # the training split's vocabulary, as `character_vocabulary(train text)`
     unknown: int  # validation characters outside that vocabulary (id `UNK_ID`)
     source: str  # where the text comes from, one line for logs
@@ -321,6 +322,7 @@ def scan_characters(
     path: str | os.PathLike,
     validation_fraction: float = VALIDATION_FRACTION,
     block_bytes: int = BLOCK_BYTES,
+    validation_path: str | os.PathLike | None = None,
 ) -> StreamedCorpus:
     """One pass over plain UTF-8 text too large for memory: the vocabulary of the training split, the
     number of characters, where validation starts, and an index of byte offsets; only those are held.
@@ -328,8 +330,11 @@ def scan_characters(
     Args:
         path: a file, a folder (its `*.txt`, `*.tokens`, `*.cor`, `*.text` files in name order) or a glob
             pattern (`zoo.data.corpora.text_files`); the files are read as one text, joined as they are.
-        validation_fraction: the share of characters at the end that validates (`split_text`'s cut).
+        validation_fraction: the share of characters at the end that validates (`split_text`'s cut);
+            unused with `validation_path`.
         block_bytes: bytes read at a time; the index holds one entry per block.
+        validation_path: files (as `path` names them) that validate, read in a pass of their own; then
+            every character of `path` trains.
 
     Raises:
         DataFormatError: no such file; a file that is empty or blank, or not UTF-8 (file and line named).
@@ -337,6 +342,32 @@ def scan_characters(
     if block_bytes < 4:
         raise ValueError(f"block_bytes must be at least 4 (one character), got {block_bytes}")
     files = tuple(text_files(path))
+    length, counts, first, index = _count_characters(files, block_bytes)
+    cut = length if validation_path is not None else _first_validation_character(length, validation_fraction)
+    characters = [chr(code) for code in sorted(code for code, position in first.items() if position < cut)]
+    unknown = sum(counts[code] for code, position in first.items() if position >= cut)
+    source = str(files[0]) if len(files) == 1 else f"{path} ({len(files)} files)"
+    validation = CharacterStream(files, tuple(characters), index, cut, length)
+    if validation_path is not None:
+        held = tuple(text_files(validation_path))
+        held_length, held_counts, _, held_index = _count_characters(held, block_bytes)
+        validation = CharacterStream(held, tuple(characters), held_index, 0, held_length)
+        unknown = sum(count for code, count in held_counts.items() if code not in first)
+        source += f", validated on {held[0] if len(held) == 1 else f'{validation_path} ({len(held)} files)'}"
+    return StreamedCorpus(
+        train=CharacterStream(files, tuple(characters), index, 0, cut),
+        validation=validation,
+        characters=characters,
+        unknown=unknown,
+        source=source,
+    )
+
+
+def _count_characters(
+    files: Sequence[pathlib.Path], block_bytes: int
+) -> tuple[int, dict[int, int], dict[int, int], np.ndarray]:
+    """The counting pass over `files`: how many characters they hold, each code point's occurrences and
+    first position, and the `CharacterStream.checkpoints` index."""
     counts: dict[int, int] = {}  # code point -> occurrences
     first: dict[int, int] = {}  # code point -> position of its first occurrence
     checkpoints, length, shown = array.array("q"), 0, set()  # 8 bytes a number, 24 per MiB of text
@@ -357,18 +388,7 @@ def scan_characters(
     for index, file in enumerate(files):
         if index not in shown:
             raise DataFormatError(file, None, "no text: the file is empty or blank")
-    cut = _first_validation_character(length, validation_fraction)
-    characters = [chr(code) for code in sorted(code for code, position in first.items() if position < cut)]
-    unknown = sum(counts[code] for code, position in first.items() if position >= cut)
-    index = np.frombuffer(checkpoints, dtype=np.int64).reshape(-1, 3)
-    source = str(files[0]) if len(files) == 1 else f"{path} ({len(files)} files)"
-    return StreamedCorpus(
-        train=CharacterStream(files, tuple(characters), index, 0, cut),
-        validation=CharacterStream(files, tuple(characters), index, cut, length),
-        characters=characters,
-        unknown=unknown,
-        source=source,
-    )
+    return length, counts, first, np.frombuffer(checkpoints, dtype=np.int64).reshape(-1, 3)
 
 
 class _Reader:

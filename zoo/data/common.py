@@ -1,9 +1,14 @@
 """What several readers share: strict UTF-8 decoding that names the file and line of a bad byte, the check
 of split fractions, a user's own train/validation/test files with the missing splits carved from the
-training file (`user_splits`), and the words of the digit tasks (spoken digits, digit strips)."""
+training file (`user_splits`), the columns of a user's CSV or TSV file (`read_table`), and the words of the
+digit tasks (spoken digits, digit strips)."""
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+import pathlib
 from collections.abc import Callable, Hashable, Sequence
 from typing import TypeVar
 
@@ -34,6 +39,78 @@ def decode_utf8(data: bytes, path: str) -> str:
         line = data[: error.start].count(b"\n") + 1
         problem = f"not UTF-8: byte {data[error.start]:#04x} ({error.reason})"
         raise DataFormatError(path, line, problem) from None
+
+
+def read_table(
+    path: str | os.PathLike, columns: Sequence[str], optional: Sequence[str] = ()
+) -> list[tuple[int, list[str]]]:
+    """The `columns` of a CSV or TSV file with a header row: `(line, values)` per row, each value stripped,
+    then the values of the `optional` columns ("" where the header lacks one).
+
+    The file is UTF-8 (a leading BOM dropped). It is tab-separated when the name ends in `.tsv` or `.tab`,
+    or when the header holds a tab and the name does not end in `.csv`: then nothing is quoted (a `"` is
+    part of the text, as in Common Voice's TSV files). Otherwise it is CSV, read strictly by the `csv`
+    module: a value holding a comma is in double quotes, a quote inside it doubled. Header names are
+    matched without regard to case or surrounding spaces; other columns are ignored; blank lines are
+    skipped. `line` is the line a row starts on.
+
+    Raises:
+        DataFormatError: bytes that are not UTF-8, a header without one of `columns` (the header's names
+            are listed), a row with another number of fields than the header, broken quoting, a value
+            spanning lines (a quote left open), or no row. The message starts with `path:line:`.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from zoo.data.common import read_table
+    >>> table = pathlib.Path(tempfile.mkdtemp()) / "clips.tsv"
+    >>> _ = table.write_text("speaker\\tpath\\ttranscript\\nann\\ta.wav\\t  hello there\\n")
+    >>> read_table(table, ["path", "transcript"])
+    [(2, ['a.wav', 'hello there'])]
+    """
+    path = pathlib.Path(path)
+    text = decode_utf8(path.read_bytes(), str(path)).removeprefix("\ufeff")
+    header_line = text.split("\n", 1)[0]
+    suffix = path.suffix.lower()
+    tabs = suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in header_line)
+    delimiter = "\t" if tabs else ","
+    quoting = csv.QUOTE_NONE if tabs else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
+    rows: list[tuple[int, list[str]]] = []
+    header: list[str] | None = None
+    start = 1  # the line the next row starts on; csv counts the lines a quoted value spans
+    try:
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if not any(field.strip() for field in row):
+                continue
+            if header is None:
+                header = [field.strip().lower() for field in row]
+                missing = [name for name in columns if name.lower() not in header]
+                if missing:
+                    kind = "tab" if tabs else "comma"
+                    problem = f"the header ({kind}-separated) has no {' or '.join(map(repr, missing))} column"
+                    raise DataFormatError(path, line, problem + f"; its columns: {', '.join(header)}")
+                names = [name.lower() for name in [*columns, *optional]]
+                indices = [header.index(name) if name in header else None for name in names]
+                continue
+            if any("\n" in field or "\r" in field for field in row):
+                problem = f"a value spans lines {line}-{reader.line_num}: a double quote left open?"
+                raise DataFormatError(path, line, problem)
+            if len(row) != len(header):
+                problem = f"{len(row)} fields where the header has {len(header)}; "
+                problem += (
+                    "a value cannot hold a tab" if tabs else "a value holding a comma must be in quotes"
+                )
+                raise DataFormatError(path, line, problem)
+            values = ["" if index is None else row[index].strip() for index in indices]
+            rows.append((line, values))
+    except csv.Error as error:
+        problem = f'malformed {"TSV" if tabs else "CSV"} ({error}); quote a value as "..." and double the '
+        raise DataFormatError(path, start, problem + "quotes inside it") from None
+    if not rows:
+        raise DataFormatError(path, None, "no rows" if header else "empty: no header and no rows")
+    return rows
 
 
 def check_fractions(validation_fraction: float, test_fraction: float, items: str = "examples") -> None:

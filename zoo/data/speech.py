@@ -1,5 +1,6 @@
 """Speech with transcripts for CTC speech recognition: the Free Spoken Digit Dataset (FSDD), connected digit
-strings the zoo builds from it, LJ Speech 1.1, and Kaldi's yes/no corpus (OpenSLR SLR1).
+strings the zoo builds from it, LJ Speech 1.1, Kaldi's yes/no corpus (OpenSLR SLR1), and a user's own WAV
+files listed in a CSV or TSV manifest; and the normalisations a transcript can be given.
 
 Every reader returns waveforms as float32 mono arrays in [-1, 1] at one sample rate (resampled with a
 polyphase filter when the file's rate differs) and transcripts as written: FSDD's digit words ("seven"),
@@ -23,7 +24,7 @@ import numpy as np
 import scipy.signal
 import sklearn.model_selection
 
-from zoo.data.common import DIGIT_WORDS, decode_utf8
+from zoo.data.common import DIGIT_WORDS, decode_utf8, read_table, user_splits
 from zoo.data.integrity import check_counts
 from zoo.data.registry import DATASETS, find_dataset
 from zoo.errors import DataFormatError
@@ -31,10 +32,14 @@ from zoo.progress import progress
 
 
 class Utterances(NamedTuple):
-    ids: list[str]  # file stem ("7_jackson_32", "LJ001-0001"); a digit string joins its clips with "+"
+    # File stem ("7_jackson_32", "LJ001-0001"); a digit string joins its clips with "+"; a user's clip is
+    # the manifest's row ("clips/train.csv:12").
+    ids: list[str]
     waveforms: list[np.ndarray]  # float32, mono, in [-1, 1], one 1-D array per utterance
     transcripts: list[str]  # words separated by single spaces
-    speakers: list[str]  # FSDD's speaker names; "LJ" for LJ Speech, "yesno" for the yes/no corpus
+    # FSDD's speaker names; "LJ" for LJ Speech, "yesno" for the yes/no corpus; a manifest's speaker column,
+    # "" without one.
+    speakers: list[str]
     sample_rate: int  # of every waveform, Hz
 
 
@@ -615,6 +620,173 @@ def read_yesno(
     )
 
 
+# ## A user's own WAV files, listed in a manifest
+
+
+def read_speech_manifest(
+    path: str | os.PathLike,
+    sample_rate: int | None = None,
+    *,
+    audio_column: str = "path",
+    transcript_column: str = "transcript",
+) -> Utterances:
+    """Read a user's own recordings: a CSV or TSV manifest (`zoo.data.common.read_table`) whose header
+    names `audio_column` and `transcript_column`, one row per utterance, and the WAV files it lists.
+
+    Audio paths are relative to the manifest's folder (or absolute); each file is read by `read_wav` and
+    resampled to `sample_rate`, so the files may have any rate. Transcripts are kept as written (see
+    `normalize_transcript`). Each utterance's id is `<manifest>:<line>`, so whatever is said about it
+    later (a character outside the training alphabet, a clip too long) points at its row; its speaker is
+    the `speaker` column's value where the header has one, else "".
+
+    Raises:
+        DataFormatError: a malformed manifest (see `read_table`), an empty audio path or transcript, an
+            audio file that is missing or not a readable PCM WAV (see `read_wav`), or files at different
+            rates with `sample_rate=None`. The message starts with `manifest:line:` and names the file.
+
+    Example:
+
+    >>> from zoo.data import read_speech_manifest
+    >>> clips = read_speech_manifest("my_clips/train.csv", 16000)  # path,transcript  # doctest: +SKIP
+    >>> clips.ids[0], clips.transcripts[0]  # doctest: +SKIP
+    ('my_clips/train.csv:2', 'turn the lights on')
+    """
+    _check_sample_rate(sample_rate)
+    rows = _manifest_rows(path, sample_rate, audio_column, transcript_column)
+    rates = {rate for *_, rate in rows}
+    if len(rates) > 1:
+        problem = f"clips at {' and '.join(f'{rate:,}' for rate in sorted(rates))} Hz; pass a sample_rate"
+        raise DataFormatError(path, None, problem)
+    return _utterances_of(rows, rates.pop())
+
+
+def _manifest_rows(
+    path: str | os.PathLike, sample_rate: int | None, audio_column: str, transcript_column: str
+) -> list[tuple[str, np.ndarray, str, str, int]]:
+    """`(id, waveform, transcript, speaker, rate)` of every row of a manifest."""
+    folder = pathlib.Path(path).parent
+    table = read_table(path, [audio_column, transcript_column], optional=["speaker"])
+    rows = []
+    for line, (audio, transcript, speaker) in progress(table, f"reading the clips of {path}", unit="clip"):
+        if not audio:
+            raise DataFormatError(path, line, f"empty {audio_column!r}: no audio file named")
+        if not transcript:
+            raise DataFormatError(path, line, f"empty {transcript_column!r} for {audio}")
+        file = folder / audio
+        if not file.is_file():
+            raise DataFormatError(path, line, f"{audio}: no such audio file (looked for {file})")
+        try:
+            waveform, rate = _decode_wav(file)
+        except DataFormatError as error:
+            raise DataFormatError(path, line, f"{audio}: {error.problem}") from None
+        if sample_rate is not None:
+            waveform, rate = resample(waveform, rate, sample_rate), sample_rate
+        rows.append((f"{os.fspath(path)}:{line}", waveform, transcript, speaker, rate))
+    return rows
+
+
+def _utterances_of(rows: Sequence[tuple[str, np.ndarray, str, str, int]], sample_rate: int) -> Utterances:
+    return Utterances(*([row[field] for row in rows] for field in range(4)), sample_rate)
+
+
+def load_speech_files(
+    train_file: str | os.PathLike,
+    validation_file: str | os.PathLike | None = None,
+    test_file: str | os.PathLike | None = None,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+    *,
+    sample_rate: int = 16000,
+    audio_column: str = "path",
+    transcript_column: str = "transcript",
+) -> SpeechSplits:
+    """A user's own train, validation and test manifests (`read_speech_manifest`), every clip resampled to
+    `sample_rate`; a split without a manifest is carved from the training rows (`zoo.data.user_splits`:
+    `validation_fraction` and `test_fraction` of them, drawn by `seed`, file order kept in each split).
+
+    Example:
+
+    >>> from zoo.data import load_speech_files
+    >>> splits = load_speech_files("my_clips/train.tsv", test_file="my_clips/test.tsv")  # doctest: +SKIP
+    """
+    if not isinstance(sample_rate, int) or sample_rate < 1:
+        raise ValueError(f"sample_rate must be a positive integer (Hz), got {sample_rate!r}")
+
+    def read(path):
+        return _manifest_rows(path, sample_rate, audio_column, transcript_column)
+
+    files = {"validation": validation_file, "test": test_file}
+    splits = user_splits(
+        read, train_file, validation_file, test_file, validation_fraction, test_fraction, seed
+    )
+    how = ", ".join(
+        f"{name} {files[name]}" if files[name] else f"{name} {fraction:.0%} of it by seed {seed}"
+        for name, fraction in (("validation", validation_fraction), ("test", test_fraction))
+    )
+    return SpeechSplits(
+        *(_utterances_of(splits[name], sample_rate) for name in ("train", "validation", "test")),
+        f"file: clips listed in {train_file}; {how}; {sample_rate:,} Hz",
+    )
+
+
+def characters_outside(ids: Sequence[str], texts: Sequence[str], alphabet: Sequence[str]) -> list[str]:
+    """One line per character of `texts` that `alphabet` lacks: the character, how often it occurs, and
+    the id of the first utterance holding it (`<manifest>:<line>` for `read_speech_manifest`'s).
+
+    Example:
+
+    >>> from zoo.data import characters_outside
+    >>> characters_outside(["a.csv:2", "a.csv:3"], ["ab", "cb c"], ["a", "b", " "])
+    ["'c' (2 times, first at a.csv:3)"]
+    """
+    known, found = set(alphabet), {}
+    for utterance, text in zip(ids, texts):
+        for character in text:
+            if character not in known:
+                first, count = found.get(character, (utterance, 0))
+                found[character] = first, count + 1
+    return [
+        f"{char!r} ({count} time{'s' * (count != 1)}, first at {first})"
+        for char, (first, count) in found.items()
+    ]
+
+
+# ## Transcripts as a model learns to write them
+
+# --normalize: what a transcript keeps. Letters of any script and digits stay in every one.
+TRANSCRIPT_NORMALIZATIONS = {
+    "letters": "lowercased; only letters, digits, apostrophes and single spaces (punctuation is not heard)",
+    "cased": "as letters, with upper case kept",
+    "lower": "lowercased, punctuation kept",
+    "none": "as written, runs of spaces made one",
+}
+
+
+def normalize_transcript(text: str, normalization: str = "letters") -> str:
+    """The transcript a model learns to write, as `normalization` (`TRANSCRIPT_NORMALIZATIONS`) makes it:
+    "letters" (the default) lowercases and keeps only letters, digits, apostrophes and single spaces
+    (LJ Speech's commas and quotes are not heard), "cased" keeps upper case too, "lower" lowercases and
+    keeps punctuation, "none" only makes runs of spaces one.
+
+    Example:
+
+    >>> from zoo.data import normalize_transcript
+    >>> normalize_transcript('Printing, in the only sense "with which" we are at present concerned,')
+    'printing in the only sense with which we are at present concerned'
+    >>> normalize_transcript("Don't  STOP!", "cased"), normalize_transcript("Don't  STOP!", "lower")
+    ("Don't STOP", "don't stop!")
+    """
+    if normalization not in TRANSCRIPT_NORMALIZATIONS:
+        choices = ", ".join(TRANSCRIPT_NORMALIZATIONS)
+        raise ValueError(f"unknown transcript normalization {normalization!r}; choose one of {choices}")
+    if normalization in ("letters", "lower"):
+        text = text.lower()
+    if normalization in ("letters", "cased"):
+        text = re.sub(r"[^\w' ]|_", " ", text)
+    return " ".join(text.split())
+
+
 # ## One entry point for recipes
 
 SPEECH_DATASETS = ("fsdd", "fsdd-digits", "ljspeech", "yesno")
@@ -814,8 +986,10 @@ def speech_summary(splits: SpeechSplits) -> str:
             continue
         hours = sum(len(waveform) for waveform in data.waveforms) / data.sample_rate / 3600
         words = sum(len(transcript.split()) for transcript in data.transcripts)
+        speakers = len(set(data.speakers) - {""})
+        named = speakers or not data.speakers
         lines.append(
             f"{name:>19}: {len(data.ids):6,d} utterances, {hours:6.3f} h, {words:7,d} words, "
-            f"{len(set(data.speakers))} speaker{'s' if len(set(data.speakers)) != 1 else ''}"
+            + (f"{speakers} speaker{'s' if speakers != 1 else ''}" if named else "speakers not named")
         )
     return "\n".join(lines)
