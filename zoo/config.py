@@ -80,12 +80,13 @@ class RunConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
         if self.max_train_samples is not None and self.max_train_samples < 1:
             raise ValueError("--max-train-samples must be at least 1")
-        # No number a recipe takes is meaningful negative, NaN or infinite (a negative rate trains uphill).
+        # No number a recipe takes is meaningful negative, NaN or infinite (a negative rate trains uphill),
+        # but for a flag made with `flag(..., signed=True)`, which may be negative.
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             for number in value if isinstance(value, (tuple, list)) else (value,):
                 if isinstance(number, (int, float)) and not isinstance(number, bool):
-                    if not math.isfinite(number) or number < 0:
+                    if not math.isfinite(number) or (number < 0 and not field.metadata.get("signed")):
                         raise ValueError(f"--{field.name.replace('_', '-')} must be a finite number >= 0")
             if field.name.endswith("learning_rate") and value == 0:
                 raise ValueError(f"--{field.name.replace('_', '-')} must be above 0")
