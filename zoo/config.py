@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import ClassVar, Literal
 
 from zoo.cli import check_bounds, flag
@@ -189,15 +190,26 @@ class FileDataConfig(RunConfig):
         }
 
 
+# A language code names a Moses file's suffix (`corpus.de`): letters, digits, `-` and `_`, no dot or slash.
+_LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,19}")
+TATOEBA_LANGUAGES = ("eng", "spa")
+
+
 @dataclasses.dataclass
-class TranslationConfig(RunConfig):
-    """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
-    `Config` subclasses it and adds its model's flags."""
+class TranslationConfig(FileDataConfig, TimeBudgetConfig):
+    """The flags every translation recipe has: data and direction, tokenizer, decoding and scoring. A
+    recipe's `Config` subclasses it and adds its model's flags."""
 
     QUANTIZABLE: ClassVar[bool] = False
 
-    source: Literal["eng", "spa"] = flag("eng", "language translated from")
-    target: Literal["eng", "spa"] = flag("spa", "language translated into")
+    dataset: Literal["spa-eng", "file"] | None = flag(
+        None,
+        "spa-eng (Tatoeba English-Spanish), or file: your own pairs, --train-file a TSV of "
+        "source<TAB>target lines (further columns ignored) or a PREFIX naming PREFIX.<source> and "
+        "PREFIX.<target>, two plain-text files aligned line by line; without it, numbers in words (a demo)",
+    )
+    source: str = flag("eng", "language translated from: eng or spa, or with --dataset file any code (de)")
+    target: str = flag("spa", "language translated into: eng or spa, or with --dataset file any code (fr)")
     vocabulary_size: int = flag(8000, "most pieces of the joint SentencePiece model (an upper bound)")
     max_length: int = flag(40, "longest sentence in pieces; longer training pairs are dropped", at_least=2)
     beam_size: int = flag(4, "beam width for the test translations (1: greedy only)", at_least=1)
@@ -214,3 +226,13 @@ class TranslationConfig(RunConfig):
         super().__post_init__()
         if self.source == self.target:
             raise ValueError("--source and --target must differ")
+        for name in ("source", "target"):
+            code = getattr(self, name)
+            if self.dataset == "file" and not _LANGUAGE_CODE.fullmatch(code):
+                problem = "letters, digits, - and _, at most 20, such as de or pt-BR"
+                raise ValueError(f"--{name} {code!r}: a language code is {problem}")
+            if self.dataset != "file" and code not in TATOEBA_LANGUAGES:
+                raise ValueError(
+                    f"--{name} {code!r}: the Tatoeba pairs and the embedded sample are eng and spa; "
+                    "other languages with --dataset file --train-file ..."
+                )

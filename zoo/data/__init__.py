@@ -29,7 +29,7 @@ from zoo.data.characters import (
     scan_characters,
     split_text,
 )
-from zoo.data.common import carve, check_fractions, user_splits
+from zoo.data.common import carve, carve_by_key, check_fractions, user_splits
 from zoo.data.conll import (
     TaggedSentences,
     convert_tags,
@@ -77,10 +77,13 @@ from zoo.data.speech import (
     tone_sample,
 )
 from zoo.data.translation import (
+    PairFile,
+    PairStream,
     TranslationPairs,
     load_translation,
     number_pair,
     read_sentence_pairs,
+    read_user_pairs,
     sample_pairs,
     split_pairs,
 )
@@ -98,6 +101,8 @@ __all__ = [
     "DatasetCopy",
     "DatasetInfo",
     "LabelledTexts",
+    "PairFile",
+    "PairStream",
     "RemoteFile",
     "SPEECH_DATASETS",
     "SpeechSplits",
@@ -112,6 +117,7 @@ __all__ = [
     "caption_pairs",
     "caption_split",
     "carve",
+    "carve_by_key",
     "check_fractions",
     "captions_summary",
     "character_lookup",
@@ -148,6 +154,7 @@ __all__ = [
     "read_pang_lee",
     "read_sentence_pairs",
     "read_sst2",
+    "read_user_pairs",
     "read_text",
     "read_wav",
     "read_wikitext",
