@@ -42,7 +42,7 @@ SENTENCE = "The government said it would not change the law."  # scored against 
 
 
 @dataclasses.dataclass
-class Config(zoo.config.FileDataConfig):
+class Config(zoo.config.FileDataConfig, zoo.config.TimeBudgetConfig):
     dataset: Literal["lee", "head500", "tinyshakespeare", "text", "file"] | None = flag(
         None,
         "lee, head500, tinyshakespeare, text (the file at --data-dir), or file: your plain text "
@@ -71,7 +71,6 @@ class Config(zoo.config.FileDataConfig):
     warmup_steps: int = flag(100, "transformer: steps of linear warm-up, at most a tenth of all")
     weight_decay: float = flag(0.1, "AdamW decoupled weight decay, biases and norms excluded (nanoGPT's)")
     clip_norm: float = flag(1.0, "largest global gradient norm (nanoGPT's grad_clip)")
-    max_minutes: float | None = flag(None, "stop training after this many minutes (validation included)")
     xla: bool = flag(True, "compile the transformer with XLA (an RNN is never compiled)")
     sample_prompt: str = flag("The ", "prompt of the sample printed after training")
     inspect_characters: int = flag(2000, "validation characters the cell report reads (0: no report)")
@@ -112,8 +111,6 @@ class Config(zoo.config.FileDataConfig):
             raise ValueError(
                 "a stateful RNN carries its batch rows' states on one device: --strategy default"
             )
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError("--max-minutes must be positive")
         if self.stream and (
             self.dataset not in (None, "text", "file") or not (self.train_file or self.data_dir)
         ):
@@ -308,12 +305,8 @@ def main(argv: list[str] | None = None) -> dict:
             clip_norm=config.clip_norm,
             jit_compile=config.xla and transformer,
         )
-    budget = lm.TimeBudget(config.max_minutes)
-    run.fit(model, data.train, data.validation, extra_callbacks=[lm.ResetStates(), budget])
+    run.fit(model, data.train, data.validation, extra_callbacks=[lm.ResetStates()])  # and --max-minutes
     metrics = lm.loss_metrics(lm.validation_loss(model, data.validation))
-    if budget.stopped_at:
-        epoch, batch = budget.stopped_at
-        print(f"--max-minutes {config.max_minutes:g}: stopped in epoch {epoch + 1} at batch {batch + 1}")
     model = stateless_copy(model, config, vocabulary_size)
     metrics |= {"train_characters": len(data.train_ids), "vocabulary_size": vocabulary_size}
     metrics["parameters"] = model.count_params()

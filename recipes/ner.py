@@ -8,11 +8,11 @@ linear-chain CRF (`zoo.layers.CRF`) picks the best whole tag sequence: it learns
 follow `O`, which a per-token softmax (`--head softmax`) can only hope for. Library half: `zoo.tagging`.
 
 Data: with no flags, a few hundred sentences the zoo writes itself in CoNLL format, a one-minute demo;
-`--dataset wnut17` (WNUT 2017 emerging and rare entities: tweets, Reddit, YouTube comments; 6 types) or
-`--dataset conll2003 --data-dir PATH`. Scores are entity-level (exact span and type, as conlleval):
-`test_entity_f1`, `_precision` and `_recall` in `metrics.json`, per type in `entity_scores.md`.
-Headline (benchmarks/RESULTS.md): WNUT-17 test entity F1 0.425 with `--preset wnut17` (GloVe vectors kept
-fixed, half of dev in training, three taggers decoded together, a moving average of the weights) against
+`--dataset wnut17` (WNUT 2017: tweets, Reddit, YouTube comments; 6 types), `--dataset conll2003
+--data-dir PATH`, or your own CoNLL-style files, any tag set, BIO or BIOES (`--train-file`). Scores are
+entity-level (exact span and type, as conlleval): `test_entity_f1` in `metrics.json`, per type in
+`entity_scores.md`. Headline (benchmarks/RESULTS.md): WNUT-17 test entity F1 0.425 with `--preset wnut17`
+(fixed GloVe vectors, half of dev in training, three taggers, a moving average of the weights) against
 0.085 for keras-io's transformer tagger; how each part works: docs/recipes.md.
 
     ZOO_DATA_DIR=../shared/data python -m recipes.ner --preset wnut17
@@ -44,9 +44,18 @@ from zoo.cli import flag
 
 
 @dataclasses.dataclass
-class Config(zoo.config.EMAConfig):
-    dataset: Literal["wnut17", "conll2003"] | None = flag(
-        None, "wnut17 or conll2003; without it, a sample the zoo writes itself (a quick demo)"
+class Config(zoo.config.EMAConfig, zoo.config.FileDataConfig):
+    dataset: Literal["wnut17", "conll2003", "file"] | None = flag(
+        None,
+        "wnut17, conll2003, or file: your own CoNLL-style files (--train-file; a token a line, blank lines "
+        "between sentences); without it, a sample the zoo writes itself (a quick demo)",
+    )
+    token_column: int = flag(0, "--dataset file: the token's column, 0-based (-1: the last)", signed=True)
+    tag_column: int = flag(
+        -1, "--dataset file: the tag's column (-1, the last, reads CoNLL-2003's and WNUT's)", signed=True
+    )
+    file_tag_scheme: Literal["bio", "iob1", "bioes"] | None = flag(
+        None, "--dataset file: the files' tag scheme; by default the one under which they are valid"
     )
     head: Literal["crf", "softmax"] = flag(
         "crf", "crf scores whole tag sequences; softmax one token at a time"
@@ -75,7 +84,9 @@ class Config(zoo.config.EMAConfig):
         "tags the model learns: bio, or bioes, which marks an entity's last token (E-) and one-token "
         "entities (S-) too; scores and exported tags are in this scheme (the entities are the same)",
     )
-    repair_tags: bool = flag(False, "repair tags the BIO scheme cannot accept (I-X after O) and count them")
+    repair_tags: bool = flag(
+        False, "repair tags their scheme cannot accept (I-X after O in BIO) and count them"
+    )
     min_word_count: int = flag(
         2,
         "training-set count for a word to get its own vector; rarer words train the unknown-word vector, "
@@ -120,6 +131,13 @@ class Config(zoo.config.EMAConfig):
         "conll2003": {"dataset": "conll2003", "epochs": 30, "batch_size": 32},
     }
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        defaults = {"token_column": 0, "tag_column": -1, "file_tag_scheme": None}
+        changed = [name for name, default in defaults.items() if getattr(self, name) != default]
+        if changed and self.dataset != "file":
+            raise ValueError(f"--{changed[0].replace('_', '-')}: only with --dataset file (your own files)")
+
 
 # ## Data
 
@@ -138,9 +156,12 @@ def load_data(config: Config) -> NERData:
     splits = zoo.data.load_ner(
         config.dataset,
         config.data_dir,
+        scheme=config.file_tag_scheme,
         repair=config.repair_tags,
-        seed=config.seed,
         skip_checksum=config.skip_checksum,
+        token_column=config.token_column,
+        tag_column=config.tag_column,
+        **config.data_files(),  # --train-file, ...; the seed of every split drawn
     )
     if config.max_train_samples:
         train = splits["train"]

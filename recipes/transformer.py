@@ -6,8 +6,9 @@ added to the piece embeddings, and every layer lets each position attend to ever
 self-attention over the source, the decoder's causal self-attention over the translation so far (position
 t sees positions <= t only, so teacher forcing trains every position in one pass without cheating), and
 the decoder's cross-attention over the encoder's output. Built from keras-hub's
-`TokenAndPositionEmbedding`, `TransformerEncoder` and `TransformerDecoder`; the data, tokenizers,
-decoding (greedy and beam search), metrics and exports are `recipes.translation`'s (`zoo.seq2seq`).
+`TokenAndPositionEmbedding`, `TransformerEncoder` and `TransformerDecoder`; the data (your own pairs too:
+`--train-file`, with `--max-minutes` to cap a long run), tokenizers, decoding (greedy and beam search),
+metrics and exports are `recipes.translation`'s (`zoo.seq2seq`).
 
 Headline (benchmarks/RESULTS.md): English -> Spanish test BLEU 41.3 with beam search, 38.9 greedy, with
 `--preset spa-eng` (7 epochs, label smoothing 0.1, bfloat16 where the CPU computes it natively).

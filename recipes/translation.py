@@ -9,8 +9,10 @@ beam search (`zoo.decoding`) in one graph, which is also the SavedModel: strings
 
 Data: with no flags, English numbers and their Spanish names (num2words), a one-minute demo;
 `--dataset spa-eng`, the Tatoeba English-Spanish pairs of the TensorFlow tutorials (split 70/15/15, no
-sentence in two splits), either direction, one joint SentencePiece model learnt on the training split.
-Headline (benchmarks/RESULTS.md): English -> Spanish test BLEU 35.0 with beam search, 33.4 greedy.
+sentence in two splits), either direction; or your own pairs in any two languages, streamed from disk
+(`--train-file`: a TSV, or a Moses prefix with `--source de --target fr`). One joint SentencePiece model is
+learnt on the training split. Headline (benchmarks/RESULTS.md): English -> Spanish test BLEU 35.0 with beam
+search, 33.4 greedy.
 
     ZOO_DATA_DIR=../shared/data python -m recipes.translation --preset spa-eng
 """

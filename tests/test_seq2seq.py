@@ -1,4 +1,5 @@
-"""zoo.seq2seq and zoo.text.subword: lossless subword round trips, teacher-forcing batches, translators."""
+"""zoo.seq2seq and zoo.text.subword: lossless subword round trips, teacher-forcing batches, translators,
+and a user's own pairs streamed from disk into the tokenizer and the batches."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import tensorflow as tf
 import zoo.data
 import zoo.decoding
 import zoo.seq2seq
-from zoo.text.subword import END_ID, PAD_ID, START_ID, train_sentencepiece
+from zoo.text.subword import END_ID, PAD_ID, START_ID, UNK_ID, train_sentencepiece
 
 
 @pytest.fixture(scope="module")
@@ -156,3 +157,67 @@ def test_the_export_translates_every_edge_case_as_in_memory(tmp_path, number_pai
     empty = model.serve(tf.zeros([0], tf.string))
     assert empty.shape == (0,) and empty.dtype == tf.string
     assert model.serve(tf.constant([""])).numpy().tolist() == [b""]
+
+
+# ## A user's own pairs, streamed from disk
+
+
+def test_a_streamed_training_split_gives_what_its_list_gives(tmp_path, number_pairs):
+    path = tmp_path / "pairs.tsv"
+    path.write_text("".join(f"{source}\t{target}\n" for source, target in number_pairs), encoding="utf-8")
+    stream = zoo.data.PairStream(zoo.data.PairFile(path, "en", "es"), len(number_pairs))
+    from_list = zoo.seq2seq.Seq2SeqTokenizers.train(number_pairs, vocabulary_size=200)
+    from_stream = zoo.seq2seq.Seq2SeqTokenizers.train(stream, vocabulary_size=200)
+    assert from_stream.source.proto == from_list.source.proto
+    batches = [
+        list(
+            zoo.seq2seq.teacher_forcing_dataset(
+                pairs, from_list, batch_size=16, max_length=30, shuffle_seed=4
+            )
+        )
+        for pairs in (number_pairs, stream)
+    ]
+    assert len(batches[0]) == len(batches[1]) > 1
+    for (inputs, target), (streamed, streamed_target) in zip(*batches):
+        np.testing.assert_array_equal(streamed["source"], inputs["source"])
+        np.testing.assert_array_equal(streamed_target, target)
+
+
+def test_the_tokenizer_learns_from_the_training_split_only(tmp_path):
+    from recipes import translation
+
+    (tmp_path / "train.de").write_text("eins\nzwei\ndrei\nvier\n" * 5, encoding="utf-8")
+    (tmp_path / "train.fr").write_text("un\ndeux\ntrois\nquatre\n" * 5, encoding="utf-8")
+    (tmp_path / "test.tsv").write_text("fünf\tcinq\nsechs\tsix\n", encoding="utf-8")  # ü, f, c, h: test only
+    config = translation.Config(
+        train_file=str(tmp_path / "train"),
+        validation_file=str(tmp_path / "test.tsv"),
+        test_file=str(tmp_path / "test.tsv"),
+        source="de",
+        target="fr",
+        vocabulary_size=100,
+        batch_size=4,
+    )
+    data = zoo.seq2seq.load_translation_data(config)
+    assert data.test_pairs == [("fünf", "cinq"), ("sechs", "six")]
+    assert sum(len(target) for _, target in data.train) == 20  # every training pair, none held out
+    tokenizer = data.tokenizers.source
+    assert UNK_ID not in np.asarray(tokenizer.tokenize("zwei trois"))
+    for unseen in ("ü", "f", "c", "h"):  # characters of the held-out files only: unknown to the tokenizer
+        assert UNK_ID in np.asarray(tokenizer.tokenize(unseen))
+
+
+def test_languages_other_than_tatoebas_come_with_own_files():
+    from recipes import transformer
+
+    config = transformer.Config(train_file="corpus", source="de", target="pt-BR", max_minutes=0.5)
+    assert (config.dataset, config.source, config.target) == ("file", "de", "pt-BR")
+    for flags, message in [
+        ({"source": "de", "target": "fr"}, "the Tatoeba pairs and the embedded sample are eng and spa"),
+        ({"train_file": "c", "source": "de", "target": "fr/x"}, "--target 'fr/x': a language code is"),
+        ({"train_file": "c", "source": "de", "target": "de"}, "must differ"),
+        ({"max_minutes": 0.0}, "--max-minutes must be positive"),
+        ({"max_minutes": 1.0, "strategy": "multi-worker"}, "not with --strategy multi-worker"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            transformer.Config(**flags)

@@ -40,6 +40,7 @@ def flag(
     *,
     at_least: float | None = None,
     below: float | None = None,
+    signed: bool = False,
     **field_kwargs: Any,
 ) -> Any:
     """A dataclass field with the help text its flag shows: `units: int = flag(64, "units per layer")`.
@@ -47,9 +48,10 @@ def flag(
     `at_least` and `below` bound its value (each number of a list), checked when the config is made
     (`zoo.config.RunConfig`): `flag(0.1, "dropout rate", below=1.0)` refuses 1.0 and above, and as every
     number a recipe takes, anything negative; `flag(64, "units", at_least=1)` refuses 0. None and
-    `None`-valued flags are not checked.
+    `None`-valued flags are not checked. `signed=True` lets a number be negative, for the rare flag where
+    that means something (a column counted from the end of a line, as Python indexes).
     """
-    metadata = {"help": help, "at_least": at_least, "below": below}
+    metadata = {"help": help, "at_least": at_least, "below": below, "signed": signed}
     if isinstance(default, (list, dict, set)):
         return dataclasses.field(
             default_factory=lambda: type(default)(default), metadata=metadata, **field_kwargs

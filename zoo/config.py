@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from typing import ClassVar, Literal
 
 from zoo.cli import check_bounds, flag
@@ -80,12 +81,13 @@ class RunConfig:
                 raise ValueError(f"--{name.replace('_', '-')} must be at least 1")
         if self.max_train_samples is not None and self.max_train_samples < 1:
             raise ValueError("--max-train-samples must be at least 1")
-        # No number a recipe takes is meaningful negative, NaN or infinite (a negative rate trains uphill).
+        # No number a recipe takes is meaningful negative, NaN or infinite (a negative rate trains uphill),
+        # but for a flag made with `flag(..., signed=True)`, which may be negative.
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             for number in value if isinstance(value, (tuple, list)) else (value,):
                 if isinstance(number, (int, float)) and not isinstance(number, bool):
-                    if not math.isfinite(number) or number < 0:
+                    if not math.isfinite(number) or (number < 0 and not field.metadata.get("signed")):
                         raise ValueError(f"--{field.name.replace('_', '-')} must be a finite number >= 0")
             if field.name.endswith("learning_rate") and value == 0:
                 raise ValueError(f"--{field.name.replace('_', '-')} must be above 0")
@@ -108,6 +110,30 @@ class EMAConfig(RunConfig):
         "checkpointed, tested and exported instead of the last weights; 0: off",
         below=1.0,
     )
+
+
+@dataclasses.dataclass
+class TimeBudgetConfig(RunConfig):
+    """`--max-minutes`: `zoo.train.Run.fit` stops training at the first batch that ends past the budget
+    (`zoo.train.TimeBudget`); the epoch in progress is still validated and checkpointed. A mixin, for the
+    recipes that train through `Run.fit` and whose runs may outgrow a user's time: a corpus of millions of
+    pairs takes hours an epoch.
+    """
+
+    max_minutes: float | None = flag(
+        None, "stop training after this many minutes (validation included), whatever --epochs says"
+    )
+
+    # A resumed run starts a new budget, so the budget may change between a run and its resumption.
+    RESUMABLE_CHANGES: ClassVar[frozenset[str]] = RunConfig.RESUMABLE_CHANGES | {"max_minutes"}
+
+    def __post_init__(self) -> None:
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError("--max-minutes must be positive")
+        if self.max_minutes is not None and self.strategy == "multi-worker":
+            # Each worker would stop by its own clock, at another batch, and leave the others waiting.
+            raise ValueError("--max-minutes: not with --strategy multi-worker (workers' clocks disagree)")
+        super().__post_init__()
 
 
 @dataclasses.dataclass
@@ -175,15 +201,26 @@ class FileDataConfig(RunConfig):
         }
 
 
+# A language code names a Moses file's suffix (`corpus.de`): letters, digits, `-` and `_`, no dot or slash.
+_LANGUAGE_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,19}")
+TATOEBA_LANGUAGES = ("eng", "spa")
+
+
 @dataclasses.dataclass
-class TranslationConfig(RunConfig):
-    """The flags every translation recipe has: direction, tokenizer, decoding and scoring. A recipe's
-    `Config` subclasses it and adds its model's flags."""
+class TranslationConfig(FileDataConfig, TimeBudgetConfig):
+    """The flags every translation recipe has: data and direction, tokenizer, decoding and scoring. A
+    recipe's `Config` subclasses it and adds its model's flags."""
 
     QUANTIZABLE: ClassVar[bool] = False
 
-    source: Literal["eng", "spa"] = flag("eng", "language translated from")
-    target: Literal["eng", "spa"] = flag("spa", "language translated into")
+    dataset: Literal["spa-eng", "file"] | None = flag(
+        None,
+        "spa-eng (Tatoeba English-Spanish), or file: your own pairs, --train-file a TSV of "
+        "source<TAB>target lines (further columns ignored) or a PREFIX naming PREFIX.<source> and "
+        "PREFIX.<target>, two plain-text files aligned line by line; without it, numbers in words (a demo)",
+    )
+    source: str = flag("eng", "language translated from: eng or spa, or with --dataset file any code (de)")
+    target: str = flag("spa", "language translated into: eng or spa, or with --dataset file any code (fr)")
     vocabulary_size: int = flag(8000, "most pieces of the joint SentencePiece model (an upper bound)")
     max_length: int = flag(40, "longest sentence in pieces; longer training pairs are dropped", at_least=2)
     beam_size: int = flag(4, "beam width for the test translations (1: greedy only)", at_least=1)
@@ -200,3 +237,13 @@ class TranslationConfig(RunConfig):
         super().__post_init__()
         if self.source == self.target:
             raise ValueError("--source and --target must differ")
+        for name in ("source", "target"):
+            code = getattr(self, name)
+            if self.dataset == "file" and not _LANGUAGE_CODE.fullmatch(code):
+                problem = "letters, digits, - and _, at most 20, such as de or pt-BR"
+                raise ValueError(f"--{name} {code!r}: a language code is {problem}")
+            if self.dataset != "file" and code not in TATOEBA_LANGUAGES:
+                raise ValueError(
+                    f"--{name} {code!r}: the Tatoeba pairs and the embedded sample are eng and spa; "
+                    "other languages with --dataset file --train-file ..."
+                )

@@ -4,8 +4,6 @@
   backpropagation through time); this callback zeroes it at every epoch start and around every validation
   pass, so validation reads its own streams from a blank state and training does not start from the end
   of validation.
-- `TimeBudget`: stops training after a number of minutes; the epoch in progress is still validated and
-  checkpointed.
 - `compile_language_model`: nanoGPT's optimiser (AdamW, warm-up, cosine decay, clipping) and loss;
   `validation_loss` and `loss_metrics`: nats, bits and perplexity per validation character.
 - `recurrent_step`: one character through a stateless RNN language model and its state, using the
@@ -30,7 +28,6 @@ from __future__ import annotations
 import json
 import math
 import pathlib
-import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
@@ -73,33 +70,6 @@ class ResetStates(keras.callbacks.Callback):
 
     def on_test_end(self, logs: dict | None = None) -> None:
         reset_states(self.model)
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training at the first batch that ends more than `minutes` after training began (wall time,
-    validation included). Keras then validates the interrupted epoch and calls `on_epoch_end`, so the
-    checkpoint and history see it like any other epoch. A run resumed from its backup starts a new budget.
-
-    Args:
-        minutes: the budget; None never stops.
-    """
-
-    def __init__(self, minutes: float | None):
-        super().__init__()
-        self.minutes = minutes
-        self.stopped_at: tuple[int, int] | None = None
-        self._epoch = 0
-
-    def on_train_begin(self, logs: dict | None = None) -> None:
-        self._start = time.perf_counter()
-
-    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
-        self._epoch = epoch
-
-    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-        if self.minutes is not None and time.perf_counter() - self._start > 60.0 * self.minutes:
-            self.model.stop_training = True
-            self.stopped_at = self.stopped_at or (self._epoch, batch)
 
 
 def compile_language_model(

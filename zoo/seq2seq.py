@@ -14,9 +14,10 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import pathlib
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 import keras_hub
@@ -49,9 +50,11 @@ class Seq2SeqTokenizers:
     target: keras_hub.tokenizers.SentencePieceTokenizer
 
     @classmethod
-    def train(cls, pairs: Sequence[tuple[str, str]], vocabulary_size: int) -> Seq2SeqTokenizers:
-        sources, targets = zip(*pairs)
-        joint = train_sentencepiece([*sources, *targets], vocabulary_size)
+    def train(cls, pairs: Iterable[tuple[str, str]], vocabulary_size: int) -> Seq2SeqTokenizers:
+        """One joint model learnt from every source sentence, then every target sentence, of `pairs`
+        (the training split), which is read twice and never copied: it may stream from disk
+        (`zoo.data.PairStream`)."""
+        joint = train_sentencepiece(_BothSides(pairs), vocabulary_size)
         return cls(joint, joint)
 
     @property
@@ -66,8 +69,22 @@ class Seq2SeqTokenizers:
                 staging.write_bytes(tokenizer.proto)
 
 
+class _BothSides:
+    """The source sentences of `pairs`, then their target sentences, read from `pairs` as they are needed."""
+
+    def __init__(self, pairs: Iterable[tuple[str, str]]):
+        self.pairs = pairs
+
+    def __len__(self) -> int:
+        return 2 * len(self.pairs)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (source for source, _ in self.pairs)
+        yield from (target for _, target in self.pairs)
+
+
 def teacher_forcing_dataset(
-    pairs: Sequence[tuple[str, str]],
+    pairs: Iterable[tuple[str, str]],
     tokenizers: Seq2SeqTokenizers,
     *,
     batch_size: int,
@@ -79,9 +96,17 @@ def teacher_forcing_dataset(
     Pairs whose source or target is longer than `max_length` pieces are dropped (training only: keep the
     evaluation pairs out of this function and score them with a `Translator`). Batches hold sentences of
     similar length, so little time goes into padding. `shuffle_seed=None`: no shuffling.
+
+    `pairs` is a list, or a stream read from disk at each iteration (`zoo.data.PairStream`, which has a
+    length): the stream is read once, as the pipeline's first pass tokenises it, and the cache then holds
+    its ids, never its strings.
     """
-    sources, targets = (list(side) for side in zip(*pairs))
-    dataset = tf.data.Dataset.from_tensor_slices((sources, targets)).batch(1024)
+    if isinstance(pairs, Sequence):
+        sources, targets = (list(side) for side in zip(*pairs))
+        dataset = tf.data.Dataset.from_tensor_slices((sources, targets)).batch(1024)
+    else:
+        spec = tf.TensorSpec([None], tf.string)
+        dataset = tf.data.Dataset.from_generator(lambda: _chunks(pairs, 1024), output_signature=(spec, spec))
     dataset = dataset.map(
         lambda source, target: (tokenizers.source(source), tokenizers.target(target)),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -98,7 +123,7 @@ def teacher_forcing_dataset(
 
     dataset = dataset.map(with_start_and_end, num_parallel_calls=tf.data.AUTOTUNE).cache()
     if shuffle_seed is not None:
-        dataset = dataset.shuffle(len(sources), seed=shuffle_seed, reshuffle_each_iteration=True)
+        dataset = dataset.shuffle(len(pairs), seed=shuffle_seed, reshuffle_each_iteration=True)
     boundaries = sorted({max(2, max_length * k // 16) for k in (2, 3, 4, 6, 8, 12)})
     dataset = dataset.bucket_by_sequence_length(
         lambda source, target_in, target_out: tf.maximum(tf.size(source), tf.size(target_in)),
@@ -110,6 +135,14 @@ def teacher_forcing_dataset(
         lambda source, target_in, target_out: ({"source": source, "target_in": target_in}, target_out)
     )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _chunks(pairs: Iterable[tuple[str, str]], size: int) -> Iterator[tuple[list[str], list[str]]]:
+    """`(sources, targets)` of `size` pairs at a time (fewer in the last)."""
+    iterator = iter(pairs)
+    while chunk := list(itertools.islice(iterator, size)):
+        sources, targets = zip(*chunk)
+        yield list(sources), list(targets)
 
 
 class Translator:
@@ -204,25 +237,28 @@ class TranslationData(NamedTuple):
 
 
 def load_translation_data(config) -> TranslationData:
-    """Reads and splits the pairs (`zoo.data.load_translation`), turns them around when
+    """Reads and splits the pairs (`zoo.data.load_translation`), turns the Tatoeba pairs around when
     `config.source == "spa"`, trims train/test to `max_train_samples`/`max_test_samples`, learns the
     tokenizers on the training split and builds the teacher-forcing datasets.
 
-    `config` needs: dataset, data_dir, seed, (skip_checksum,) source, max_train_samples, max_test_samples,
-    vocabulary_size, batch_size, max_length (the translation recipes' Config)."""
+    With `--dataset file` the training split streams from the user's file (`zoo.data.read_user_pairs`):
+    the tokenizer and the training pipeline's first pass each read it line by line, and only its ids are
+    kept (the pipeline's cache).
+
+    `config` needs: dataset, data_dir, seed, (skip_checksum,) source, target, max_train_samples,
+    max_test_samples, vocabulary_size, batch_size, max_length, and with `--dataset file` the flags of
+    `zoo.config.FileDataConfig` (the translation recipes' Config, `zoo.config.TranslationConfig`)."""
     from zoo.data.translation import load_translation
 
+    files = {"seed": config.seed}
+    if config.dataset == "file":
+        files = {**config.data_files(), "source": config.source, "target": config.target}
     corpus = load_translation(
-        config.dataset,
-        config.data_dir,
-        seed=config.seed,
-        skip_checksum=getattr(config, "skip_checksum", False),
+        config.dataset, config.data_dir, skip_checksum=getattr(config, "skip_checksum", False), **files
     )
-    flip = config.source == "spa"
-    splits = {
-        name: [(spanish, english) if flip else (english, spanish) for english, spanish in pairs]
-        for name, pairs in (("train", corpus.train), ("validation", corpus.validation), ("test", corpus.test))
-    }
+    splits = {"train": corpus.train, "validation": corpus.validation, "test": corpus.test}
+    if config.source == "spa" and config.dataset != "file":  # the Tatoeba readers give (english, spanish)
+        splits = {name: [(spanish, english) for english, spanish in pairs] for name, pairs in splits.items()}
     if config.max_train_samples:
         splits["train"] = splits["train"][: config.max_train_samples]
     if config.max_test_samples:

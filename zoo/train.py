@@ -32,7 +32,8 @@ be monitored); `EpochTimer` (adds `epoch_seconds`), `StopOnNaN`, `BestWeights` (
 monitored metric, `best.weights.h5` and `best.json`), `ResumedEarlyStopping` (its patience counts the
 epochs before a resume too), `CSVLogger` (`history.csv`), and
 `TensorBoard` (`logs/`); `Backup` saves at the next epoch's start, after `SwapEMAWeights` has put the
-trained weights back.
+trained weights back. With `--max-minutes` (`zoo.config.TimeBudgetConfig`), `TimeBudget` ends training at
+the first batch past the budget, and that epoch is validated and checkpointed like any other.
 """
 
 from __future__ import annotations
@@ -132,6 +133,34 @@ class EpochTimer(keras.callbacks.Callback):
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         if logs is not None:
             logs["epoch_seconds"] = time.perf_counter() - self._start
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops training at the first batch that ends more than `minutes` after training began (wall time,
+    validation included): `--max-minutes` (`zoo.config.TimeBudgetConfig`), which `Run.fit` wires. Keras
+    then validates the interrupted epoch and calls `on_epoch_end`, so the checkpoint and history see it like
+    any other epoch. A run resumed from its backup starts a new budget.
+
+    Args:
+        minutes: the budget; None never stops.
+    """
+
+    def __init__(self, minutes: float | None):
+        super().__init__()
+        self.minutes = minutes
+        self.stopped_at: tuple[int, int] | None = None
+        self._epoch = 0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._start = time.perf_counter()
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.minutes is not None and time.perf_counter() - self._start > 60.0 * self.minutes:
+            self.model.stop_training = True
+            self.stopped_at = self.stopped_at or (self._epoch, batch)
 
 
 class StopOnNaN(keras.callbacks.Callback):
@@ -564,7 +593,8 @@ class Run:
         resuming = self.backup_dir.exists()
         ema = self._ema_swap(model)  # refused before anything on disk changes
         callbacks, nan_guard = self.callbacks(monitor, mode)
-        callbacks = [*ema, *extra_callbacks, *callbacks]
+        budget = TimeBudget(getattr(self.config, "max_minutes", None))
+        callbacks = [*ema, *extra_callbacks, *callbacks, budget]
         try:
             with self._writing():
                 if self.cluster is None:
@@ -601,6 +631,9 @@ class Run:
                 f"{where}; training stopped: {'; '.join(kept)}. Try a lower learning rate or gradient "
                 "clipping, then run again with --overwrite or a new --output-dir."
             )
+        if budget.stopped_at:
+            epoch, batch = budget.stopped_at
+            print(f"--max-minutes {budget.minutes:g}: stopped in epoch {epoch + 1} at batch {batch + 1}")
         # Training is over: keep its end state until the run is finished, so a kill in evaluation or
         # export never trains again.
         self.backup_dir.mkdir(parents=True, exist_ok=True)  # a run too short for any backup has none

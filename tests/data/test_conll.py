@@ -462,3 +462,97 @@ def test_unknown_dataset_and_scheme():
         load_ner("ontonotes")
     with pytest.raises(ValueError, match="unknown tag scheme 'bilou'"):
         load_ner(None, scheme="bilou")
+
+
+# ## Your own files (`--dataset file`)
+
+# Three sentences with types of the user's own (drug, dose), written in BIOES.
+OWN_TOKENS = [["Take", "two", "aspirin", "daily"], ["Ibuprofen", "helps"], ["No", "dose", "given"]]
+OWN_BIOES = [["O", "B-dose", "E-dose", "O"], ["S-drug", "O"], ["O", "O", "O"]]
+OWN_BIO = [["O", "B-dose", "I-dose", "O"], ["B-drug", "O"], ["O", "O", "O"]]
+
+
+def own_file(tmp_path, name, tags, columns=2, repeat=1):
+    """The sentences as a WNUT-style file (token<TAB>tag) or, with 4 columns, CoNLL-2003-style (token, POS,
+    chunk and tag separated by spaces, with a -DOCSTART- line)."""
+    lines = ["-DOCSTART- -X- -X- O", ""] if columns == 4 else []
+    for _ in range(repeat):
+        for tokens, sentence in zip(OWN_TOKENS, tags):
+            for token, tag in zip(tokens, sentence):
+                lines.append(f"{token} NN I-NP {tag}" if columns == 4 else f"{token}\t{tag}")
+            lines.append("")
+    return write(tmp_path, name, "\n".join(lines))
+
+
+def test_own_two_and_four_column_files_are_read_alike_in_any_tag_set(tmp_path):
+    for columns in (2, 4):
+        files = {
+            name: own_file(tmp_path, f"{name}{columns}.txt", OWN_BIO, columns)
+            for name in ("train", "validation", "test")
+        }
+        splits = load_ner("file", **{f"{name}_file": path for name, path in files.items()})
+        for split in splits.values():
+            assert split.tokens == OWN_TOKENS and split.tags == OWN_BIO and split.source_scheme == "bio"
+
+
+def test_own_file_columns_are_chosen_counting_from_either_end(tmp_path):
+    # id, token, tag, part of speech: neither the first nor the last column holds what is wanted.
+    path = write(tmp_path, "c.tsv", "1\tTake\tO\tVB\n2\taspirin\tB-drug\tNN\n\n1\tStop\tO\tVB\n")
+    for token_column, tag_column in ((1, 2), (-3, -2), (1, -2)):
+        data = read_conll(path, token_column=token_column, tag_column=tag_column)
+        assert data.tokens == [["Take", "aspirin"], ["Stop"]] and data.tags == [["O", "B-drug"], ["O"]]
+    with pytest.raises(DataFormatError, match=r"c.tsv:1: tag must be O or PREFIX-TYPE .*got 'VB'"):
+        read_conll(path, token_column=1)  # the last column is not the tag here
+
+
+def test_own_bioes_file_is_detected_and_converted_to_the_scheme_learnt(tmp_path):
+    path = own_file(tmp_path, "bioes.txt", OWN_BIOES, repeat=10)
+    splits = load_ner("file", train_file=path, seed=3)
+    assert {split.source_scheme for split in splits.values()} == {"bioes"}
+    assert "read as bioes" in ner_summary(splits)
+    assert sum(len(split.tokens) for split in splits.values()) == 30
+    assert [len(splits[name].tokens) for name in ("train", "validation", "test")] == [24, 3, 3]
+    for split in splits.values():  # BIO whatever the file's scheme, and back to BIOES exactly
+        for tokens, tags in zip(split.tokens, split.tags):
+            index = OWN_TOKENS.index(tokens)
+            assert tags == OWN_BIO[index]
+            assert convert_tags(tags, "bio", "bioes") == OWN_BIOES[index]
+    # Said to be BIO, the file is refused at its first E- tag, with the file and line.
+    with pytest.raises(DataFormatError, match=r"bioes.txt:3: tag 'E-dose' is not O or B\|I-TYPE"):
+        load_ner("file", train_file=path, scheme="bio")
+    # The same file again draws the same splits; another seed others.
+    assert load_ner("file", train_file=path, seed=3)["test"].tokens == splits["test"].tokens
+    assert any(
+        load_ner("file", train_file=path, seed=seed)["test"].tokens != splits["test"].tokens
+        for seed in (4, 5, 6)
+    )
+
+
+@pytest.mark.parametrize(
+    "content, flags, message, line",
+    [
+        ("a\tO\nb\n", {}, r"expected 2 columns \(as on line 1\), got 1", 2),
+        ("a\tO\n", {"tag_column": 2}, r"2 columns, too few for the tag in column 2 \(--tag-column\)", 1),
+        ("a\tO\n", {"token_column": -3}, r"2 columns, too few for the token in column -3", 1),
+        ("a\tO\n", {"token_column": 1}, r"the token and the tag are both column 1 of 2", 1),
+        ("a\tO\nb\tI-drug\n", {"scheme": "bio"}, r"tag 'I-drug' cannot follow 'O' in bio; --repair-tags", 2),
+        # Valid in no scheme, so whatever is detected refuses it.
+        ("a\tB-drug\nb\tI-dose\n", {}, r"tag 'I-dose' cannot follow 'B-drug' in bio", 2),
+        ("a\tB-drug\nb\tO\n", {"scheme": "bioes"}, r"tag 'B-drug' before 'O' leaves its entity open", 1),
+    ],
+)
+def test_malformed_own_files_are_named(tmp_path, content, flags, message, line):
+    path = write(tmp_path, "own.conll", (content + "\n") * 3)  # enough sentences to carve from
+    with pytest.raises(DataFormatError, match=message) as error:
+        load_ner("file", train_file=path, **flags)
+    assert error.value.path == str(path) and error.value.line == line
+
+
+def test_own_file_repairs_and_missing_files(tmp_path):
+    path = write(tmp_path, "r.conll", "a\tO\nb\tI-drug\n\nc\tO\n\nd\tO\n")
+    splits = load_ner("file", train_file=path, scheme="bio", repair=True)
+    assert sum(split.repaired for split in splits.values()) == 1
+    with pytest.raises(DatasetNotFoundError, match="missing.conll: no such file"):
+        load_ner("file", train_file=path, test_file=tmp_path / "missing.conll")
+    with pytest.raises(ValueError, match="needs a train_file"):
+        load_ner("file")

@@ -1,6 +1,7 @@
-"""English-Spanish pairs: the ManyThings pair format (zip and text), malformed lines that must name the file
-and the line, the split that keeps shared sentences together, the generated sample, and the real spa-eng
-file when $ZOO_DATA_DIR has it (counts from /work/shared/data/spa-eng/SOURCE.md)."""
+"""Sentence pairs: the ManyThings pair format (zip and text), malformed lines that must name the file and
+the line, the split that keeps shared sentences together, the generated sample, the real spa-eng file when
+$ZOO_DATA_DIR has it (counts from /work/shared/data/spa-eng/SOURCE.md), and a user's own pairs in any two
+languages (TSV or Moses prefix, streamed, splits carved by source sentence)."""
 
 import collections
 import hashlib
@@ -10,19 +11,25 @@ import threading
 import unicodedata
 import zipfile
 
+import numpy as np
 import pytest
 from num2words import num2words
 
 from zoo.data import (
     DATASETS,
+    PairFile,
+    PairStream,
+    carve,
+    carve_by_key,
     load_translation,
     number_pair,
     read_sentence_pairs,
+    read_user_pairs,
     registry,
     sample_pairs,
     split_pairs,
 )
-from zoo.errors import DataFormatError
+from zoo.errors import DataFormatError, DatasetNotFoundError
 
 # ## Reading the pair format
 
@@ -304,3 +311,143 @@ def test_a_truncated_or_damaged_zip_is_named_never_read_as_text(shared_data, tmp
     (tmp_path / "spa-eng.zip").write_bytes(bytes(flipped))
     with pytest.raises(DataFormatError, match="corrupted or truncated"):
         read_sentence_pairs(tmp_path / "spa-eng.zip")
+
+
+# ## A user's own pairs (`--dataset file`), streamed from disk
+
+
+def write_lines(path, lines):
+    path.write_bytes(b"".join(line if isinstance(line, bytes) else f"{line}\n".encode() for line in lines))
+    return path
+
+
+def test_own_tsv_ignores_further_columns_and_zip_and_text_read_alike(tmp_path):
+    text = tmp_path / "deu.txt"
+    text.write_text(CONTENT, encoding="utf-8")  # ManyThings' layout: attribution column, BOM, CRLF
+    archive = write_zip(tmp_path / "deu-eng.zip", {"_about.txt": ABOUT, "deu.txt": CONTENT})
+    for path in (text, archive):
+        assert list(PairFile(path, "en", "es")) == EXPECTED
+    many = write_lines(tmp_path / "many.tsv", ["a\tb\tc\td\te", "x\ty\t"])
+    assert list(PairFile(many, "en", "de")) == [("a", "b"), ("x", "y")]
+
+
+def test_own_moses_pair_is_read_line_by_line(tmp_path):
+    write_lines(tmp_path / "corpus.de", ["Guten Morgen.", "", "Danke!", "Cafe\u0301"])
+    write_lines(tmp_path / "corpus.fr", ["Bonjour.", "", "Merci !", "Café"])
+    pairs = PairFile(tmp_path / "corpus", "de", "fr")
+    assert str(pairs) == f"{tmp_path / 'corpus.de'} and {tmp_path / 'corpus.fr'}"
+    expected = [("Guten Morgen.", "Bonjour."), ("Danke!", "Merci !"), ("Café", "Café")]
+    assert list(pairs) == expected and list(pairs) == expected  # read anew each time, NFC
+
+
+def test_own_moses_files_of_different_lengths_name_both(tmp_path):
+    write_lines(tmp_path / "c.de", ["eins", "zwei", "drei"])
+    write_lines(tmp_path / "c.fr", ["un", "deux"])
+    with pytest.raises(DataFormatError) as error:
+        list(PairFile(tmp_path / "c", "de", "fr"))
+    assert error.value.path == str(tmp_path / "c.fr") and error.value.line is None
+    assert f"c.fr: 2 lines, but {tmp_path / 'c.de'} has 3: the two files of a Moses pair" in str(error.value)
+    write_lines(tmp_path / "c.fr", ["un", "deux", "trois", "quatre", "cinq"])
+    with pytest.raises(DataFormatError, match=r"c.de: 3 lines, but .*c.fr has 5"):
+        list(PairFile(tmp_path / "c", "de", "fr"))
+
+
+@pytest.mark.parametrize(
+    "lines, message, line",
+    [
+        (["eins\tun", "zwei un"], r"expected de<TAB>fr \(further columns ignored\), found no tab", 2),
+        (["eins\tun", "", "zwei\t  \tattribution"], "empty fr sentence", 3),
+        (["\tun"], "empty de sentence", 1),
+        (["eins\tun", b"zw\xe9i\tdeux\n"], r"not UTF-8: byte 0xe9", 2),
+    ],
+)
+def test_malformed_own_tsv_lines_name_the_file_and_line(tmp_path, lines, message, line):
+    path = write_lines(tmp_path / "pairs.tsv", lines)
+    with pytest.raises(DataFormatError, match=message) as error:
+        list(PairFile(path, "de", "fr"))
+    assert error.value.path == str(path) and error.value.line == line
+
+
+def test_own_moses_line_empty_on_one_side_or_not_utf8_is_named(tmp_path):
+    write_lines(tmp_path / "c.de", ["eins", "zwei", "drei"])
+    write_lines(tmp_path / "c.fr", ["un", "  ", "trois"])
+    with pytest.raises(DataFormatError, match="empty fr sentence") as error:
+        list(PairFile(tmp_path / "c", "de", "fr"))
+    assert (error.value.path, error.value.line) == (str(tmp_path / "c.fr"), 2)
+    write_lines(tmp_path / "c.fr", ["un", b"d\xffux\n", "trois"])
+    with pytest.raises(DataFormatError, match="c.fr:2: not UTF-8: byte 0xff"):
+        list(PairFile(tmp_path / "c", "de", "fr"))
+
+
+def test_own_path_neither_file_nor_prefix_is_named(tmp_path):
+    write_lines(tmp_path / "c.de", ["eins"])
+    with pytest.raises(DatasetNotFoundError, match=r"c: no such file, nor a Moses prefix \(.*c.fr missing\)"):
+        PairFile(tmp_path / "c", "de", "fr")
+
+
+def number_corpus(folder, count, languages=("de", "fr"), start=0, repeats=1):
+    """`count` numbers written out in two languages (num2words), as a Moses pair `folder/numbers.*`; each
+    number `repeats` times with a different target, as Tatoeba gives a sentence several translations."""
+    numbers = range(start, start + count)
+    source = [num2words(n, lang=languages[0]) for n in numbers for _ in range(repeats)]
+    target = [f"{num2words(n, lang=languages[1])}{'!' * r}" for n in numbers for r in range(repeats)]
+    write_lines(folder / f"numbers.{languages[0]}", source)
+    write_lines(folder / f"numbers.{languages[1]}", target)
+    return folder / "numbers"
+
+
+def test_own_splits_are_carved_by_source_sentence_and_streamed(tmp_path):
+    prefix = number_corpus(tmp_path, 200, repeats=3)
+    corpus = read_user_pairs(
+        prefix, validation_fraction=0.1, test_fraction=0.2, seed=5, source="de", target="fr"
+    )
+    assert isinstance(corpus.train, PairStream) and isinstance(corpus.test, list)
+    train = list(corpus.train)
+    assert len(corpus.train) == len(train) == 420 and len(corpus.validation) == 60 and len(corpus.test) == 120
+    splits = {"train": train, "validation": corpus.validation, "test": corpus.test}
+    sources = [{source for source, _ in pairs} for pairs in splits.values()]
+    assert not any(first & second for first, second in itertools.combinations(sources, 2))
+    assert sorted(train + corpus.validation + corpus.test) == sorted(PairFile(prefix, "de", "fr"))
+    assert (
+        list(corpus.train[:7]) == train[:7] and len(corpus.train[:7]) == 7 and len(corpus.train[:1000]) == 420
+    )
+    with pytest.raises(TypeError):
+        corpus.train[3:5]
+    again = read_user_pairs(
+        prefix, validation_fraction=0.1, test_fraction=0.2, seed=5, source="de", target="fr"
+    )
+    assert again.test == corpus.test
+    other = read_user_pairs(
+        prefix, validation_fraction=0.1, test_fraction=0.2, seed=6, source="de", target="fr"
+    )
+    assert other.test != corpus.test
+
+
+def test_carve_by_key_is_carve_with_groups():
+    keys = np.random.default_rng(0).integers(0, 300, size=1000).astype(np.uint64)
+    labels = carve_by_key(keys, 0.15, 0.1, seed=7)
+    indices = carve(len(keys), 0.15, 0.1, seed=7, groups=keys.tolist())
+    for label, name in enumerate(("train", "validation", "test")):
+        assert np.flatnonzero(labels == label).tolist() == indices[name].tolist()
+
+
+def test_own_validation_and_test_files_carve_nothing(tmp_path):
+    (tmp_path / "train").mkdir()
+    train = number_corpus(tmp_path / "train", 50)
+    tsv = write_lines(tmp_path / "test.tsv", ["eins\tun", "zwei\tdeux\tattribution"])
+    corpus = load_translation(
+        "file",
+        train_file=train,
+        validation_file=tsv,
+        test_file=tsv,
+        validation_fraction=0.9,
+        source="de",
+        target="fr",
+    )
+    assert len(corpus.train) == 50 and corpus.test == corpus.validation == [("eins", "un"), ("zwei", "deux")]
+    assert "carved" not in corpus.source
+    empty = write_lines(tmp_path / "empty.tsv", ["", "  "])
+    with pytest.raises(DataFormatError, match="empty.tsv: no sentence pairs"):
+        read_user_pairs(empty, source="de", target="fr")
+    with pytest.raises(DataFormatError, match="empty.tsv: no sentence pairs"):
+        read_user_pairs(train, test_file=empty, source="de", target="fr")

@@ -284,3 +284,33 @@ def test_device_words_shrink_the_word_table_without_changing_a_tag(tmp_path):
     # --device-words: the words of the data and the vocabulary's first N stay, the file's other words go.
     kept, _ = zoo.tagging.device_tagger(tagger, full, data.splits, data.tag_names, keep=1)
     assert full.word_vocabulary[0] in kept.word_vocabulary and not set(extra) & set(kept.word_vocabulary)
+
+
+def test_trains_on_own_files_in_their_tag_set_and_scheme(tmp_path):
+    """The embedded sample rewritten as a user's files: training in CoNLL-2003's four space-separated
+    columns, tags in BIOES with types of the user's own (PERSON, ...), the test file WNUT's two columns in
+    BIO; validation is carved from the training file. The model learns BIOES and scores the user's types."""
+    splits = zoo.data.load_ner(None, seed=0)
+
+    def write(name, split, scheme, columns):
+        lines = ["-DOCSTART- -X- -X- O", ""] if columns == 4 else []
+        for tokens, tags in zip(split.tokens, split.tags):
+            tags = [tag[:2] + tag[2:].upper() for tag in zoo.data.convert_tags(tags, "bio", scheme)]
+            lines += [
+                f"{token} NN I-NP {tag}" if columns == 4 else f"{token}\t{tag}"
+                for token, tag in zip(tokens, tags)
+            ]
+            lines.append("")
+        (tmp_path / name).write_text("\n".join(lines), encoding="utf-8")
+        return str(tmp_path / name)
+
+    train = write("train.txt", splits["train"], "bioes", 4)
+    test = write("test.tsv", splits["test"], "bio", 2)
+    flags = ["--train-file", train, "--test-file", test, "--tag-scheme", "bioes", "--epochs", "8"]
+    metrics = ner.main([*flags, "--no-export", "--output-dir", str(tmp_path / "run")])
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == metrics
+    assert metrics["test_entity_f1"] > 0.3  # test names never occur in training
+    scores = (tmp_path / "run" / "entity_scores.md").read_text()
+    assert all(kind in scores for kind in ("PERSON", "LOCATION", "CORPORATION", "PRODUCT"))
+    with pytest.raises(SystemExit):  # the files' columns are for files only
+        ner.main(["--tag-column", "2"])

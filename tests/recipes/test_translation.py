@@ -163,3 +163,27 @@ def test_label_smoothing_and_cosine_decay_reach_the_optimiser_and_loss():
     assert float(schedule(100)) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(SystemExit):
         translation.main(["--label-smoothing", "1.0"])
+
+
+def test_trains_on_own_moses_pair_in_any_two_languages(tmp_path):
+    """German numbers into French ones (num2words), as a Moses pair `numbers.de`/`numbers.fr` for training
+    (validation carved from it) and a TSV with an attribution column for test."""
+    from num2words import num2words
+
+    numbers = np.random.default_rng(0).permutation(1000)
+    sides = {language: [num2words(int(n), lang=language) for n in numbers[:600]] for language in ("de", "fr")}
+    for language, sentences in sides.items():
+        (tmp_path / f"numbers.{language}").write_text("\n".join(sentences[:540]) + "\n", encoding="utf-8")
+    test = "".join(f"{de}\t{fr}\tCC-BY\n" for de, fr in zip(sides["de"][540:], sides["fr"][540:]))
+    (tmp_path / "test.tsv").write_text(test, encoding="utf-8")
+    flags = ["--train-file", str(tmp_path / "numbers"), "--test-file", str(tmp_path / "test.tsv"),
+             "--source", "de", "--target", "fr", "--epochs", "1", "--units", "32", "--embedding-dim", "32",
+             "--vocabulary-size", "300", "--beam-size", "1", "--bleu-samples", "20", "--heatmaps", "1",
+             "--no-export", "--output-dir", str(tmp_path / "run")]  # fmt: skip
+    metrics = translation.main(flags)
+    assert json.loads((tmp_path / "run" / "metrics.json").read_text()) == metrics
+    assert metrics["test_pairs"] == 60 and 0.0 <= metrics["test_bleu"] <= 100.0
+    assert (tmp_path / "run" / "attention_0.png").exists()
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["source"] == "de"
+    with pytest.raises(SystemExit):  # Tatoeba's languages only, without --dataset file
+        translation.main(["--source", "de", "--target", "fr"])

@@ -31,7 +31,7 @@ from zoo.data.characters import (
     scan_characters,
     split_text,
 )
-from zoo.data.common import carve, check_fractions, read_table, user_splits
+from zoo.data.common import carve, carve_by_key, check_fractions, read_table, user_splits
 from zoo.data.conll import (
     TaggedSentences,
     convert_tags,
@@ -84,10 +84,13 @@ from zoo.data.speech import (
     tone_sample,
 )
 from zoo.data.translation import (
+    PairFile,
+    PairStream,
     TranslationPairs,
     load_translation,
     number_pair,
     read_sentence_pairs,
+    read_user_pairs,
     sample_pairs,
     split_pairs,
 )
@@ -105,6 +108,8 @@ __all__ = [
     "DatasetCopy",
     "DatasetInfo",
     "LabelledTexts",
+    "PairFile",
+    "PairStream",
     "RemoteFile",
     "SPEECH_DATASETS",
     "SpeechSplits",
@@ -120,6 +125,7 @@ __all__ = [
     "caption_pairs",
     "caption_split",
     "carve",
+    "carve_by_key",
     "check_fractions",
     "captions_summary",
     "character_lookup",
@@ -163,6 +169,7 @@ __all__ = [
     "read_sst2",
     "read_speech_manifest",
     "read_table",
+    "read_user_pairs",
     "read_text",
     "read_wav",
     "read_wikitext",

@@ -1,7 +1,8 @@
 """What several readers share: strict UTF-8 decoding that names the file and line of a bad byte, the check
 of split fractions, a user's own train/validation/test files with the missing splits carved from the
-training file (`user_splits`), the columns of a user's CSV or TSV file (`read_table`), and the words of the
-digit tasks (spoken digits, digit strips)."""
+training file (`user_splits`; `carve_by_key` for a corpus too large for a Python object per example), the
+columns of a user's CSV or TSV file (`read_table`), and the words of the digit tasks (spoken digits, digit
+strips)."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ T = TypeVar("T")
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 
-def decode_utf8(data: bytes, path: str) -> str:
-    """Strict UTF-8 decoding whose error names the file and the line of the first bad byte.
+def decode_utf8(data: bytes, path: str, first_line: int = 1) -> str:
+    """Strict UTF-8 decoding whose error names the file and the line of the first bad byte; `first_line`
+    is the line `data` starts on (a file read line by line decodes each line alone).
 
     >>> from zoo.data.common import decode_utf8
     >>> decode_utf8("héllo".encode(), "notes.txt")
@@ -36,7 +38,7 @@ def decode_utf8(data: bytes, path: str) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
+        line = data[: error.start].count(b"\n") + first_line
         problem = f"not UTF-8: byte {data[error.start]:#04x} ({error.reason})"
         raise DataFormatError(path, line, problem) from None
 
@@ -194,3 +196,23 @@ def user_splits(
         if path is not None:
             splits[name] = list(read(path))
     return splits
+
+
+def carve_by_key(keys: np.ndarray, validation_fraction: float, test_fraction: float, seed: int) -> np.ndarray:
+    """`zoo.data.carve` of `len(keys)` examples grouped by their key, as uint8 labels: 0 train, 1
+    validation, 2 test. The same split as `carve(len(keys), ..., groups=keys)`, computed in NumPy: a
+    corpus of millions of pairs needs no Python object per pair.
+
+    >>> import numpy as np
+    >>> from zoo.data.common import carve_by_key
+    >>> carve_by_key(np.array([7, 7, 3, 9, 3, 5, 1, 8, 2, 4], np.uint64), 0.2, 0.2, seed=0).tolist()
+    [0, 0, 0, 2, 0, 1, 2, 0, 1, 0]
+    """
+    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    order = np.argsort(first)  # the distinct keys in order of first appearance, as `carve` takes groups
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    indices = carve(len(order), validation_fraction, test_fraction, seed)
+    group_labels = np.zeros(len(order), np.uint8)
+    group_labels[indices["validation"]], group_labels[indices["test"]] = 1, 2
+    return group_labels[rank[inverse.reshape(-1)]]

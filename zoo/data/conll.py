@@ -1,6 +1,6 @@
-"""Named entity data in CoNLL column format: WNUT-17, CoNLL-2003, and the embedded default the zoo writes
-itself (`zoo.data.ner_sample`). Every reader returns tags in BIO (IOB2: `B-person I-person O`), whatever
-scheme the file was written in.
+"""Named entity data in CoNLL column format: WNUT-17, CoNLL-2003, a user's own files (any columns, any
+tag set) and the embedded default the zoo writes itself (`zoo.data.ner_sample`). Every reader returns tags
+in BIO (IOB2: `B-person I-person O`), whatever scheme the file was written in.
 
 Three tag schemes are read and written:
 
@@ -26,10 +26,11 @@ from typing import NamedTuple
 import numpy as np
 
 from zoo.data import ner_sample
+from zoo.data.common import user_splits
 from zoo.data.integrity import check_counts
 from zoo.data.registry import find_dataset, locate
 from zoo.data.sentiment import decode_utf8
-from zoo.errors import DataFormatError
+from zoo.errors import DataFormatError, DatasetNotFoundError
 from zoo.metrics.entities import extract_entities
 
 # Prefixes each scheme writes; "O" is in every scheme.
@@ -178,9 +179,10 @@ class _Rows(NamedTuple):
         return _Rows(*([column[i] for i in indices] for column in self))
 
 
-def _read_rows(path: pathlib.Path) -> _Rows:
-    """Sentences of token lines (first column token, last column tag), split at blank lines and at
-    `-DOCSTART-` lines. Checks the columns and the text of each tag, not the tag sequence."""
+def _read_rows(path: pathlib.Path, token_column: int = 0, tag_column: int = -1) -> _Rows:
+    """Sentences of token lines (token and tag from the columns given, 0-based, negative from the end),
+    split at blank lines and at `-DOCSTART-` lines. Checks the columns and the text of each tag, not the
+    tag sequence."""
     text = decode_utf8(path.read_bytes(), str(path))
     rows, sentence = _Rows([], [], []), _Rows([], [], [])
     width, width_line = None, None
@@ -194,10 +196,11 @@ def _read_rows(path: pathlib.Path) -> _Rows:
                     problem = f"expected a token and a tag column, got {len(columns)} column"
                     raise DataFormatError(path, number, problem)
                 width, width_line = len(columns), number
+                token_index, tag_index = _column_indices(width, token_column, tag_column, path, number)
             if len(columns) != width:
                 problem = f"expected {width} columns (as on line {width_line}), got {len(columns)}"
                 raise DataFormatError(path, number, problem)
-            token, tag = columns[0], columns[-1]
+            token, tag = columns[token_index], columns[tag_index]
             if not token:
                 raise DataFormatError(path, number, "empty token")
             if not _TAG.fullmatch(tag):
@@ -217,6 +220,25 @@ def _read_rows(path: pathlib.Path) -> _Rows:
     return rows
 
 
+def _column_indices(
+    width: int, token_column: int, tag_column: int, path: pathlib.Path, line: int
+) -> tuple[int, int]:
+    """The token's and the tag's column in lines of `width` columns (a negative index counts from the
+    end, as Python's); an error naming the file's first token line if they are outside or the same."""
+    indices = []
+    for name, column in (("token", token_column), ("tag", tag_column)):
+        if not -width <= column < width:
+            problem = f"{width} columns, too few for the {name} in column {column} (--{name}-column)"
+            raise DataFormatError(path, line, problem)
+        indices.append(column % width)
+    if indices[0] == indices[1]:
+        problem = (
+            f"the token and the tag are both column {indices[0]} of {width} (--token-column, --tag-column)"
+        )
+        raise DataFormatError(path, line, problem)
+    return indices[0], indices[1]
+
+
 def _columns(line: str) -> list[str]:
     """Tab-separated columns if the line has a tab, else columns separated by runs of spaces; [] for a
     blank line (WNUT-17's training file separates sentences with lines holding a single tab)."""
@@ -227,51 +249,87 @@ def _columns(line: str) -> list[str]:
     return re.split(r" +", line.strip(" \r"))
 
 
+def _sentence_to_bio(
+    sentence: list[str], lines: list[int], path: pathlib.Path, scheme: str, repair: bool
+) -> tuple[list[str], int]:
+    """One sentence's tags checked (or repaired) in `scheme` and rewritten in BIO, and how many were
+    repaired."""
+    bad = _bad_text(sentence, scheme)
+    if bad is not None:
+        problem = f"tag {sentence[bad]!r} is not O or {_prefixes(scheme)}-TYPE, as {scheme} writes tags"
+        raise DataFormatError(path, lines[bad], problem)
+    entities = extract_entities(sentence)
+    invalid, repaired = validate_tags(sentence, scheme), 0
+    if invalid is not None:
+        if not repair:
+            raise DataFormatError(path, lines[invalid], _problem(sentence, invalid, scheme))
+        rewritten = _write(entities, len(sentence), scheme)
+        repaired = sum(tag != fixed for tag, fixed in zip(sentence, rewritten))
+    return _write(entities, len(sentence), "bio"), repaired
+
+
 def _to_bio(rows: _Rows, path: pathlib.Path, scheme: str, repair: bool) -> TaggedSentences:
     """Check (or repair) every sentence's tags in `scheme` and rewrite them in BIO."""
-    tags, repaired = [], 0
-    for sentence, lines in zip(rows.tags, rows.lines):
-        bad = _bad_text(sentence, scheme)
-        if bad is not None:
-            problem = f"tag {sentence[bad]!r} is not O or {_prefixes(scheme)}-TYPE, as {scheme} writes tags"
-            raise DataFormatError(path, lines[bad], problem)
-        entities = extract_entities(sentence)
-        invalid = validate_tags(sentence, scheme)
-        if invalid is not None:
-            if not repair:
-                raise DataFormatError(path, lines[invalid], _problem(sentence, invalid, scheme))
-            rewritten = _write(entities, len(sentence), scheme)
-            repaired += sum(tag != fixed for tag, fixed in zip(sentence, rewritten))
-        tags.append(_write(entities, len(sentence), "bio"))
-    return TaggedSentences(rows.tokens, tags, repaired, scheme)
+    converted = [
+        _sentence_to_bio(tags, lines, path, scheme, repair) for tags, lines in zip(rows.tags, rows.lines)
+    ]
+    return TaggedSentences(rows.tokens, [tags for tags, _ in converted], sum(n for _, n in converted), scheme)
 
 
-def read_conll(path: str | os.PathLike, *, scheme: str = "bio", repair: bool = False) -> TaggedSentences:
-    """Read a CoNLL-style column file: one token per line, the token in the first column and its tag in
-    the last (CoNLL-2003: `EU NNP B-NP B-ORG`; WNUT-17: `@paulwalk<TAB>O`).
+def read_conll(
+    path: str | os.PathLike,
+    *,
+    scheme: str | None = "bio",
+    repair: bool = False,
+    token_column: int = 0,
+    tag_column: int = -1,
+) -> TaggedSentences:
+    """Read a CoNLL-style column file: one token per line, by default the token in the first column and
+    its tag in the last (CoNLL-2003: `EU NNP B-NP B-ORG`; WNUT-17: `@paulwalk<TAB>O`).
 
     Columns are split at tabs if the line has a tab, else at runs of spaces, and every token line must
     have the same number of columns. A line that is blank after `strip()` ends a sentence (several in a
-    row are one boundary); `-DOCSTART-` lines are skipped and end a sentence too.
+    row are one boundary); `-DOCSTART-` lines are skipped and end a sentence too. Any tag set is read:
+    a tag is `O` or `PREFIX-TYPE` with any type.
 
     Args:
         path: the file, UTF-8.
-        scheme: the tag scheme the file is written in: "bio", "iob1" or "bioes".
+        scheme: the tag scheme the file is written in: "bio", "iob1" or "bioes"; None: the one under which
+            the fewest sentences are invalid (BIO on a tie), kept in `source_scheme`.
         repair: read tags the scheme cannot accept as conlleval reads them (`I-X` after `O` in BIO starts
             an entity, as `B-X`) and count them in `repaired`, instead of failing.
+        token_column: the token's column, 0-based; negative counts from the end (-1: the last).
+        tag_column: the tag's column, likewise.
 
     Returns:
         The sentences, with tags in BIO.
 
     Raises:
         DataFormatError: bytes that are not UTF-8, a line with another number of columns than the first,
-            an empty token, a tag that is not `O` or `PREFIX-TYPE` with a prefix of `scheme`, a tag
-            sequence `scheme` cannot accept (unless `repair`), or no sentence at all. The message starts
-            with `path:line:`.
+            too few columns for `token_column` or `tag_column` (or both naming one column), an empty
+            token, a tag that is not `O` or `PREFIX-TYPE` with a prefix of `scheme`, a tag sequence
+            `scheme` cannot accept (unless `repair`), or no sentence at all. The message starts with
+            `path:line:`.
+
+    Example:
+
+    >>> import pathlib, tempfile
+    >>> from zoo.data import read_conll
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "doses.tsv"
+    >>> _ = path.write_text("Take\\tVB\\tO\\naspirin\\tNN\\tS-drug\\ndaily\\tRB\\tO\\n")
+    >>> sentences = read_conll(path, scheme=None)  # detected: an S- tag is BIOES
+    >>> sentences.tags, sentences.source_scheme
+    ([['O', 'B-drug', 'O']], 'bioes')
+    >>> read_conll(path, tag_column=1).tags  # any column: here part-of-speech tags, not entities
+    Traceback (most recent call last):
+    ...
+    zoo.errors.DataFormatError: .../doses.tsv:1: tag must be O or PREFIX-TYPE (such as B-person), got 'VB'
     """
-    _check_scheme(scheme)
+    if scheme is not None:
+        _check_scheme(scheme)
     path = pathlib.Path(path)
-    return _to_bio(_read_rows(path), path, scheme, repair)
+    rows = _read_rows(path, token_column, tag_column)
+    return _to_bio(rows, path, scheme or _detect_scheme(rows, "bio"), repair)
 
 
 # ## Datasets
@@ -339,6 +397,13 @@ def load_ner(
     repair: bool = False,
     seed: int = 0,
     skip_checksum: bool = False,
+    train_file: str | os.PathLike | None = None,
+    validation_file: str | os.PathLike | None = None,
+    test_file: str | os.PathLike | None = None,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    token_column: int = 0,
+    tag_column: int = -1,
 ) -> dict[str, TaggedSentences]:
     """Train, validation and test splits of a named entity dataset, tags in BIO.
 
@@ -353,18 +418,56 @@ def load_ner(
       (the originals are IOB1, re-distributions often BIO), so unless `scheme` is given each file is
       validated as BIO, IOB1 and BIOES and read in the scheme under which the fewest sentences are
       invalid (IOB1 for `eng.*` and BIO for `*.txt` on a tie); `source_scheme` says which was used.
+    - "file": your own CoNLL-style files (`read_conll`, with `token_column` and `tag_column`; any tag
+      set): `train_file`, and `validation_file` and `test_file` where given; a split without a file is
+      `validation_fraction` (`test_fraction`) of the training file's sentences, drawn by `seed`
+      (`zoo.data.user_splits`). Unless `scheme` is given, each file is read in the scheme under which
+      the fewest of its sentences are invalid (BIO on a tie).
 
     Args:
-        dataset: "wnut17", "conll2003", or None for the embedded sample.
+        dataset: "wnut17", "conll2003", "file", or None for the embedded sample.
         data_dir: a folder holding the files (or a parent of one), instead of `$ZOO_DATA_DIR/<dataset>`,
             the Keras cache or a download.
         scheme: the scheme the files are written in; None for the dataset's own (see above).
         repair: read tags the scheme cannot accept as conlleval does, instead of failing.
-        seed: the split of the embedded sample.
+        seed: the split of the embedded sample, or of a training file a split is carved from.
         skip_checksum: read the files without checking their hashes (your own edited copy).
+        train_file, validation_file, test_file, validation_fraction, test_fraction: "file"'s data (see
+            above; `zoo.config.FileDataConfig`).
+        token_column, tag_column: "file"'s columns, 0-based, negative from the end (see `read_conll`).
     """
     if scheme is not None:
         _check_scheme(scheme)
+    if dataset == "file":
+        if train_file is None:
+            raise ValueError("the NER dataset 'file' needs a train_file")
+        for name in (train_file, validation_file, test_file):
+            if name is not None and not pathlib.Path(name).is_file():
+                raise DatasetNotFoundError(f"{name}: no such file")
+        schemes: dict[pathlib.Path, str] = {}
+
+        def read(name: str | os.PathLike) -> list[tuple[list[str], list[str], int]]:
+            path = pathlib.Path(name)
+            rows = _read_rows(path, token_column, tag_column)
+            schemes[path] = found = scheme or _detect_scheme(rows, "bio")
+            return [
+                (tokens, *_sentence_to_bio(tags, lines, path, found, repair))
+                for tokens, tags, lines in zip(*rows)
+            ]
+
+        splits = user_splits(
+            read, train_file, validation_file, test_file, validation_fraction, test_fraction, seed
+        )
+        given = {"validation": validation_file, "test": test_file}
+        return {
+            name: TaggedSentences(
+                [tokens for tokens, _, _ in sentences],
+                [tags for _, tags, _ in sentences],
+                sum(repaired for _, _, repaired in sentences),
+                schemes[pathlib.Path(given.get(name) or train_file)],
+            )
+            for name, sentences in splits.items()
+        }
     if dataset is None:
         path = ner_sample.sample_file()
         rows = _read_rows(path)
@@ -400,16 +503,19 @@ def load_ner(
                 return splits
         layouts = " or ".join(", ".join(names.values()) for names, _ in _CONLL2003)
         raise DataFormatError(folder, None, f"no CoNLL-2003 files ({layouts}) under this folder")
-    raise ValueError(f"unknown NER dataset {dataset!r}; choose wnut17, conll2003 or None (embedded)")
+    raise ValueError(f"unknown NER dataset {dataset!r}; choose wnut17, conll2003, file or None (embedded)")
 
 
 def ner_summary(splits: dict[str, TaggedSentences]) -> str:
-    """One line per split: sentences, tokens, and entities of each type."""
+    """One line per split: sentences, tokens, entities of each type, tags repaired and the scheme read
+    when it is not BIO."""
     lines = []
     for name, data in splits.items():
         counts = collections.Counter(kind for tags in data.tags for kind, _, _ in extract_entities(tags))
         types = ", ".join(f"{kind} {count:,}" for kind, count in sorted(counts.items()))
         repaired = f"; {data.repaired:,} tags repaired" if data.repaired else ""
+        if data.source_scheme != "bio":
+            repaired += f"; read as {data.source_scheme}"
         lines.append(
             f"{name:>10}: {len(data.tokens):6,d} sentences, {sum(map(len, data.tokens)):7,d} tokens, "
             f"{sum(counts.values()):6,d} entities ({types}){repaired}"

@@ -287,6 +287,25 @@ def read_zip_member(path: str | os.PathLike, choose) -> tuple[str, bytes]:
         raise _corrupted(path, error) from None
 
 
+def zip_member_lines(path: str | os.PathLike, choose) -> Iterator[tuple[str, bytes]]:
+    """`(member, line)` for each line (bytes, up to and with its `\\n`) of the member `choose(names)` picks
+    from the zip archive `path`, streamed: the member is never whole in memory. Its CRC is checked when its
+    last line has been read.
+
+    Raises:
+        DataFormatError: the archive is corrupted or truncated.
+    """
+    path = pathlib.Path(path)
+    try:
+        with zipfile.ZipFile(path) as archive:
+            member = choose(archive.namelist())
+            with archive.open(member) as handle:
+                for line in handle:
+                    yield member, line
+    except _STREAM_ERRORS as error:
+        raise _corrupted(path, error) from None
+
+
 def looks_like_zip(path: pathlib.Path) -> bool:
     """A `.zip` name or a zip signature at the start: damaged zips are still zips, not text."""
     if path.suffix.lower() == ".zip":

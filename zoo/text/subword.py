@@ -12,7 +12,7 @@ Ids are fixed: 0 padding (so `Embedding(mask_zero=True)` masks it), 1 unknown, 2
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 
 import keras_hub
 import sentencepiece
@@ -21,12 +21,19 @@ from zoo.progress import step
 
 PAD_ID, UNK_ID, START_ID, END_ID = 0, 1, 2, 3
 BYTE_FALLBACK_MIN_VOCABULARY = 1024
+# SentencePiece holds the sentences it learns from in memory; from a larger corpus it keeps a uniform
+# sample of this many (reservoir sampling, seeded), ten times the million its authors suggest.
+MAX_SENTENCES = 10_000_000
 
 
 def train_sentencepiece(
     texts: Iterable[str], vocabulary_size: int, *, lowercase: bool = False, model_type: str = "unigram"
 ) -> keras_hub.tokenizers.SentencePieceTokenizer:
     """Learns a SentencePiece model from `texts` and returns it as a keras-hub tokenizer.
+
+    `texts` is iterated once and never copied, so it may stream from disk; from more than
+    `MAX_SENTENCES` sentences a uniform sample of that many is learnt from (seeded: the same texts give the
+    same model).
 
     keras-hub's `compute_sentence_piece_proto` does the same with a hard vocabulary size, which fails
     on a small corpus that has fewer distinct pieces than asked for (our embedded samples); here the size
@@ -55,10 +62,16 @@ def train_sentencepiece(
     if vocabulary_size < 8:
         raise ValueError(f"vocabulary_size must be at least 8, got {vocabulary_size}")
     model = io.BytesIO()
-    texts = list(texts)
-    with step(f"training SentencePiece on {len(texts):,} sentences"):
+    count = len(texts) if isinstance(texts, Sized) else None
+    sample = {}
+    if count is None or count > MAX_SENTENCES:
+        # Only then: the option changes the model learnt from a smaller corpus too.
+        sample = {"input_sentence_size": MAX_SENTENCES, "shuffle_input_sentence": True}
+        sentencepiece.set_random_generator_seed(0)
+    with step(f"training SentencePiece on {'the' if count is None else f'{count:,}'} sentences"):
         sentencepiece.SentencePieceTrainer.train(
             sentence_iterator=iter(texts),
+            **sample,
             model_writer=model,
             vocab_size=vocabulary_size,
             hard_vocab_limit=False,
