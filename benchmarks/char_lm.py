@@ -4,7 +4,8 @@ Rows, all trained here, one after another, on the first 90% of tinyshakespeare a
 (cross-entropy in nats per character, as nanoGPT reports it):
 
 - ours, LSTM: `recipes.char_lm --preset shakespeare` (2 x 256 stateful LSTM, truncated BPTT over 100
-  characters, batches of 64 streams), stopped by its `--max-minutes 20` budget if the epochs take longer.
+  characters, batches of 64 streams), stopped by its `--max-train-minutes 20` budget if the epochs take
+  longer.
 - ours, GRU: the same with `--cell gru`.
 - ours, transformer: `--preset shakespeare-transformer` (nanoGPT's model with context 128 and batches of
   32), same budget.
@@ -64,7 +65,16 @@ ROWS = [  # name, label, flags
     ),
     ("nanogpt", "nanoGPT CPU setting in Keras (`--preset nanogpt-cpu`)", ["--preset", "nanogpt-cpu"]),
 ]
-QUICK = ["--max-train-samples", "30000", "--epochs", "1", "--steps-per-epoch", "10", "--max-minutes", "0.2"]
+QUICK = [
+    "--max-train-samples",
+    "30000",
+    "--epochs",
+    "1",
+    "--steps-per-epoch",
+    "10",
+    "--max-train-minutes",
+    "0.2",
+]
 
 
 def run_row(name: str, flags: list[str], quick: bool) -> dict[str, float]:

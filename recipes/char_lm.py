@@ -85,13 +85,14 @@ class Config(zoo.config.FileDataConfig, zoo.config.TimeBudgetConfig):
     PRESETS: ClassVar[dict[str, dict]] = {
         # char-rnn on tinyshakespeare: 2 x 256 LSTM units, 10 epochs within a 20-minute budget.
         "shakespeare": dict(
-            dataset="tinyshakespeare", layers=2, units=256, batch_size=64, epochs=10, max_minutes=20.0,
+            dataset="tinyshakespeare", layers=2, units=256, batch_size=64, epochs=10, max_train_minutes=20.0,
             sample_prompt="ROMEO:", inspect_characters=3000,
         ),
         # Our transformer for the same budget: nanoGPT's CPU model with twice its context, batches of 32.
         "shakespeare-transformer": dict(
             dataset="tinyshakespeare", model="transformer", layers=4, num_heads=4, embedding_dim=128,
-            context=128, batch_size=32, epochs=4, steps_per_epoch=450, learning_rate=2e-3, max_minutes=20.0,
+            context=128, batch_size=32, epochs=4, steps_per_epoch=450, learning_rate=2e-3,
+            max_train_minutes=20.0,
             sample_prompt="ROMEO:",
         ),
         # nanoGPT's config/train_shakespeare_char.py with its README's CPU overrides (2,000 iterations).
@@ -305,7 +306,7 @@ def main(argv: list[str] | None = None) -> dict:
             clip_norm=config.clip_norm,
             jit_compile=config.xla and transformer,
         )
-    run.fit(model, data.train, data.validation, extra_callbacks=[lm.ResetStates()])  # and --max-minutes
+    run.fit(model, data.train, data.validation, extra_callbacks=[lm.ResetStates()])  # and --max-train-minutes
     metrics = lm.loss_metrics(lm.validation_loss(model, data.validation))
     model = stateless_copy(model, config, vocabulary_size)
     metrics |= {"train_characters": len(data.train_ids), "vocabulary_size": vocabulary_size}

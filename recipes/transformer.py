@@ -7,7 +7,7 @@ self-attention over the source, the decoder's causal self-attention over the tra
 t sees positions <= t only, so teacher forcing trains every position in one pass without cheating), and
 the decoder's cross-attention over the encoder's output. Built from keras-hub's
 `TokenAndPositionEmbedding`, `TransformerEncoder` and `TransformerDecoder`; the data (your own pairs too:
-`--train-file`, with `--max-minutes` to cap a long run), tokenizers, decoding (greedy and beam search),
+`--train-file`, with `--max-train-minutes` to cap a long run), tokenizers, decoding (greedy and beam search),
 metrics and exports are `recipes.translation`'s (`zoo.seq2seq`).
 
 Headline (benchmarks/RESULTS.md): English -> Spanish test BLEU 41.3 with beam search, 38.9 greedy, with

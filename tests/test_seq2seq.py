@@ -210,14 +210,14 @@ def test_the_tokenizer_learns_from_the_training_split_only(tmp_path):
 def test_languages_other_than_tatoebas_come_with_own_files():
     from recipes import transformer
 
-    config = transformer.Config(train_file="corpus", source="de", target="pt-BR", max_minutes=0.5)
+    config = transformer.Config(train_file="corpus", source="de", target="pt-BR", max_train_minutes=0.5)
     assert (config.dataset, config.source, config.target) == ("file", "de", "pt-BR")
     for flags, message in [
         ({"source": "de", "target": "fr"}, "the Tatoeba pairs and the embedded sample are eng and spa"),
         ({"train_file": "c", "source": "de", "target": "fr/x"}, "--target 'fr/x': a language code is"),
         ({"train_file": "c", "source": "de", "target": "de"}, "must differ"),
-        ({"max_minutes": 0.0}, "--max-minutes must be positive"),
-        ({"max_minutes": 1.0, "strategy": "multi-worker"}, "not with --strategy multi-worker"),
+        ({"max_train_minutes": 0.0}, "--max-train-minutes must be positive"),
+        ({"max_train_minutes": 1.0, "strategy": "multi-worker"}, "not with --strategy multi-worker"),
     ]:
         with pytest.raises(ValueError, match=message):
             transformer.Config(**flags)

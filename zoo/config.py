@@ -114,25 +114,27 @@ class EMAConfig(RunConfig):
 
 @dataclasses.dataclass
 class TimeBudgetConfig(RunConfig):
-    """`--max-minutes`: `zoo.train.Run.fit` stops training at the first batch that ends past the budget
+    """`--max-train-minutes`: `zoo.train.Run.fit` stops training at the first batch that ends past the budget
     (`zoo.train.TimeBudget`); the epoch in progress is still validated and checkpointed. A mixin, for the
     recipes that train through `Run.fit` and whose runs may outgrow a user's time: a corpus of millions of
     pairs takes hours an epoch.
     """
 
-    max_minutes: float | None = flag(
+    max_train_minutes: float | None = flag(
         None, "stop training after this many minutes (validation included), whatever --epochs says"
     )
 
     # A resumed run starts a new budget, so the budget may change between a run and its resumption.
-    RESUMABLE_CHANGES: ClassVar[frozenset[str]] = RunConfig.RESUMABLE_CHANGES | {"max_minutes"}
+    RESUMABLE_CHANGES: ClassVar[frozenset[str]] = RunConfig.RESUMABLE_CHANGES | {"max_train_minutes"}
 
     def __post_init__(self) -> None:
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError("--max-minutes must be positive")
-        if self.max_minutes is not None and self.strategy == "multi-worker":
+        if self.max_train_minutes is not None and self.max_train_minutes <= 0:
+            raise ValueError("--max-train-minutes must be positive")
+        if self.max_train_minutes is not None and self.strategy == "multi-worker":
             # Each worker would stop by its own clock, at another batch, and leave the others waiting.
-            raise ValueError("--max-minutes: not with --strategy multi-worker (workers' clocks disagree)")
+            raise ValueError(
+                "--max-train-minutes: not with --strategy multi-worker (workers' clocks disagree)"
+            )
         super().__post_init__()
 
 

@@ -32,8 +32,8 @@ be monitored); `EpochTimer` (adds `epoch_seconds`), `StopOnNaN`, `BestWeights` (
 monitored metric, `best.weights.h5` and `best.json`), `ResumedEarlyStopping` (its patience counts the
 epochs before a resume too), `CSVLogger` (`history.csv`), and
 `TensorBoard` (`logs/`); `Backup` saves at the next epoch's start, after `SwapEMAWeights` has put the
-trained weights back. With `--max-minutes` (`zoo.config.TimeBudgetConfig`), `TimeBudget` ends training at
-the first batch past the budget, and that epoch is validated and checkpointed like any other.
+trained weights back. With `--max-train-minutes` (`zoo.config.TimeBudgetConfig`), `TimeBudget` ends
+training at the first batch past the budget, and that epoch is validated and checkpointed like any other.
 """
 
 from __future__ import annotations
@@ -137,7 +137,7 @@ class EpochTimer(keras.callbacks.Callback):
 
 class TimeBudget(keras.callbacks.Callback):
     """Stops training at the first batch that ends more than `minutes` after training began (wall time,
-    validation included): `--max-minutes` (`zoo.config.TimeBudgetConfig`), which `Run.fit` wires. Keras
+    validation included): `--max-train-minutes` (`zoo.config.TimeBudgetConfig`), which `Run.fit` wires. Keras
     then validates the interrupted epoch and calls `on_epoch_end`, so the checkpoint and history see it like
     any other epoch. A run resumed from its backup starts a new budget.
 
@@ -593,7 +593,7 @@ class Run:
         resuming = self.backup_dir.exists()
         ema = self._ema_swap(model)  # refused before anything on disk changes
         callbacks, nan_guard = self.callbacks(monitor, mode)
-        budget = TimeBudget(getattr(self.config, "max_minutes", None))
+        budget = TimeBudget(getattr(self.config, "max_train_minutes", None))
         callbacks = [*ema, *extra_callbacks, *callbacks, budget]
         try:
             with self._writing():
@@ -633,7 +633,9 @@ class Run:
             )
         if budget.stopped_at:
             epoch, batch = budget.stopped_at
-            print(f"--max-minutes {budget.minutes:g}: stopped in epoch {epoch + 1} at batch {batch + 1}")
+            print(
+                f"--max-train-minutes {budget.minutes:g}: stopped in epoch {epoch + 1} at batch {batch + 1}"
+            )
         # Training is over: keep its end state until the run is finished, so a kill in evaluation or
         # export never trains again.
         self.backup_dir.mkdir(parents=True, exist_ok=True)  # a run too short for any backup has none

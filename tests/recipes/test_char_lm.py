@@ -235,10 +235,18 @@ def test_generate_subcommand_repeats_by_seed(trained):
 
 def test_transformer_trains_within_its_time_budget(tmp_path):
     flags = ["--model", "transformer", "--layers", "1", "--embedding-dim", "32", "--context", "32"]
-    flags += ["--epochs", "3", "--steps-per-epoch", "5", "--max-minutes", "0.0001", "--max-train-samples"]
+    flags += [
+        "--epochs",
+        "3",
+        "--steps-per-epoch",
+        "5",
+        "--max-train-minutes",
+        "0.0001",
+        "--max-train-samples",
+    ]
     flags += ["20000", "--no-xla", "--no-export"]  # XLA would spend 15 s compiling for 5 steps
     metrics = char_lm.main([*flags, "--output-dir", str(tmp_path)])
-    assert metrics["epochs"] == 1  # stopped by --max-minutes after the first batch, then validated
+    assert metrics["epochs"] == 1  # stopped by --max-train-minutes after the first batch, then validated
     assert np.isfinite(metrics["val_loss"]) and not (tmp_path / "cells.html").exists()
 
 

@@ -150,20 +150,21 @@ def test_bad_flags_are_refused(flags):
         transformer.main(flags)
 
 
-def test_trains_on_own_tsv_within_max_minutes(tmp_path):
+def test_trains_on_own_tsv_within_max_train_minutes(tmp_path):
     """A ManyThings-style TSV (English<TAB>German<TAB>attribution) as the only file: validation and test are
-    carved from it; --max-minutes, the runner's, stops the first epoch after its first batch."""
+    carved from it; --max-train-minutes, the runner's, stops the first epoch after its first batch."""
     from num2words import num2words
 
     lines = [f"{num2words(n)}\t{num2words(n, lang='de')}\tCC-BY 2.0 (France)\n" for n in range(400)]
     (tmp_path / "deu.txt").write_text("".join(lines), encoding="utf-8")
     flags = ["--train-file", str(tmp_path / "deu.txt"), "--source", "en", "--target", "de",
-             "--validation-fraction", "0.05", "--test-fraction", "0.05", "--epochs", "3", "--max-minutes",
+             "--validation-fraction", "0.05", "--test-fraction", "0.05", "--epochs", "3",
+             "--max-train-minutes",
              "0.0001", "--layers", "1", "--embedding-dim", "32", "--intermediate-dim", "32",
              "--num-heads", "2", "--vocabulary-size", "300", "--beam-size", "1", "--bleu-samples", "10",
              "--no-export", "--output-dir", str(tmp_path / "run")]  # fmt: skip
     metrics = transformer.main(flags)
-    assert metrics["epochs"] == 1  # stopped by --max-minutes after the first batch, then validated
+    assert metrics["epochs"] == 1  # stopped by --max-train-minutes after the first batch, then validated
     assert (
         metrics["test_pairs"] == 20 and json.loads((tmp_path / "run" / "metrics.json").read_text()) == metrics
     )
