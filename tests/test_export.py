@@ -319,3 +319,42 @@ def test_a_quantised_export_reports_its_difference_and_says_so_in_the_manifest(t
     manifest = json.loads((tmp_path / "deploy.json").read_text())
     assert manifest["quantization"] == {"model.tflite": "dynamic", "model.float16.tflite": "float16"}
     assert set(manifest["exports"]["tflite"]) == {"model.tflite", "model.float16.tflite"}
+
+
+def test_a_serving_model_of_several_outputs_is_verified_output_by_output(tmp_path, monkeypatch):
+    # A classifier's end-to-end model: probabilities and the likeliest class's name, a string.
+    inputs = keras.Input((3,), name="x")
+    probabilities = keras.layers.Softmax()(keras.layers.Dense(3, kernel_initializer="identity")(inputs))
+    names = keras.layers.StringLookup(
+        vocabulary=["a", "b", "c"], invert=True, num_oov_indices=0, oov_token=""
+    )
+    model = keras.Model(
+        inputs, {"probabilities": probabilities, "label": names(keras.ops.argmax(probabilities, -1))}
+    )
+    arguments = dict(
+        serving_model=model,
+        serving_signature=SIGNATURE,
+        raw_inputs=REAL,
+        edge_inputs={"batch_of_one": [REAL[0][:1]], "empty_batch": [np.zeros((0, 3))]},
+    )
+    (tmp_path / "good").mkdir()
+    (tmp_path / "flawed").mkdir()
+    metrics = zoo.export.export_and_verify(tmp_path / "good", **arguments)
+    assert metrics == {"keras_max_abs_diff": 0.0, "savedmodel_max_abs_diff": 0.0}
+    served = zoo.export.run_saved_model(tmp_path / "good" / "saved_model", REAL[0])
+    assert served["label"].tolist() == [b"c"] * 4 and served["probabilities"].shape == (4, 3)
+    signature = zoo.export.saved_model_signatures(tmp_path / "good" / "saved_model" / "1")["serving_default"]
+    assert signature["outputs"]["label"] == {"dtype": "string", "shape": [-1]}
+
+    write = zoo.export.export_saved_model
+
+    def wrong_label(function, path, input_signature, track=(), **kwargs):  # only the SavedModel's label
+        def flawed(x):
+            outputs = function(x)
+            return {**outputs, "label": tf.where(tf.shape(x)[0] == 1, tf.constant("b"), outputs["label"])}
+
+        return write(flawed, path, input_signature, track, **kwargs)
+
+    monkeypatch.setattr(zoo.export, "export_saved_model", wrong_label)
+    with pytest.raises(ExportMismatchError, match=r"\(batch_of_one, label\): 1 of 1 outputs differ"):
+        zoo.export.export_and_verify(tmp_path / "flawed", **arguments)

@@ -1,5 +1,6 @@
 """zoo.plots: the training-curves grid (panels, integer epochs, the best epoch marked), curves side by
-side, and the attention heatmaps (colour bar, sentence pair as the title, slanted tokens)."""
+side, the attention heatmaps (colour bar, sentence pair as the title, slanted tokens), and a classifier's
+confusion matrix (counts in the cells, colours by the share of the true class)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import pytest
 from zoo.plots import (
     attention_figure,
     attention_heatmap,
+    confusion_matrix_figure,
     history_figure,
     panels_figure,
+    plot_confusion_matrix,
     plot_history,
     plot_panels,
     plt,
@@ -178,4 +181,28 @@ def test_panels_side_by_side_each_with_its_curves_from_one(tmp_path):
     finally:
         plt.close(figure)
     path = plot_panels(panels, tmp_path / "curves.png", "epoch", "validation loss")
+    assert path.read_bytes().startswith(b"\x89PNG")
+
+
+def test_confusion_matrix_counts_each_pair_and_colours_by_the_true_class(tmp_path):
+    names = ["cooking", "music", "sports"]
+    labels = [0] * 90 + [1] * 10 + [2] * 5
+    predicted = [0] * 81 + [1] * 9 + [1] * 5 + [2] * 5 + [2] * 5  # recalls 0.9, 0.5, 1.0
+    figure = confusion_matrix_figure(labels, predicted, names, title="3 classes")
+    try:
+        matrix = figure.axes[0]
+        assert [label.get_text() for label in matrix.get_xticklabels()] == names
+        assert [label.get_text() for label in matrix.get_yticklabels()] == names
+        shares = matrix.images[0].get_array()
+        np.testing.assert_allclose(np.diag(shares), [0.9, 0.5, 1.0])  # a rare class's recall shows as is
+        assert matrix.images[0].get_clim() == (0.0, 1.0)
+        cells = {
+            (round(text.get_position()[1]), round(text.get_position()[0])): text.get_text()
+            for text in matrix.texts
+        }
+        assert cells[0, 0] == "81" and cells[0, 1] == "9" and cells[1, 2] == "5" and cells[2, 0] == "0"
+        assert matrix.get_title() == "3 classes"
+    finally:
+        plt.close(figure)
+    path = plot_confusion_matrix(labels, predicted, names, tmp_path / "confusion_matrix.png")
     assert path.read_bytes().startswith(b"\x89PNG")

@@ -396,9 +396,10 @@ def run_tflite(
     return np.concatenate(outputs)
 
 
-def run_saved_model(path: str | pathlib.Path, *inputs) -> np.ndarray:
+def run_saved_model(path: str | pathlib.Path, *inputs) -> np.ndarray | dict[str, np.ndarray]:
     """Load a SavedModel written by `export_saved_model` and call its `serve` endpoint with `inputs` in
-    signature order (single output). (`serving_default` takes keyword arguments only, by input name.)"""
+    signature order: its one output, or a dict of several by name. (`serving_default` takes keyword
+    arguments only, by input name.)"""
     return _serve(tf.saved_model.load(str(saved_model_path(path))), inputs)
 
 
@@ -425,7 +426,8 @@ def export_and_verify(
 
     Args:
         output_dir: folder receiving the exports.
-        serving_model: the end-to-end Keras model (raw input -> output).
+        serving_model: the end-to-end Keras model (raw input -> output, or a dict of named outputs, each
+            compared and each an output of the SavedModel's signature).
         serving_signature: the SavedModel's input signature (raw input).
         raw_inputs: real raw inputs, one tensor-like per signature entry.
         edge_inputs: name -> raw inputs (one per signature entry, like `raw_inputs`) of each edge case the
@@ -470,8 +472,11 @@ def export_and_verify(
     def compiled(model):  # one graph for every case: an eager RNN steps through time op by op
         return tf.function(lambda *tensors: call(model, tensors), input_signature=list(serving_signature))
 
+    def numpy(outputs):  # one output, or a dict of several (e.g. probabilities and a label)
+        return tf.nest.map_structure(keras.ops.convert_to_numpy, outputs)
+
     in_memory = compiled(serving_model)
-    expected = {name: keras.ops.convert_to_numpy(in_memory(*t)) for name, t in cases.items()}
+    expected = {name: numpy(in_memory(*t)) for name, t in cases.items()}
 
     keras_path = export_keras(serving_model, output_dir / "model.keras")
     reloaded = compiled(keras.saving.load_model(keras_path))
@@ -484,7 +489,7 @@ def export_and_verify(
     )
     loaded = tf.saved_model.load(str(saved_model))
     runners = {
-        "keras": (keras_path, lambda name: keras.ops.convert_to_numpy(reloaded(*cases[name]))),
+        "keras": (keras_path, lambda name: numpy(reloaded(*cases[name]))),
         "savedmodel": (saved_model, lambda name: _serve(loaded, cases[name])),
     }
     metrics = {
@@ -665,8 +670,10 @@ def verify_cases(
     return largest
 
 
-def _serve(loaded, tensors) -> np.ndarray:
+def _serve(loaded, tensors) -> np.ndarray | dict[str, np.ndarray]:
     output = loaded.serve(*tensors)
+    if isinstance(output, dict) and len(output) > 1:  # several outputs, compared one by one
+        return {name: tensor.numpy() for name, tensor in output.items()}
     if isinstance(output, dict):
         (output,) = output.values()
     return output.numpy()

@@ -1,4 +1,5 @@
-"""Plots the recipes write: training curves from history.csv, curves side by side, attention heatmaps."""
+"""Plots the recipes write: training curves from history.csv, curves side by side, attention heatmaps, a
+classifier's confusion matrix."""
 
 from __future__ import annotations
 
@@ -256,6 +257,59 @@ def attention_figure(
     axis.set_xlabel("source", fontsize=8)
     axis.set_ylabel("translation", fontsize=8)
     axis.set_title("\n".join(wrapped), fontsize=9, loc="left")
+    figure.tight_layout()
+    return figure
+
+
+def plot_confusion_matrix(
+    labels: Sequence[int],
+    predicted: Sequence[int],
+    class_names: Sequence[str],
+    path: str | pathlib.Path,
+    title: str = "",
+) -> pathlib.Path:
+    """A classifier's confusion matrix as a PNG (`confusion_matrix_figure`)."""
+    figure = confusion_matrix_figure(labels, predicted, class_names, title)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return pathlib.Path(path)
+
+
+def confusion_matrix_figure(
+    labels: Sequence[int], predicted: Sequence[int], class_names: Sequence[str], title: str = ""
+) -> matplotlib.figure.Figure:
+    """A confusion matrix (scikit-learn's `ConfusionMatrixDisplay`): one row per true class, one column per
+    predicted class, each cell the count of its examples, coloured by that count's share of its row (its
+    class's recall on the diagonal), so a rare class's errors show as plainly as a common one's. Counts are
+    written in the cells up to 20 classes.
+
+    Args:
+        labels: the true class ids, 0 to `len(class_names) - 1`.
+        predicted: the predicted class ids, paired with `labels`.
+        class_names: the classes in id order, the axes' tick labels.
+        title: above the matrix.
+
+    Returns:
+        The figure, which the caller saves and closes.
+    """
+    import sklearn.metrics
+
+    ids = np.arange(len(class_names))
+    counts = sklearn.metrics.confusion_matrix(labels, predicted, labels=ids)
+    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+    size = max(4.0, 0.45 * len(class_names) + 2.5)
+    figure, axis = plt.subplots(figsize=(size + 1.0, size))
+    display = sklearn.metrics.ConfusionMatrixDisplay(shares, display_labels=list(class_names))
+    display.plot(ax=axis, cmap="Blues", include_values=False, colorbar=True, im_kw={"vmin": 0.0, "vmax": 1.0})
+    display.im_.colorbar.set_label("share of the true class", fontsize=8)
+    if len(class_names) <= 20:
+        for (row, column), count in np.ndenumerate(counts):
+            colour = "white" if shares[row, column] > 0.5 else "black"
+            axis.text(column, row, str(count), ha="center", va="center", color=colour, fontsize=8)
+    axis.tick_params(axis="x", labelrotation=45)
+    for label in axis.get_xticklabels():
+        label.set_horizontalalignment("right")
+    axis.set_title(title or f"{int(counts.sum())} examples", fontsize=9)
     figure.tight_layout()
     return figure
 

@@ -1,10 +1,11 @@
-"""Sentiment readers on the real files, malformed inputs that must name the file and the line, and the
-length-bucketed token-id batches."""
+"""Sentiment readers on the real files, a user's own files in every format, malformed inputs that must
+name the file and the line, and the length-bucketed token-id batches."""
 
 import collections
 import io
 import os
 import pathlib
+import re
 import tarfile
 
 import keras
@@ -12,7 +13,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from zoo.data import LabelledTexts, load_sentiment, read_imdb, read_pang_lee, read_sst2, token_id_batches
+from zoo.data import (
+    LabelledTexts,
+    load_labelled_files,
+    load_sentiment,
+    read_imdb,
+    read_labelled_texts,
+    read_pang_lee,
+    read_sst2,
+    summary,
+    token_id_batches,
+)
 from zoo.errors import ChecksumMismatchError, DataFormatError
 
 
@@ -258,3 +269,146 @@ def test_token_id_batches_pad_each_batch_to_its_longest_text_only():
         for _ in range(2)
     )
     assert first == second
+
+
+# ## A user's own files
+
+
+# The same four examples in every format: a comma and a line break inside quoted CSV fields, a quote that
+# TSV keeps as written (TSV has no quoting, so its text holds a backslash and an n, not a line break), a
+# JSON integer label, a spreadsheet's byte order mark and blank lines; and the line each one starts on.
+EXAMPLES = [
+    ("A fine film, truly.", "pos"),
+    ("dull\nand long", "neg"),
+    ('"Meh" was my word', "mixed"),
+    ("Café", "1"),
+]
+OWN_FILES = {
+    "data.csv": (
+        'text,label\n"A fine film, truly.",pos\n"dull\nand long",neg\n"""Meh"" was my word",mixed\n'
+        "Café,1\n\n",
+        [2, 3, 5, 6],
+    ),
+    "data.tsv": (
+        "id\ttext\tlabel\n1\tA fine film, truly.\tpos\n2\tdull\\nand long\tneg\n\n"
+        '3\t"Meh" was my word\tmixed\n4\tCafé\t 1 \n',
+        [2, 3, 5, 6],
+    ),
+    "data.jsonl": (
+        '{"text": "A fine film, truly.", "label": "pos"}\n{"text": "dull\\nand long", "label": "neg"}\n\n'
+        '{"label": "mixed", "text": "\\"Meh\\" was my word", "id": 3}\r\n{"text": "Café", "label": 1}\n',
+        [1, 2, 4, 5],
+    ),
+}
+
+
+def write(path, content) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    return str(path)
+
+
+@pytest.mark.parametrize("name", sorted(OWN_FILES))
+def test_own_files_read_alike_in_every_format(tmp_path, name):
+    content, lines = OWN_FILES[name]
+    path = write(tmp_path / name, (b"\xef\xbb\xbf" if name == "data.csv" else b"") + content.encode())
+    examples = read_labelled_texts(path)
+    expected = [
+        (text.replace("\n", "\\n") if name == "data.tsv" else text, label) for text, label in EXAMPLES
+    ]
+    assert [(example.text, example.label) for example in examples] == expected
+    assert [(example.path, example.line) for example in examples] == [(path, line) for line in lines]
+
+
+def test_class_folders_and_the_format_flag(tmp_path):
+    write(tmp_path / "folder" / "sports" / "a.txt", "The match ended 2-1.")
+    write(tmp_path / "folder" / "sports" / "more" / "b.txt", "Goal!")
+    write(tmp_path / "folder" / "music" / "c.txt", "A fine chorus.")
+    write(tmp_path / "folder" / "music" / "notes.md", "not a text: only .txt files are read")
+    write(tmp_path / "folder" / "readme.txt", "beside the classes, not in one")
+    examples = read_labelled_texts(tmp_path / "folder")
+    assert [(example.text, example.label) for example in examples] == [
+        ("A fine chorus.", "music"),
+        ("The match ended 2-1.", "sports"),
+        ("Goal!", "sports"),
+    ]
+    # --file-format reads a file whatever its extension, and refuses a folder as a file.
+    assert read_labelled_texts(write(tmp_path / "data.txt", "text,label\nhi,a\n"), "csv")[0].label == "a"
+    with pytest.raises(DataFormatError, match=r"data.txt: cannot tell the format"):
+        read_labelled_texts(tmp_path / "data.txt")
+    with pytest.raises(DataFormatError, match="is a folder"):
+        read_labelled_texts(tmp_path / "folder", "csv")
+    # Other column names.
+    tsv = write(tmp_path / "sst.tsv", "sentence\tsentiment\ngood .\t1\n")
+    assert read_labelled_texts(tsv, text_column="sentence", label_column="sentiment")[0].text == "good ."
+
+
+@pytest.mark.parametrize(
+    "name, content, where, problem",
+    [
+        ("a.csv", "sentence,label\nhi,x\n", 1, "no column 'text' in the header"),
+        ("a.csv", "text,label\nhi,x\n  ,y\n", 3, "empty text"),
+        ("a.csv", "text,label\nhi,x\nho,\n", 3, "empty label"),
+        ("a.csv", "text,label\nhi,x\nho,y,z\n", 3, "3 fields where the header has 2"),
+        ("a.csv", 'text,label\nhi,x\n"ho" ho,y\n', 3, "CSV error: ',' expected after"),
+        ("a.csv", 'text,label\nhi,x\n"ho,y\nha,z\n', 3, "quote opened in this row is never closed"),
+        ("a.csv", b"text,label\nhi,x\nna\xefve,y\n", 3, "not UTF-8"),
+        ("a.tsv", "text\tlabel\nhi\tx\nho\n", 3, "1 fields where the header has 2"),
+        ("a.jsonl", '{"text": "hi", "label": "x"}\n{"text": "ho", "label": \n', 2, "not JSON"),
+        ("a.jsonl", '{"text": "hi", "label": "x"}\n\n["ho", "y"]\n', 3, "expected a JSON object"),
+        ("a.jsonl", '{"text": "hi", "label": "x"}\n{"text": "ho"}\n', 2, "no key 'label'"),
+        ("a.jsonl", '{"text": "hi", "label": null}\n', 1, "must be a string or an integer"),
+        ("a.jsonl", '{"text": 3, "label": "x"}\n', 1, "'text' must be a string"),
+        ("a.jsonl", '{"text": "", "label": "x"}\n', 1, "empty text"),
+        ("a.jsonl", b'{"text": "hi", "label": "x"}\n{"text": "\xff", "label": "y"}\n', 2, "not UTF-8"),
+        ("a.csv", "text,label\n", None, "no examples"),
+        ("a.csv", "", None, "empty file"),
+        ("folder/music/a.txt", "   \n", 1, "empty text"),
+        ("folder/music/b.txt", b"caf\xe9", 1, "not UTF-8"),
+    ],
+)
+def test_malformed_own_files_are_refused_naming_the_file_and_the_line(
+    tmp_path, name, content, where, problem
+):
+    path = write(tmp_path / name, content)
+    target = tmp_path / "folder" if name.startswith("folder/") else path
+    with pytest.raises(DataFormatError) as error:
+        read_labelled_texts(target)
+    assert (error.value.path, error.value.line) == (path, where)
+    assert problem in error.value.problem and str(error.value).startswith(f"{path}:{where or ''}".rstrip(":"))
+
+
+def test_own_splits_name_the_classes_by_the_training_labels(tmp_path):
+    rows = [
+        f"{word} text {i},{label}"
+        for i in range(30)
+        for word, label in (("red", "b"), ("blue", "a"), ("green", "c"))
+    ]
+    train = write(tmp_path / "train.csv", "text,label\n" + "\n".join(rows) + "\n")
+    test = write(
+        tmp_path / "test.jsonl", '{"text": "blue sky", "label": "a"}\n{"text": "red car", "label": "b"}\n'
+    )
+    splits, class_names = load_labelled_files(train, test_file=test, validation_fraction=0.2, seed=1)
+    assert class_names == ["a", "b", "c"]  # sorted, whatever the file's order
+    assert [len(splits[name].texts) for name in ("train", "validation", "test")] == [72, 18, 2]
+    assert splits["test"].labels.tolist() == [0, 1] and splits["test"].labels.dtype == np.int32
+    for split in splits.values():  # each carved text keeps its own label
+        assert all(
+            text.split()[0] == {0: "blue", 1: "red", 2: "green"}[label]
+            for text, label in zip(split.texts, split.labels)
+            if " text " in text
+        )
+    assert re.fullmatch(
+        r" +train: +72 texts, a 31.9%, b 34.7%, c 33.3%", summary(splits, class_names).split("\n")[0]
+    )
+    # A label the training split lacks is refused where it is written.
+    validation = write(
+        tmp_path / "validation.jsonl", '{"text": "x", "label": "a"}\n{"text": "y", "label": "d"}\n'
+    )
+    with pytest.raises(
+        DataFormatError, match=r"validation.jsonl:2: label 'd' is not among the training split's"
+    ):
+        load_labelled_files(train, validation_file=validation)
+    one = write(tmp_path / "one.csv", "text,label\n" + "hi,x\n" * 10)
+    with pytest.raises(DataFormatError, match="one label, 'x': a classifier needs two or more"):
+        load_labelled_files(one)

@@ -94,3 +94,48 @@ def test_rejects_bad_arguments_and_labels():
         layer.adapt([(np.array([[1, 2]]), np.array([2]))])
     with pytest.raises(ValueError, match="outside"):
         layer.adapt([(np.array([[1, NUM_FEATURES]]), np.array([1]))])
+
+
+def _three_class_texts(seed=0, count=90, length=7):
+    """Like `_toy_texts` with three classes: features 1-3 lean to class 0, 4-6 to 1, 7-9 to 2."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, count)
+    ids = np.zeros((count, length), dtype="int64")
+    for row, label in enumerate(labels):
+        size = rng.integers(1, length + 1)
+        leaning = rng.choice(np.arange(1, 4) + 3 * label, size=2)
+        ids[row, :size] = np.concatenate([leaning, rng.integers(1, NUM_FEATURES, size)])[:size]
+    return ids, labels
+
+
+def test_more_classes_are_one_vs_rest_naive_bayes():
+    ids, labels = _three_class_texts()
+    layer = NaiveBayesLinear(NUM_FEATURES, num_classes=3)
+    layer.adapt([(ids[:40], labels[:40]), (ids[40:], labels[40:])])
+    ratios = keras.ops.convert_to_numpy(layer.ratios)
+    assert ratios.shape == (NUM_FEATURES, 3) and not ratios[0].any()
+    for label in range(3):  # column c: scikit-learn's binary naive Bayes of class c against the rest
+        reference = sklearn.naive_bayes.MultinomialNB(alpha=1.0).fit(_presence(ids), labels == label)
+        expected = reference.feature_log_prob_[1] - reference.feature_log_prob_[0]
+        np.testing.assert_allclose(ratios[1:, label], expected, rtol=1e-5, atol=1e-6)
+        leaning = np.arange(1, 4) + 3 * label
+        assert ratios[leaning, label].min() > 0 > np.delete(ratios[1:10, label], leaning - 1).max()
+    assert keras.ops.convert_to_numpy(layer(ids[:5])).shape == (5, 3)
+
+
+def test_more_classes_train_apart_and_survive_a_save(tmp_path):
+    ids, labels = _three_class_texts(seed=1, count=600)
+    layer = NaiveBayesLinear(NUM_FEATURES, num_classes=3)
+    layer.adapt([(ids, labels)])
+    inputs = keras.Input((None,), dtype="int64")
+    model = keras.Model(inputs, keras.layers.Softmax()(layer(inputs)))
+    model.compile(keras.optimizers.Adam(0.1), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model.fit(ids, labels, epochs=10, batch_size=32, verbose=0)
+    assert model.evaluate(ids, labels, verbose=0)[1] > 0.85  # chance is a third
+    model.save(tmp_path / "model.keras")
+    reloaded = keras.saving.load_model(tmp_path / "model.keras")
+    np.testing.assert_allclose(reloaded.predict(ids, verbose=0), model.predict(ids, verbose=0), atol=1e-6)
+    with pytest.raises(ValueError, match="0 to 2"):
+        layer.adapt([(ids[:2], np.array([0, 3]))])
+    with pytest.raises(ValueError, match="num_classes >= 2"):
+        NaiveBayesLinear(NUM_FEATURES, num_classes=1)

@@ -131,6 +131,13 @@ def test_predict_answers_from_any_folder_with_the_models_probabilities(trained, 
     expected = keras.saving.load_model(output_dir / "model.keras")(tf.constant(texts))
     assert [answer["text"] for answer in answers] == texts
     assert [answer["label"] for answer in answers] == ["positive", "negative"]
+    for answer in answers:  # every class's probability, as a model of more classes answers too
+        probabilities = answer["probabilities"]
+        assert (
+            list(probabilities) == ["negative", "positive"]
+            and probabilities["positive"] == answer["probability"]
+        )
+        assert probabilities["negative"] == pytest.approx(1 - answer["probability"], abs=2e-4)
     np.testing.assert_allclose(
         [answer["probability"] for answer in answers], keras.ops.convert_to_numpy(expected)[:, 0], atol=1e-4
     )

@@ -1,21 +1,26 @@
-"""Binary sentiment datasets in their canonical formats: aclImdb (IMDB), GLUE SST-2, and the embedded
-default, gensim's Pang & Lee sentences. Every reader returns texts as written (HTML included: cleaning
-belongs to the model, so the exported model cleans too) and labels 0 = negative, 1 = positive.
-`token_id_batches` turns a split into length-bucketed batches of token ids for training."""
+"""Labelled texts: the binary sentiment datasets in their canonical formats (aclImdb (IMDB), GLUE SST-2,
+and the embedded default, gensim's Pang & Lee sentences, labels 0 = negative, 1 = positive), and a user's
+own files of any number of classes (CSV, TSV, JSON Lines, or a folder of class subfolders:
+`read_labelled_texts`, `load_labelled_files`). Every reader returns texts as written (HTML included:
+cleaning belongs to the model, so the exported model cleans too). `token_id_batches` turns a split into
+length-bucketed batches of token ids for training."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import pathlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
 import numpy as np
 import sklearn.model_selection
 import tensorflow as tf
 
-from zoo.data.common import decode_utf8
+from zoo.data.common import decode_utf8, user_splits
 from zoo.data.integrity import check_counts, tar_members
 from zoo.data.registry import find_dataset
 from zoo.errors import DataFormatError, DatasetNotFoundError
@@ -24,7 +29,7 @@ from zoo.progress import progress
 
 class LabelledTexts(NamedTuple):
     texts: list[str]
-    labels: np.ndarray  # int32, 0 negative / 1 positive
+    labels: np.ndarray  # int32 class ids: 0 negative / 1 positive, or an index into a list of class names
     # Optional group of each text (IMDB: its movie); held-out splits never share a group with training.
     groups: np.ndarray | None = None
 
@@ -179,6 +184,232 @@ def read_pang_lee(path: str | os.PathLike | None = None) -> LabelledTexts:
     return LabelledTexts(texts, np.asarray(labels, dtype=np.int32))
 
 
+# ## Your own files: CSV, TSV, JSON Lines, or a folder of class subfolders
+
+FILE_FORMATS = ("csv", "tsv", "jsonl", "folder")
+_EXTENSIONS = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+class LabelledLine(NamedTuple):
+    """One example of a user's file: its text and its label as written, and where it was read."""
+
+    text: str
+    label: str
+    path: str
+    line: int | None  # 1-based line where the example starts; None for a folder's file (the whole file)
+
+
+def detect_format(path: str | os.PathLike, given: str | None = None) -> str:
+    """The format of a user's file: `given` if any, else "folder" for a folder, else by extension
+    (.csv, .tsv, .jsonl or .ndjson). Raises `DataFormatError` when neither tells."""
+    path = pathlib.Path(path)
+    if not path.exists():
+        raise DataFormatError(path, None, "no such file or folder")
+    if given is not None:
+        if given not in FILE_FORMATS:
+            raise ValueError(f"file format must be one of {', '.join(FILE_FORMATS)}, got {given!r}")
+        if (given == "folder") != path.is_dir():
+            kind = "a folder" if path.is_dir() else "a file"
+            raise DataFormatError(path, None, f"is {kind}, not what the format {given!r} reads")
+        return given
+    if path.is_dir():
+        return "folder"
+    found = _EXTENSIONS.get(path.suffix.lower())
+    if found is None:
+        problem = "cannot tell the format from the extension: name it .csv, .tsv or .jsonl, or pass "
+        raise DataFormatError(path, None, problem + "--file-format csv|tsv|jsonl")
+    return found
+
+
+def _example(path: str, line: int | None, text, label, text_column: str, label_column: str) -> LabelledLine:
+    """A checked example: a non-empty text string and a non-empty label (a string, or an integer)."""
+    if not isinstance(text, str):
+        raise DataFormatError(path, line, f"{text_column!r} must be a string, got {json.dumps(text)[:40]}")
+    if isinstance(label, int) and not isinstance(label, bool):
+        label = str(label)
+    if not isinstance(label, str):
+        raise DataFormatError(
+            path, line, f"{label_column!r} must be a string or an integer, got {json.dumps(label)[:40]}"
+        )
+    if not text.strip():
+        raise DataFormatError(path, line, f"empty text (column {text_column!r})")
+    if not label.strip():
+        raise DataFormatError(path, line, f"empty label (column {label_column!r})")
+    return LabelledLine(text, label.strip(), path, line)
+
+
+def _read_delimited(path: str, text: str, delimiter: str, text_column: str, label_column: str) -> list:
+    """CSV (RFC 4180 quoting, checked strictly) or TSV (no quoting: a field holds no tab or newline)."""
+    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
+    rows, header, start = [], None, 1
+    try:
+        for row in reader:
+            line, start = start, reader.line_num + 1
+            if not row or (len(row) == 1 and not row[0].strip()):
+                continue  # a blank line
+            if header is None:
+                header = [name.strip() for name in row]
+                missing = [name for name in (text_column, label_column) if name not in header]
+                if missing:
+                    found = ", ".join(repr(name) for name in header)
+                    problem = f"no column {missing[0]!r} in the header (columns: {found})"
+                    raise DataFormatError(path, line, problem + "; see --text-column and --label-column")
+                continue
+            if len(row) != len(header):
+                raise DataFormatError(path, line, f"{len(row)} fields where the header has {len(header)}")
+            fields = dict(zip(header, row))
+            rows.append(
+                _example(path, line, fields[text_column], fields[label_column], text_column, label_column)
+            )
+    except csv.Error as error:
+        # A quote left open runs to the end of the file: the row it opens is the one to look at.
+        if "end of data" in str(error):
+            raise DataFormatError(
+                path, start, "CSV error: a quote opened in this row is never closed"
+            ) from None
+        raise DataFormatError(path, reader.line_num, f"CSV error: {error}") from None
+    if header is None:
+        raise DataFormatError(path, None, "empty file")
+    return rows
+
+
+def _read_json_lines(path: str, text: str, text_column: str, label_column: str) -> list:
+    """One JSON object a line; blank lines are skipped."""
+    rows = []
+    for line, content in enumerate(text.split("\n"), start=1):
+        if not content.strip():
+            continue
+        try:
+            record = json.loads(content)
+        except json.JSONDecodeError as error:
+            raise DataFormatError(path, line, f"not JSON: {error.msg} at column {error.colno}") from None
+        if not isinstance(record, dict):
+            raise DataFormatError(path, line, f"expected a JSON object, got {type(record).__name__}")
+        for column in (text_column, label_column):
+            if column not in record:
+                found = ", ".join(repr(key) for key in record)
+                problem = f"no key {column!r} (keys: {found}); see --text-column and --label-column"
+                raise DataFormatError(path, line, problem)
+        rows.append(
+            _example(path, line, record[text_column], record[label_column], text_column, label_column)
+        )
+    return rows
+
+
+def _read_class_folders(path: pathlib.Path) -> list:
+    """`text_dataset_from_directory`'s layout: `path/<class>/**/*.txt`, one text a file; hidden names
+    (starting with ".") are skipped."""
+    classes = sorted(
+        folder for folder in path.iterdir() if folder.is_dir() and not folder.name.startswith(".")
+    )
+    if not classes:
+        raise DataFormatError(path, None, "no class subfolders (expected <class>/<text>.txt files)")
+    rows = []
+    for folder in classes:
+        files = sorted(file for file in folder.rglob("*.txt") if not file.name.startswith("."))
+        if not files:
+            raise DataFormatError(folder, None, "a class folder without any .txt file")
+        for file in files:
+            text = decode_utf8(file.read_bytes(), str(file))
+            if not text.strip():
+                raise DataFormatError(file, 1, "empty text")
+            rows.append(LabelledLine(text, folder.name, str(file), None))
+    return rows
+
+
+def read_labelled_texts(
+    path: str | os.PathLike,
+    file_format: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> list[LabelledLine]:
+    """A user's labelled texts, every one of them, or a `DataFormatError` naming the file and the line.
+
+    Args:
+        path: a CSV, TSV or JSON Lines file, or a folder with one subfolder of `.txt` files per class
+            (the layout of `keras.utils.text_dataset_from_directory`; the subfolder names the label).
+        file_format: "csv", "tsv", "jsonl" or "folder"; None: from the path (`detect_format`).
+        text_column: the column (CSV/TSV header) or key (JSON Lines) of the text.
+        label_column: the column or key of the label, any string (or a JSON integer, read as its digits).
+
+    Returns:
+        The examples in file order, texts as written and labels without surrounding spaces.
+
+    Raises:
+        DataFormatError: bytes that are not UTF-8, a missing column, an empty text or label, a row with
+            more or fewer fields than the header, a CSV quoting error, a line that is not a JSON object,
+            or no example at all.
+    """
+    path = pathlib.Path(path)
+    kind = detect_format(path, file_format)
+    if kind == "folder":
+        return _read_class_folders(path)
+    text = decode_utf8(path.read_bytes(), str(path)).removeprefix("\ufeff")  # a spreadsheet's BOM
+    if kind == "jsonl":
+        rows = _read_json_lines(str(path), text, text_column, label_column)
+    else:
+        rows = _read_delimited(str(path), text, "," if kind == "csv" else "\t", text_column, label_column)
+    if not rows:
+        raise DataFormatError(path, None, "no examples")
+    return rows
+
+
+def load_labelled_files(
+    train_file: str,
+    validation_file: str | None = None,
+    test_file: str | None = None,
+    validation_fraction: float = 0.1,
+    test_fraction: float = 0.1,
+    seed: int = 0,
+    *,
+    file_format: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+) -> tuple[dict[str, LabelledTexts], list[str]]:
+    """A user's own train, validation and test splits (`--dataset file`) and their class names.
+
+    Each file is read whole by `read_labelled_texts`; a split without a file of its own is carved from the
+    training file (`zoo.data.user_splits`). The class names are the sorted distinct labels of the
+    training split, and each split's labels become their indices (with two classes, the second name is
+    label 1, the "positive" one).
+
+    Returns:
+        ({"train": ..., "validation": ..., "test": ...}, class names).
+
+    Raises:
+        DataFormatError: as `read_labelled_texts`; a training split of fewer than two labels; or a
+            validation or test label the training split does not have, naming its file and line.
+    """
+    splits = user_splits(
+        lambda path: read_labelled_texts(path, file_format, text_column, label_column),
+        train_file,
+        validation_file,
+        test_file,
+        validation_fraction,
+        test_fraction,
+        seed,
+    )
+    class_names = sorted({example.label for example in splits["train"]})
+    if len(class_names) < 2:
+        problem = f"the training split holds one label, {class_names[0]!r}: a classifier needs two or more"
+        raise DataFormatError(train_file, None, problem)
+    index = {name: position for position, name in enumerate(class_names)}
+    for name in ("validation", "test"):
+        for example in splits[name]:
+            if example.label not in index:
+                shown = ", ".join(map(repr, class_names[:10])) + (", ..." if len(class_names) > 10 else "")
+                problem = f"label {example.label!r} is not among the training split's ({shown})"
+                raise DataFormatError(example.path, example.line, problem)
+    return {
+        name: LabelledTexts(
+            [example.text for example in examples],
+            np.asarray([index[example.label] for example in examples], dtype=np.int32),
+        )
+        for name, examples in splits.items()
+    }, class_names
+
+
 # ## One entry point for recipes
 
 
@@ -248,12 +479,19 @@ def load_sentiment(
     raise ValueError(f"unknown sentiment dataset {dataset!r}; choose imdb, sst2 or None (embedded)")
 
 
-def summary(splits: dict[str, LabelledTexts]) -> str:
-    """One line per split: size and share of positive examples."""
-    return "\n".join(
-        f"{name:>10}: {len(data.texts):6d} texts, {data.labels.mean():.1%} positive"
-        for name, data in splits.items()
-    )
+def summary(splits: dict[str, LabelledTexts], class_names: Sequence[str] | None = None) -> str:
+    """One line per split: its size and its share of positive examples, or with `class_names` (more than
+    two), the share of each class (the first eight)."""
+    lines = []
+    for name, data in splits.items():
+        if class_names is None or len(class_names) <= 2:
+            shares = f"{data.labels.mean():.1%} {'positive' if class_names is None else class_names[1]}"
+        else:
+            counts = np.bincount(data.labels, minlength=len(class_names)) / max(len(data.labels), 1)
+            shares = ", ".join(f"{label} {share:.1%}" for label, share in zip(class_names[:8], counts))
+            shares += ", ..." if len(class_names) > 8 else ""
+        lines.append(f"{name:>10}: {len(data.texts):6d} texts, {shares}")
+    return "\n".join(lines)
 
 
 def token_id_batches(

@@ -1,8 +1,9 @@
-"""Metrics of the zoo: scores computed outside the graph and the callbacks that decode and score on
-validation data, writing their results into the epoch's logs like compiled Keras metrics (each one a
-`ScoreCallback`)."""
+"""Metrics of the zoo: scores computed outside the graph (a classifier's test scores,
+`classification_scores`) and the callbacks that decode and score on validation data, writing their
+results into the epoch's logs like compiled Keras metrics (each one a `ScoreCallback`)."""
 
 from zoo.metrics.captioning import CaptionScoreCallback, bleu_n, caption_scores, exact_match_rate
+from zoo.metrics.classification import classification_scores
 from zoo.metrics.entities import (
     EntityF1Callback,
     EntityScores,
@@ -36,6 +37,7 @@ __all__ = [
     "TypeScores",
     "bleu_n",
     "caption_scores",
+    "classification_scores",
     "corpus_bleu",
     "corpus_chrf",
     "cross_entropy",
