@@ -3,7 +3,7 @@
 A sentence goes in as tokens and one tag comes out per token (`B-person`, `I-person`, `O`, ...): many
 inputs, as many outputs. Each token is its lowercased word (a learned or `--embeddings` vector), its
 casing and its characters (a small CNN, so an unseen name still gets a useful vector), and with
-`--gazetteers` whether it begins or continues a place or first name of lists that packages ship
+`--gazetteers` whether it begins or continues a place name of lists that a package ships
 (`zoo.text.gazetteers`), all computed in the graph by `zoo.layers.TokenFeatures`. A bidirectional LSTM
 reads the sentence both ways and a linear-chain CRF (`zoo.layers.CRF`) picks the best whole tag sequence:
 it learns that `I-person` cannot follow `O`, which a per-token softmax (`--head softmax`) can only hope
@@ -99,7 +99,7 @@ class Config(zoo.config.EMAConfig, zoo.config.FileDataConfig):
     gazetteers: bool = flag(
         False,
         "mark the tokens that begin or continue an entry of lists of cities, countries, US states, "
-        "continents and first names (zoo.text.gazetteers), a feature of each token beside its word",
+        "continents (zoo.text.gazetteers), a feature of each token beside its word",
     )
     word_dim: int = flag(100, "word vector size (the --embeddings file's size wins)", at_least=1)
     char_dim: int = flag(30, "character vector size")

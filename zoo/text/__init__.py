@@ -1,5 +1,5 @@
 """Text preprocessing: cleaning, normalisation, stop words, stemming, lemmatisation, tokenisation,
-vocabulary, pretrained word vectors, gazetteers (lists of places and first names), and `standardize`, the
+vocabulary, pretrained word vectors, gazetteers (lists of places), and `standardize`, the
 same preprocessing inside the TensorFlow graph."""
 
 from zoo.text.cleaning import clean
