@@ -285,8 +285,9 @@ def sentiment_workload(folder: pathlib.Path, config: dict, limit: int | None) ->
 
 def ner_workload(folder: pathlib.Path, config: dict, limit: int | None) -> Workload:
     """Token lists in, tag lists out. TFLite rows: packed ids from a `zoo.layers.TokenFeatures` built from
-    words.txt and chars.txt (the TFLite's own tables, which may be smaller than the Keras model's), the
-    sentence's first 64 tokens (the TFLite's length); tokens past them are answered "O"."""
+    words.txt, chars.txt and gazetteers.tsv if the run has one (the TFLite's own tables, which may be
+    smaller than the Keras model's), the sentence's first 64 tokens (the TFLite's length); tokens past them
+    are answered "O"."""
     import tensorflow as tf
 
     import zoo.data
@@ -306,8 +307,16 @@ def ner_workload(folder: pathlib.Path, config: dict, limit: int | None) -> Workl
     sentences, gold = [test.tokens[i] for i in picked], [gold[i] for i in picked]
     tag_names = read_lines(folder / "tags.txt")
     _, length, width = tflite_input_shape(folder)
+    gazetteers: dict[str, list[str]] = {}  # a run with --gazetteers: the packed ids' last column
+    if (folder / "gazetteers.tsv").exists():
+        for line in read_lines(folder / "gazetteers.tsv"):
+            kind, entry = line.split("\t")
+            gazetteers.setdefault(kind, []).append(entry)
     features = zoo.layers.TokenFeatures(
-        read_lines(folder / "words.txt"), read_lines(folder / "chars.txt"), max_word_length=width - 2
+        read_lines(folder / "words.txt"),
+        read_lines(folder / "chars.txt"),
+        max_word_length=width - 2 - bool(gazetteers),
+        gazetteers=gazetteers or None,
     )
     padded = [sentence[:length] + [""] * (length - len(sentence[:length])) for sentence in sentences]
     rows = np.concatenate(

@@ -2,10 +2,12 @@
 
 A sentence goes in as tokens and one tag comes out per token (`B-person`, `I-person`, `O`, ...): many
 inputs, as many outputs. Each token is its lowercased word (a learned or `--embeddings` vector), its
-casing and its characters (a small CNN, so an unseen name still gets a useful vector), all computed in
-the graph by `zoo.layers.TokenFeatures`. A bidirectional LSTM reads the sentence both ways and a
-linear-chain CRF (`zoo.layers.CRF`) picks the best whole tag sequence: it learns that `I-person` cannot
-follow `O`, which a per-token softmax (`--head softmax`) can only hope for. Library half: `zoo.tagging`.
+casing and its characters (a small CNN, so an unseen name still gets a useful vector), and with
+`--gazetteers` whether it begins or continues a place name of lists that a package ships
+(`zoo.text.gazetteers`), all computed in the graph by `zoo.layers.TokenFeatures`. A bidirectional LSTM
+reads the sentence both ways and a linear-chain CRF (`zoo.layers.CRF`) picks the best whole tag sequence:
+it learns that `I-person` cannot follow `O`, which a per-token softmax (`--head softmax`) can only hope
+for. Library half: `zoo.tagging`.
 
 Data: with no flags, a few hundred sentences the zoo writes itself in CoNLL format, a one-minute demo;
 `--dataset wnut17` (WNUT 2017: tweets, Reddit, YouTube comments; 6 types), `--dataset conll2003
@@ -94,6 +96,11 @@ class Config(zoo.config.EMAConfig, zoo.config.FileDataConfig):
         at_least=1,
     )
     max_word_length: int = flag(20, "characters read per token", at_least=1)
+    gazetteers: bool = flag(
+        False,
+        "mark the tokens that begin or continue an entry of lists of cities, countries, US states, "
+        "continents (zoo.text.gazetteers), a feature of each token beside its word",
+    )
     word_dim: int = flag(100, "word vector size (the --embeddings file's size wins)", at_least=1)
     char_dim: int = flag(30, "character vector size")
     char_filters: int = flag(50, "character CNN filters (or 2x char LSTM units)")
@@ -189,7 +196,10 @@ def load_data(config: Config) -> NERData:
         )
         words, embedding_matrix, found = zoo.tagging.with_pretrained_vectors(words, vectors, config.seed)
         print(f"--embeddings: {found:,} of {len(words):,} words have a vector")
-    features = zoo.layers.TokenFeatures(words, chars, config.max_word_length, name="token_features")
+    gazetteers = zoo.text.gazetteers() if config.gazetteers else None
+    features = zoo.layers.TokenFeatures(
+        words, chars, config.max_word_length, gazetteers=gazetteers, name="token_features"
+    )
     tag_names = zoo.tagging.tag_vocabulary(splits, config.tag_scheme)
     return NERData(
         *(
@@ -217,7 +227,7 @@ def build_model(config: Config, data: NERData, suffix: str = "") -> tuple[keras.
     CRF head (`zoo.tagging.tagger_models`).
     """
     table = data.embedding_matrix
-    packed = keras.Input(shape=(None, 2 + config.max_word_length), dtype="int32", name="token_features")
+    packed = keras.Input(shape=(None, data.features.width), dtype="int32", name="token_features")
     words = zoo.tagging.word_embedding(
         len(data.features.word_vocabulary) + 2,
         config.word_dim if table is None else table.shape[1],
@@ -236,6 +246,7 @@ def build_model(config: Config, data: NERData, suffix: str = "") -> tuple[keras.
         units=config.units,
         dropout=config.dropout,
         head=config.head,
+        gazetteer_bits=data.features.gazetteer_bits,
         suffix=suffix,
     )
     model, loss, tagger = zoo.tagging.tagger_models(packed, [scores], config.head, name="ner")
@@ -280,7 +291,15 @@ def ensemble(config: Config, data: NERData, run: zoo.train.Run) -> tuple[keras.M
     keep = ("test_entity_f1", "test_entity_precision", "test_entity_recall")
     models, metrics = zoo.train.train_members(config, run, config.ensemble, train, load, keep=keep)
     share_words = data.embedding_matrix is not None and not config.tune_embeddings
-    return zoo.tagging.ensemble_tagger(models, config.chars, config.head, share_words, name="ner"), metrics
+    tagger = zoo.tagging.ensemble_tagger(
+        models,
+        config.chars,
+        config.head,
+        share_words,
+        name="ner",
+        gazetteer_bits=data.features.gazetteer_bits,
+    )
+    return tagger, metrics
 
 
 # ## Evaluation
@@ -315,7 +334,11 @@ def export(
         device_words=config.device_words,
         batch_size=config.batch_size,
         quantize=config.quantize,
-        manifest={"scheme": config.tag_scheme, "reproduces": reproduces},
+        manifest={
+            "scheme": config.tag_scheme,
+            "reproduces": reproduces,
+            **({"gazetteer_sources": zoo.text.GAZETTEER_SOURCES} if config.gazetteers else {}),
+        },
         name="ner",
     )
 

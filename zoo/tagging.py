@@ -5,8 +5,8 @@ sentences to its exports.
   `with_pretrained_vectors` (a vocabulary joined by a vector file's words, and their table),
   `move_to_training`, `tag_vocabulary` and `tagged_dataset` (batches of packed token features and tag ids).
 - Model: `word_embedding`, `tagger_tower` (packed token features -> tag scores: word vector, casing,
-  characters, a BiLSTM), `tagger_models` (scores -> the trained model and its loss, and the tagger) and
-  `ensemble_tagger` (trained taggers decoded by their mean scores).
+  characters, gazetteer bits, a BiLSTM), `tagger_models` (scores -> the trained model and its loss, and
+  the tagger) and `ensemble_tagger` (trained taggers decoded by their mean scores).
 - Decoding: `compiled_tagger`, `predict_tags`, `end_to_end_tagger` (token strings -> tag strings, the
   SavedModel's graph) and `answer` (`predict`: raw text -> tokens, tags and the entities' spans).
 - Export: `device_tagger` (a smaller word table for the TFLite, checked to change no test tag) and
@@ -107,7 +107,7 @@ def tagged_dataset(
     batch_size: int,
     shuffle_seed: int | None = None,
 ) -> tf.data.Dataset:
-    """Batches of (packed token features `(B, T, 2 + max_word_length)`, tag ids `(B, T)` padded with -1):
+    """Batches of (packed token features `(B, T, features.width)`, tag ids `(B, T)` padded with -1):
     in the split's order and cached, or with `shuffle_seed` reshuffled every epoch (for training)."""
     tag_ids = {tag: index for index, tag in enumerate(tag_names)}
     tags = [[tag_ids[tag] for tag in sentence] for sentence in split.tags]
@@ -161,16 +161,20 @@ def tagger_tower(
     units: int = 100,
     dropout: float = 0.5,
     head: str = "crf",
+    gazetteer_bits: int = 0,
+    gazetteer_dim: int = 8,
     suffix: str = "",
     source: keras.Model | None = None,
 ):
     """One tagger's tower: packed token features (`zoo.layers.TokenFeatures`) -> tag scores `(B, T,
     num_tags)`, emissions for a CRF head, probabilities for softmax.
 
-    A token is its word vector (`words`), an 8-dimensional casing vector and, unless `chars` is "none",
-    its characters encoded by `zoo.layers.CharacterEncoder` ("cnn": Ma and Hovy 2016, "lstm": Lample et
-    al. 2016); then dropout, a BiLSTM of `units` per direction, dropout and a dense layer of scores named
-    `tag_scores{suffix}` (every layer's name ends in `suffix`, so towers can meet in one model). With
+    A token is its word vector (`words`), an 8-dimensional casing vector, unless `chars` is "none" its
+    characters encoded by `zoo.layers.CharacterEncoder` ("cnn": Ma and Hovy 2016, "lstm": Lample et al.
+    2016), and with `gazetteer_bits` (`TokenFeatures.gazetteer_bits`; the packed ids' last column) those
+    bits projected to `gazetteer_dim` numbers by a dense layer named `gazetteers{suffix}`; then dropout,
+    a BiLSTM of `units` per direction, dropout and a dense layer of scores named `tag_scores{suffix}`
+    (every layer's name ends in `suffix`, so towers can meet in one model). With
     `source`, a trained tagger built by this function with the same `suffix`, the tower is that tagger's
     (its layers, weights shared, read on `packed`): how `ensemble_tagger` joins trained taggers.
     """
@@ -178,7 +182,8 @@ def tagger_tower(
     def layer(name: str, make):  # the source's layer of that name, or a new one
         return source.get_layer(name + suffix) if source is not None else make(name + suffix)
 
-    word_ids, casing_ids, char_ids = packed[..., 0], packed[..., 1], packed[..., 2:]
+    word_ids, casing_ids = packed[..., 0], packed[..., 1]
+    char_ids = packed[..., 2:-1] if gazetteer_bits else packed[..., 2:]
     casing = layer(
         "casing", lambda name: keras.layers.Embedding(len(zoo.layers.TokenFeatures.CASINGS), 8, name=name)
     )
@@ -191,6 +196,12 @@ def tagger_tower(
             ),
         )
         parts.append(encoder(char_ids))
+    if gazetteer_bits:
+        # The id's bits as 0/1 numbers: floor division and modulo are TFLite built-ins.
+        powers = 2 ** np.arange(gazetteer_bits, dtype="int32")
+        bits = keras.ops.mod(keras.ops.floor_divide(packed[..., -1:], powers), 2)
+        gazetteers = layer("gazetteers", lambda name: keras.layers.Dense(gazetteer_dim, name=name))
+        parts.append(gazetteers(keras.ops.cast(bits, "float32")))
     # Concatenate ORs its inputs' masks and the casing branch has none, so the merged mask is all
     # true: the BiLSTM gets the word mask itself, or it would read padding and tags would depend on it.
     x = layer("token_vectors", lambda name: keras.layers.Concatenate(name=name))(parts)
@@ -238,13 +249,13 @@ def tagger_models(packed, scores: list, head: str = "crf", name: str = "tagger")
 
 def ensemble_tagger(
     members: Sequence[keras.Model], chars: str = "cnn", head: str = "crf", share_words: bool = False,
-    name: str = "tagger",
+    name: str = "tagger", gazetteer_bits: int = 0,
 ) -> keras.Model:  # fmt: skip
     """Trained taggers decoded together: packed token features -> the int32 tags of their mean scores
     (`tagger_models`), with the CRF's transition scores the members' mean. Member i is a `tagger_models`
-    model over one `tagger_tower` and a `word_embedding`, built with suffix `_i` on their layers' names.
-    `share_words` reads every member's words from the first member's table (the same fixed vectors in
-    each), so an export holds that table once."""
+    model over one `tagger_tower` and a `word_embedding`, built with suffix `_i` on their layers' names
+    (and `gazetteer_bits`, as its tower was). `share_words` reads every member's words from the first
+    member's table (the same fixed vectors in each), so an export holds that table once."""
     packed = keras.Input(shape=members[0].input_shape[1:], dtype="int32", name="token_features")
     words = [member.get_layer(f"word_embedding_{i}") for i, member in enumerate(members)]
     scores = [
@@ -254,6 +265,7 @@ def ensemble_tagger(
             member.output_shape[-1],
             chars=chars,
             head=head,
+            gazetteer_bits=gazetteer_bits,
             suffix=f"_{i}",
             source=member,
         )
@@ -370,8 +382,10 @@ def export_tagger(
     name: str = "tagger",
 ) -> dict[str, float]:
     """model.keras and saved_model/1/ take token strings (`end_to_end_tagger`); model.tflite takes one
-    sentence's packed ids, `(1, TFLITE_LENGTH, 2 + max_word_length)` int32, and writes tag ids; words.txt,
-    chars.txt and tags.txt go beside it (line n = id n + 2 for words and chars, id n for tags).
+    sentence's packed ids, `(1, TFLITE_LENGTH, features.width)` int32 (`zoo.layers.TokenFeatures`), and
+    writes tag ids; words.txt, chars.txt and tags.txt go beside it (line n = id n + 2 for words and chars,
+    id n for tags), and with gazetteers gazetteers.tsv (a line per entry: its list, a tab, the entry), from
+    which a device computes the packed ids' last column.
 
     Every export is checked against the Keras models (`zoo.export.export_and_verify`) on the first 32
     test sentences and on edge cases: one sentence, one word, a sentence of `TFLITE_LENGTH` tokens, an
@@ -390,11 +404,24 @@ def export_tagger(
         device_features, device_model = device_tagger(
             tagger, features, splits, tag_names, device_words, batch_size
         )
-    for file_name, lines in (
-        ("words.txt", device_features.word_vocabulary),
-        ("chars.txt", features.char_vocabulary),
-        ("tags.txt", tag_names),
-    ):
+    side_files = {
+        "words.txt": device_features.word_vocabulary,
+        "chars.txt": features.char_vocabulary,
+        "tags.txt": tag_names,
+    }
+    gazetteers = {}
+    if features.gazetteers:
+        side_files["gazetteers.tsv"] = [
+            f"{k}\t{e}" for k, entries in features.gazetteers.items() for e in entries
+        ]
+        gazetteers = {
+            "gazetteers": {
+                "lists": list(features.gazetteers),
+                "entries": {kind: len(entries) for kind, entries in features.gazetteers.items()},
+                "bits": "list i of n: bit i on an entry's first token, bit n + i on its further tokens",
+            }
+        }
+    for file_name, lines in side_files.items():
         zoo.io.write_text(output_dir / file_name, "\n".join(lines) + "\n")
     length = TFLITE_LENGTH
 
@@ -417,7 +444,7 @@ def export_tagger(
             "no_tokens": [np.zeros((2, 0), dtype=bytes)],
         },
         tflite_model=device_model,
-        tflite_signature=[tf.TensorSpec([1, length, 2 + features.max_word_length], tf.int32)],
+        tflite_signature=[tf.TensorSpec([1, length, features.width], tf.int32)],
         tflite_inputs=device_features(tf.constant(short)).numpy(),
         tflite_edge_inputs={
             "one_word": device_features(tf.constant([pad(one_word)])).numpy(),
@@ -428,7 +455,8 @@ def export_tagger(
         manifest={
             "tokenizer": "zoo.text.token_spans",
             **(manifest or {}),
-            "side_files": ["words.txt", "chars.txt", "tags.txt"],
+            "side_files": list(side_files),
             "tflite_words": len(device_features.word_vocabulary),
+            **gazetteers,
         },
     )

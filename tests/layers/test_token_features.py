@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import keras
 import numpy as np
+import pytest
 import tensorflow as tf
 
 import zoo.layers
+from tests.layers.layer_test import run_layer_test
 
 CASING = {name: i for i, name in enumerate(zoo.layers.TokenFeatures.CASINGS)}
 
@@ -55,3 +57,61 @@ def test_character_encoder_gives_zeros_for_padding_tokens_and_ignores_char_paddi
         # the same word with more character padding encodes the same
         longer = np.concatenate([ids, np.zeros((1, 2, 3), int)], axis=-1)
         np.testing.assert_allclose(keras.ops.convert_to_numpy(encoder(longer)), out, atol=1e-6)
+
+
+# Hand-made lists: bit 0 city, bit 1 name begin an entry; bit 2 city, bit 3 name continue one.
+LISTS = {"city": ["New York", "York", "Rio de Janeiro"], "name": ["Taylor", "Mary Ann"]}
+
+
+def gazetteer_column(tokens, lists=LISTS):
+    layer = zoo.layers.TokenFeatures(["the"], list("the"), max_word_length=4, gazetteers=lists)
+    return layer(tf.constant(tokens)).numpy()[..., -1].tolist()
+
+
+def test_gazetteer_bits_mark_the_first_and_further_tokens_of_each_entry():
+    tokens = [
+        ["I", "love", "NEW", "york", "and", "Rio", "De", "JANEIRO", ""],
+        ["new", "jersey", "#Taylor", "rio", "de", "mary", "ann", "york", ""],
+    ]
+    city, name, in_city, in_name = 1, 2, 4, 8
+    assert gazetteer_column(tokens) == [
+        # "York" both continues "New York" and is a city of its own; "Rio de Janeiro" case-insensitively
+        [0, 0, city, in_city | city, 0, city, in_city, in_city, 0],
+        # "new" without "york" and "rio de" without "janeiro" are no entry; a hashtag loses its "#"
+        [0, 0, name, 0, 0, name, in_name, city, 0],
+    ]
+
+
+def test_a_one_token_entry_at_the_sentence_end_and_entries_across_padding():
+    # Padding ends a sentence: "New" at the end and "York" after padding make no entry.
+    assert gazetteer_column([["taylor", "new", "", "york"]]) == [[2, 0, 0, 1]]
+    assert gazetteer_column([["Taylor"]]) == [[2]]
+
+
+def test_packed_layout_with_and_without_gazetteers():
+    tokens = tf.constant([["The", "New", "York", "Times", ""], ["taylor", "", "", "", ""]])
+    plain = zoo.layers.TokenFeatures(["the", "new"], list("theNwYrk"), max_word_length=4)
+    with_lists = zoo.layers.TokenFeatures(
+        ["the", "new"], list("theNwYrk"), max_word_length=4, gazetteers=LISTS
+    )
+    assert (plain.width, plain.gazetteer_bits, with_lists.width, with_lists.gazetteer_bits) == (6, 0, 7, 4)
+    packed, extended = plain(tokens).numpy(), with_lists(tokens).numpy()
+    assert packed.shape == (2, 5, 6) and extended.shape == (2, 5, 7)
+    np.testing.assert_array_equal(extended[..., :-1], packed)  # word, casing, characters: the same columns
+    assert extended[..., -1].tolist() == [[0, 1, 5, 0, 0], [2, 0, 0, 0, 0]]
+    for shape in [(0, 3), (2, 0), (0, 0)]:
+        assert with_lists(np.zeros(shape, dtype=bytes)).shape == (*shape, 7)
+
+
+def test_gazetteers_survive_keeping_and_the_layer_contract(tmp_path):
+    layer = zoo.layers.TokenFeatures(["the", "york"], list("the"), max_word_length=4, gazetteers=LISTS)
+    smaller, _ = layer.keeping(["the"])
+    assert smaller.gazetteers == LISTS and smaller.width == layer.width
+    tokens = np.array([["New", "York", "Taylor", "x"], ["rio", "de", "janeiro", ""]], dtype=object)
+    init_kwargs = {"word_vocabulary": ["the"], "char_vocabulary": list("the"), "max_word_length": 3}
+    run_layer_test(
+        zoo.layers.TokenFeatures, {**init_kwargs, "gazetteers": LISTS}, tokens, (2, 4, 6), tmp_path=tmp_path,
+        fit_step=False,
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="no list holds an entry"):
+        zoo.layers.TokenFeatures(**init_kwargs, gazetteers={"city": [" "]})

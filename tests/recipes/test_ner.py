@@ -20,6 +20,7 @@ import zoo.export
 import zoo.layers
 import zoo.metrics
 import zoo.tagging
+from benchmarks import inference
 from recipes import ner
 
 # A quick, real run: the WNUT-17 training file for 5 epochs, dev as validation, the test file as test.
@@ -193,13 +194,17 @@ def test_a_sentences_tag_scores_do_not_depend_on_its_padding(tmp_path):
     )
 
 
-@pytest.mark.parametrize("head", ["crf", "softmax"])
-def test_an_ensemble_decodes_the_mean_of_its_members_scores(tmp_path, head):
+@pytest.mark.parametrize(
+    "head, gazetteers",
+    [("crf", False), ("softmax", False), ("crf", True)],
+    ids=["crf", "softmax", "gazetteers"],
+)
+def test_an_ensemble_decodes_the_mean_of_its_members_scores(tmp_path, head, gazetteers):
     vectors = tmp_path / "vectors.txt"
     rng = np.random.default_rng(0)
     rows = [f"{word} " + " ".join(f"{v:.4f}" for v in rng.normal(size=6)) for word in ("the", "in", "of")]
     vectors.write_text("3 6\n" + "\n".join(rows) + "\n")
-    config = ner.Config(embeddings=str(vectors), head=head, output_dir=str(tmp_path))
+    config = ner.Config(embeddings=str(vectors), head=head, gazetteers=gazetteers, output_dir=str(tmp_path))
     data = ner.load_data(config)
     members = []
     for seed in range(3):  # three trained taggers' worth: their own initial weights and transitions
@@ -209,16 +214,29 @@ def test_an_ensemble_decodes_the_mean_of_its_members_scores(tmp_path, head):
             for weight in model.get_layer("crf").weights:
                 weight.assign(rng.normal(scale=0.05, size=weight.shape).astype("float32"))
         members.append(model)
-    tagger = zoo.tagging.ensemble_tagger(members, config.chars, head, share_words=True)
+    tagger = zoo.tagging.ensemble_tagger(
+        members, config.chars, head, share_words=True, gazetteer_bits=data.features.gazetteer_bits
+    )
+    if gazetteers:  # each member's gazetteer projection, read on the packed ids' last column
+        assert [member.get_layer(f"gazetteers_{i}").kernel.shape for i, member in enumerate(members)] == [
+            (8, 8)
+        ] * 3
+        assert all(
+            tagger.get_layer(f"gazetteers_{i}") is m.get_layer(f"gazetteers_{i}")
+            for i, m in enumerate(members)
+        )
     # The fixed vectors are one table; each member keeps its own casing, characters, LSTM and scores.
     assert (
         sum(w.shape == members[0].get_layer("word_embedding_0").embeddings.shape for w in tagger.weights) == 1
     )
     assert len(tagger.weights) == 3 * len(members[0].weights) - 2 * (1 + 3 * (head == "crf"))
     packed, _ = next(iter(data.test))
+    packed = packed.numpy()
+    if gazetteers:  # bits of a first and a further token of a city in every sentence, beside the sample's
+        packed[:, :3, -1] |= [1, 32, 33]
     scores = [np.asarray(member(packed, training=False)) for member in members]
     assert not np.allclose(scores[0], scores[1])  # members start apart
-    mask = packed[..., 0].numpy() > 0
+    mask = packed[..., 0] > 0
     if head == "crf":
         crf = zoo.layers.CRF(scores[0].shape[-1])
         crf.build(scores[0].shape)
@@ -235,8 +253,68 @@ def test_an_ensemble_decodes_the_mean_of_its_members_scores(tmp_path, head):
     np.testing.assert_array_equal(np.asarray(tagger(packed))[mask], expected)
 
 
-def test_an_ensemble_trains_exports_and_scores_its_members(tmp_path):
-    metrics = ner.main(["--ensemble", "2", "--epochs", "3", "--output-dir", str(tmp_path)])
+def test_gazetteers_are_a_column_of_their_own_that_the_tower_reads(tmp_path):
+    plain, listed = (
+        ner.load_data(ner.Config(gazetteers=flag, output_dir=str(tmp_path))) for flag in (False, True)
+    )
+    (packed, tags), (extended, same_tags) = next(iter(plain.test)), next(iter(listed.test))
+    assert packed.shape[-1] == 2 + 20 and extended.shape[-1] == 3 + 20
+    np.testing.assert_array_equal(extended[..., :-1], packed)  # the other columns do not move
+    np.testing.assert_array_equal(tags, same_tags)
+    # The sample names Berlin, Paris, ...: some of its tokens are in a list, padding never.
+    assert np.any(extended[..., -1] > 0) and not np.any(extended[..., -1][extended[..., 0] == 0])
+    config = ner.Config(gazetteers=True, output_dir=str(tmp_path))
+    model, _ = ner.build_model(config, listed)
+    assert model.get_layer("gazetteers").kernel.shape == (listed.features.gazetteer_bits, 8)
+    assert model.get_layer("characters").input.shape[-1] == 20  # the characters end before the bits
+    flipped = extended.numpy()
+    flipped[..., -1] = np.where(flipped[..., 0] > 0, 1, 0)  # every token a city's first word
+    before, after = (np.asarray(model(x, training=False)) for x in (extended, flipped))
+    assert not np.allclose(before, after)  # the scores read the bits
+
+
+def test_a_short_wnut17_run_with_gazetteers_exports_faithfully(tmp_path):
+    if not os.environ.get("ZOO_DATA_DIR"):
+        pytest.skip("ZOO_DATA_DIR is not set; the recipe test trains on WNUT-17")
+    metrics = ner.main([*QUICK, "--epochs", "2", "--gazetteers", "--output-dir", str(tmp_path)])
+    assert metrics["test_entity_f1"] > 0.02 and metrics["best_val_entity_f1"] > 0.02
+    assert metrics["tflite_max_abs_diff"] == 0.0 and metrics["savedmodel_max_abs_diff"] == 0.0
+    deploy = json.loads((tmp_path / "deploy.json").read_text())
+    assert deploy["gazetteers"]["lists"] == ["city", "country", "us_state", "continent"]
+    assert "gazetteers.tsv" in deploy["side_files"] and "GeoNames" in deploy["gazetteer_sources"]
+    interpreter = zoo.export.tflite_interpreter(tmp_path / "model.tflite")
+    assert tuple(interpreter.get_input_details()[0]["shape"]) == (1, zoo.tagging.TFLITE_LENGTH, 3 + 20)
+
+    # A device rebuilds the packed ids from the side files: an entry's first and further tokens.
+    def lines(name):  # split at newlines only: chars.txt may hold U+2028
+        return (tmp_path / name).read_text(encoding="utf-8").removesuffix("\n").split("\n")
+
+    lists = {}
+    for line in lines("gazetteers.tsv"):
+        kind, entry = line.split("\t")
+        lists.setdefault(kind, []).append(entry)
+    assert "New York City" in lists["city"]
+    features = zoo.layers.TokenFeatures(lines("words.txt"), lines("chars.txt"), gazetteers=lists)
+    packed = features(tf.constant([["Flying", "to", "New", "York", "City", "with", "France"]])).numpy()
+    new, york, city, _, france = packed[0, 2:, -1]
+    assert new & 1 and york & 16 and city & 16  # New begins a city (bit 0), York and City continue it (4)
+    assert france & 2  # a one-word country begins an entry of list 1
+    # So does the inference benchmark, and the TFLite tags test sentences as the SavedModel does.
+    config = json.loads((tmp_path / "config.json").read_text())
+    workload = inference.ner_workload(tmp_path, config, limit=16)
+    device = [
+        workload.tflite_answer(zoo.export.run_tflite(tmp_path / "model.tflite", row), sentence)
+        for row, sentence in zip(workload.rows, workload.examples)
+    ]
+    loaded = tf.saved_model.load(str(tmp_path / "saved_model" / "1"))
+    served = workload.answers(loaded.serve(workload.batch(workload.examples)).numpy(), workload.examples)
+    length = zoo.tagging.TFLITE_LENGTH  # the TFLite's sentence; further tokens it answers O
+    assert [tags[:length] for tags in device] == [tags[:length] for tags in served]
+
+
+@pytest.mark.parametrize("flags", [[], ["--gazetteers"]], ids=["plain", "gazetteers"])
+def test_an_ensemble_trains_exports_and_scores_its_members(tmp_path, flags):
+    metrics = ner.main([*flags, "--ensemble", "2", "--epochs", "3", "--output-dir", str(tmp_path)])
     for key in ("test_entity_f1", "member_0_test_entity_f1", "member_1_test_entity_f1"):
         assert 0.0 <= metrics[key] <= 1.0, key
     assert metrics["savedmodel_max_abs_diff"] == 0.0 and metrics["tflite_max_abs_diff"] == 0.0

@@ -1,8 +1,9 @@
-"""Token strings -> word, casing and character ids in the graph, so a tagger's export takes raw tokens."""
+"""Token strings -> word, casing, character and gazetteer ids in the graph, so a tagger's export takes raw
+tokens."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import keras
 import numpy as np
@@ -38,19 +39,29 @@ class TokenFeatures(keras.layers.Layer):
       emoji kept: the characters are where an unseen name like "Kardashian" gets its representation),
       looked up in `char_vocabulary`; 0 is padding, 1 unknown.
 
-    They are packed as `[word_id, casing_id, char_id_1, ..., char_id_L]` along the last axis so the
-    model has a single integer input, which also makes the TFLite export a one-input model.
+    - **gazetteer bits** (only with `gazetteers`): where the sentence holds an entry of a list (one or
+      more words, e.g. "new york"), matched on the tokens' gazetteer form (lowercased, a hashtag without
+      its `#`); for list i of n, bit i is set on an entry's first token and bit n + i on its further
+      tokens, so "New York" in `{"city": ["new york", "york"]}` gives `[1, 3]` (York also begins an
+      entry) and "new" alone gives 0. 0 for padding.
+
+    They are packed as `[word_id, casing_id, char_id_1, ..., char_id_L]`, then the gazetteer bits if any,
+    along the last axis so the model has a single integer input, which also makes the TFLite export a
+    one-input model (`width` is the last axis' size).
 
     Args:
         word_vocabulary: normalised words, most frequent first (ids start at 2).
         char_vocabulary: characters (ids start at 2).
         max_word_length: characters kept per token. Default 20.
+        gazetteers: list name -> entries (words separated by spaces, any case), e.g.
+            `zoo.text.gazetteers()`; the lists' order gives their bits. Default None: no gazetteer bits.
         **kwargs: standard `keras.layers.Layer` arguments.
 
     Call arguments:
         tokens: string tensor `(batch, time)`, padded with empty strings.
 
-    Output shape: `(batch, time, 2 + max_word_length)` int32.
+    Output shape: `(batch, time, width)` int32: `width` is `2 + max_word_length`, and one more with
+    `gazetteers`.
 
     Example:
 
@@ -62,6 +73,10 @@ class TokenFeatures(keras.layers.Layer):
     ((1, 3, 6), 'int32')
     >>> packed[0].numpy().tolist()  # [word, casing, 4 characters]: "The" is the, title; "2019" is 0000
     [[2, 6, 5, 3, 4, 0], [3, 2, 9, 7, 8, 10], [0, 0, 0, 0, 0, 0]]
+    >>> lists = {"city": ["New York", "York"], "country": ["Wales"]}
+    >>> features = zoo.layers.TokenFeatures(["the"], list("the"), max_word_length=2, gazetteers=lists)
+    >>> features(tf.constant([["new", "YORK", "and", "#Wales"]]))[0, :, -1].numpy().tolist()
+    [1, 5, 0, 2]
     """
 
     CASINGS = CASINGS
@@ -71,6 +86,7 @@ class TokenFeatures(keras.layers.Layer):
         word_vocabulary: Sequence[str],
         char_vocabulary: Sequence[str],
         max_word_length: int = 20,
+        gazetteers: Mapping[str, Sequence[str]] | None = None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -79,16 +95,56 @@ class TokenFeatures(keras.layers.Layer):
         self.word_vocabulary = list(word_vocabulary)
         self.char_vocabulary = list(char_vocabulary)
         self.max_word_length = max_word_length
+        self.gazetteers = {name: list(entries) for name, entries in (gazetteers or {}).items()}
         self.word_lookup = keras.layers.StringLookup(
             vocabulary=self.word_vocabulary, mask_token="", output_mode="int", dtype="int64"
         )
         self.char_lookup = keras.layers.StringLookup(
             vocabulary=self.char_vocabulary, mask_token="", output_mode="int", dtype="int64"
         )
+        self.entry_lookup = None
+        if self.gazetteers:
+            entries = self._entry_lists()
+            if not entries:
+                raise ValueError("gazetteers: no list holds an entry")
+            # An entry's id (2 onwards; 0 the empty string, 1 no entry) -> the bits of the lists holding it.
+            self.entry_lookup = keras.layers.StringLookup(
+                vocabulary=list(entries), mask_token="", output_mode="int", dtype="int64"
+            )
+            self.entry_list_bits = np.array([0, 0, *entries.values()], dtype="int32")
+            self.max_entry_words = max(entry.count(" ") + 1 for entry in entries)
+
+    @property
+    def gazetteer_bits(self) -> int:
+        """Bits of the gazetteer id: an entry's first token and its further tokens, per list (0: none)."""
+        return 2 * len(self.gazetteers)
+
+    @property
+    def width(self) -> int:
+        """The packed ids' last axis: word, casing, `max_word_length` characters, the gazetteer bits."""
+        return 2 + self.max_word_length + bool(self.gazetteers)
+
+    def _entry_lists(self) -> dict[str, int]:
+        """Every entry in its gazetteer form, words joined by one space -> the bits of the lists holding
+        it (list i: bit i)."""
+        names = list(self.gazetteers)
+        lines = [(names.index(name), entry) for name, entries in self.gazetteers.items() for entry in entries]
+        with tf.init_scope():  # the graph's own lowercasing, so entries and tokens agree on every letter
+            words = [entry.split() for _, entry in lines]
+            flat = [word for entry in words for word in entry]
+            forms = iter(self.gazetteer_form(tf.constant(flat, tf.string)).numpy().tolist() if flat else [])
+        entries: dict[str, int] = {}
+        for (index, _), entry in zip(lines, words):
+            key = " ".join(next(forms).decode("utf-8") for _ in entry)
+            if key:
+                entries[key] = entries.get(key, 0) | 1 << index
+        return entries
 
     def build(self, input_shape):
         self.word_lookup.build(input_shape)
         self.char_lookup.build(None)
+        if self.entry_lookup is not None:
+            self.entry_lookup.build(input_shape)
 
     @staticmethod
     def normalize(tokens: tf.Tensor) -> tf.Tensor:
@@ -99,6 +155,27 @@ class TokenFeatures(keras.layers.Layer):
         words = tf.strings.regex_replace(words, r"^(https?://|www\.)\S+$", "xxurl")
         words = tf.strings.regex_replace(words, r"^#(\w+)$", r"\1")
         return tf.strings.regex_replace(words, r"^[\p{So}\p{Sk}\x{200d}\x{fe0f}]+$", "xxemoji")
+
+    @staticmethod
+    def gazetteer_form(tokens: tf.Tensor) -> tf.Tensor:
+        """The form gazetteer entries are matched in: lowercased, a hashtag without its `#`."""
+        return tf.strings.regex_replace(tf.strings.lower(tokens, encoding="utf-8"), r"^#(\w+)$", r"\1")
+
+    def gazetteer_ids(self, tokens: tf.Tensor) -> tf.Tensor:
+        """`(batch, time)` int32: each token's gazetteer bits (see the class docstring)."""
+        forms = self.gazetteer_form(tokens)
+        length = tf.shape(forms)[1]
+        list_bits = tf.constant(self.entry_list_bits)
+        first = inside = tf.zeros_like(forms, dtype=tf.int32)
+        for words in range(1, self.max_entry_words + 1):
+            # The n words from each position: padding "" makes a key no entry has (it has no empty word).
+            padded = tf.pad(forms, [[0, 0], [0, words - 1]], constant_values="")
+            grams = tf.strings.join([padded[:, k : k + length] for k in range(words)], separator=" ")
+            found = tf.gather(list_bits, self.entry_lookup(grams))
+            first = tf.bitwise.bitwise_or(first, found)
+            for k in range(1, words):  # the entry's further tokens, k steps on
+                inside = tf.bitwise.bitwise_or(inside, tf.pad(found, [[0, 0], [k, 0]])[:, :length])
+        return tf.bitwise.bitwise_or(first, tf.bitwise.left_shift(inside, len(self.gazetteers)))
 
     @staticmethod
     def casing(tokens: tf.Tensor) -> tf.Tensor:
@@ -118,7 +195,10 @@ class TokenFeatures(keras.layers.Layer):
         char_ids = char_ids[:, :, : self.max_word_length].to_tensor(
             0, shape=[shape[0], shape[1], self.max_word_length]
         )
-        return tf.concat([word_ids[..., None], self.casing(tokens)[..., None], char_ids], axis=-1)
+        parts = [word_ids[..., None], self.casing(tokens)[..., None], char_ids]
+        if self.gazetteers:
+            parts.append(self.gazetteer_ids(tokens)[..., None])
+        return tf.concat(parts, axis=-1)
 
     def keeping(self, words: Iterable[str]) -> tuple[TokenFeatures, np.ndarray]:
         """A copy that looks up only the vocabulary's words among `words` (lookup forms, see `normalize`),
@@ -139,12 +219,13 @@ class TokenFeatures(keras.layers.Layer):
             [self.word_vocabulary[index] for index in indices],
             self.char_vocabulary,
             self.max_word_length,
+            gazetteers=self.gazetteers or None,
             name=self.name,
         )
         return copy, np.array([0, 1, *(index + 2 for index in indices)])
 
     def compute_output_shape(self, input_shape):
-        return (*input_shape, 2 + self.max_word_length)
+        return (*input_shape, self.width)
 
     def compute_output_spec(self, tokens):
         return keras.KerasTensor(self.compute_output_shape(tokens.shape), dtype="int32")
@@ -155,4 +236,5 @@ class TokenFeatures(keras.layers.Layer):
             "word_vocabulary": self.word_vocabulary,
             "char_vocabulary": self.char_vocabulary,
             "max_word_length": self.max_word_length,
+            "gazetteers": self.gazetteers or None,
         }

@@ -1,7 +1,9 @@
 """Text preprocessing: cleaning, normalisation, stop words, stemming, lemmatisation, tokenisation,
-vocabulary, pretrained word vectors, and `standardize`, the same preprocessing inside the TensorFlow graph."""
+vocabulary, pretrained word vectors, gazetteers (lists of places), and `standardize`, the
+same preprocessing inside the TensorFlow graph."""
 
 from zoo.text.cleaning import clean
+from zoo.text.gazetteers import GAZETTEER_SOURCES, gazetteers
 from zoo.text.graph import standardize
 from zoo.text.lemmatization import lemmatize
 from zoo.text.normalization import normalize
@@ -13,10 +15,12 @@ from zoo.text.vocabulary import Vocabulary
 
 __all__ = [
     "ENGLISH_STOP_WORDS",
+    "GAZETTEER_SOURCES",
     "NEGATIONS",
     "Vocabulary",
     "clean",
     "embedding_matrix",
+    "gazetteers",
     "lemmatize",
     "load_word_vectors",
     "normalize",
