@@ -108,6 +108,7 @@ class Config(zoo.config.FileDataConfig):
 
     QUANTIZABLE: ClassVar[bool] = False  # its TFLite is written in float32 only
     # fmt: off
+    FILE_ONLY: ClassVar[tuple[str, ...]] = ("image_column", "caption_column")
     PRESETS: ClassVar[dict[str, dict]] = {
         # Flickr8k's shared subset from scratch: a fourth conv block makes 96x96 photos a 6x6 grid.
         # A small validation set's BLEU-4 is noisy from epoch to epoch: train every epoch, keep the best.

@@ -122,6 +122,7 @@ class Config(zoo.config.EMAConfig, zoo.config.FileDataConfig):
         at_least=1,
     )
 
+    FILE_ONLY: ClassVar[tuple[str, ...]] = ("token_column", "tag_column", "file_tag_scheme")
     PRESETS: ClassVar[dict[str, dict]] = {
         # The benchmark's setting: GloVe 6B kept fixed, half of dev in training (WNUT-17's dev and test come
         # from the same sites, its training file is tweets), three taggers, a moving average of the weights.
@@ -137,13 +138,6 @@ class Config(zoo.config.EMAConfig, zoo.config.FileDataConfig):
         },
         "conll2003": {"dataset": "conll2003", "epochs": 30, "batch_size": 32},
     }
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        defaults = {"token_column": 0, "tag_column": -1, "file_tag_scheme": None}
-        changed = [name for name, default in defaults.items() if getattr(self, name) != default]
-        if changed and self.dataset != "file":
-            raise ValueError(f"--{changed[0].replace('_', '-')}: only with --dataset file (your own files)")
 
 
 # ## Data
@@ -170,22 +164,9 @@ def load_data(config: Config) -> NERData:
         tag_column=config.tag_column,
         **config.data_files(),  # --train-file, ...; the seed of every split drawn
     )
-    if config.max_train_samples:
-        train = splits["train"]
-        splits["train"] = train._replace(
-            tokens=train.tokens[: config.max_train_samples], tags=train.tags[: config.max_train_samples]
-        )
-    if config.dev_for_training:
-        splits["train"], splits["validation"] = zoo.tagging.move_to_training(
-            splits["train"], splits["validation"], config.dev_for_training, config.seed
-        )
-    if config.tag_scheme != "bio":  # the readers give BIO; conversion keeps every entity
-        splits = {
-            name: split._replace(
-                tags=[zoo.data.convert_tags(t, "bio", config.tag_scheme) for t in split.tags]
-            )
-            for name, split in splits.items()
-        }
+    splits = zoo.tagging.prepare_splits(
+        splits, config.max_train_samples, config.dev_for_training, config.tag_scheme, config.seed
+    )
     print(zoo.data.ner_summary(splits))
     words, chars = zoo.tagging.vocabularies(splits["train"], config.min_word_count)
     embedding_matrix = None

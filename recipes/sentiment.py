@@ -85,6 +85,7 @@ class Config(zoo.config.FileDataConfig):
     epochs: int = flag(5, "maximum number of epochs (early stopping may end sooner)")
     examples: int = flag(5, "test reviews whose predictions are printed at the end")
 
+    FILE_ONLY: ClassVar[tuple[str, ...]] = ("file_format", "text_column", "label_column")
     PRESETS: ClassVar[dict[str, dict]] = {
         # Whole reviews (99% are shorter than 1,000 tokens), and more hash buckets for their n-grams.
         "imdb": dict(dataset="imdb", epochs=2, batch_size=32, max_length=1000, ngram_buckets=2**22),

@@ -80,6 +80,7 @@ class Config(zoo.config.FileDataConfig):
     batch_size: int = flag(16, "utterances per batch")
     max_seconds: float = flag(10.5, "longest clip model.tflite takes (LJ Speech's last up to 10.1 s)")
 
+    FILE_ONLY: ClassVar[tuple[str, ...]] = ("audio_column", "transcript_column")
     PRESETS: ClassVar[dict[str, dict]] = {
         "fsdd-digits": {
             "dataset": "fsdd-digits",

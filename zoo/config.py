@@ -163,16 +163,21 @@ class FileDataConfig(RunConfig):
     # A split the recipe has no use for ("validation", "test") -> why: its --X-file is refused, and so is
     # an --X-fraction other than the default (word2vec is scored on analogies, not held-out text).
     UNUSED_SPLITS: ClassVar[dict[str, str]] = {}
+    # The recipe's own flags that say how to read its files (columns, format): refused, when set to other
+    # than their defaults, without --dataset file, rather than silently ignored.
+    FILE_ONLY: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
         given = [name for name in self.FILE_FLAGS if getattr(self, name)]
-        if given and self.dataset is None:
+        fields = type(self).__dataclass_fields__
+        given += [name for name in self.FILE_ONLY if getattr(self, name) != fields[name].default]
+        if any(getattr(self, name) for name in self.FILE_FLAGS) and self.dataset is None:
             self.dataset = "file"
         if self.dataset == "file":
             if not self.train_file:
                 raise ValueError("--dataset file needs --train-file")
             for split, why in self.UNUSED_SPLITS.items():
-                default = type(self).__dataclass_fields__[f"{split}_fraction"].default
+                default = fields[f"{split}_fraction"].default
                 if getattr(self, f"{split}_file"):
                     raise ValueError(f"--{split}-file: {why}")
                 if getattr(self, f"{split}_fraction") != default:
@@ -188,7 +193,8 @@ class FileDataConfig(RunConfig):
                 )
         elif given:
             flags = ", ".join(f"--{name.replace('_', '-')}" for name in given)
-            raise ValueError(f"{flags}: only with --dataset file (not --dataset {self.dataset})")
+            other = f"--dataset {self.dataset}" if self.dataset else "the embedded sample"
+            raise ValueError(f"{flags}: only with --dataset file (not {other})")
         super().__post_init__()
 
     def data_files(self) -> dict:

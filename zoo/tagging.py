@@ -3,7 +3,8 @@ sentences to its exports.
 
 - Data: `vocabularies` (the words and characters a tagger looks up), `lookup_form` and
   `with_pretrained_vectors` (a vocabulary joined by a vector file's words, and their table),
-  `move_to_training`, `tag_vocabulary` and `tagged_dataset` (batches of packed token features and tag ids).
+  `move_to_training` and `prepare_splits` (the splits a tagger trains on), `tag_vocabulary` and
+  `tagged_dataset` (batches of packed token features and tag ids).
 - Model: `word_embedding`, `tagger_tower` (packed token features -> tag scores: word vector, casing,
   characters, gazetteer bits, a BiLSTM), `tagger_models` (scores -> the trained model and its loss, and
   the tagger) and `ensemble_tagger` (trained taggers decoded by their mean scores).
@@ -84,6 +85,34 @@ def move_to_training(train, validation, fraction: float, seed: int):
             tokens=[validation.tokens[i] for i in kept], tags=[validation.tags[i] for i in kept]
         ),
     )
+
+
+def prepare_splits(
+    splits: dict[str, zoo.data.TaggedSentences],
+    max_train_samples: int | None = None,
+    dev_for_training: float = 0.0,
+    scheme: str = "bio",
+    seed: int = 0,
+) -> dict[str, zoo.data.TaggedSentences]:
+    """The splits a tagger trains on: the first `max_train_samples` training sentences, `dev_for_training`
+    of validation moved into training (`move_to_training`, by `seed`), and the BIO tags the readers give
+    converted to `scheme` (which keeps every entity)."""
+    splits = dict(splits)
+    if max_train_samples:
+        train = splits["train"]
+        splits["train"] = train._replace(
+            tokens=train.tokens[:max_train_samples], tags=train.tags[:max_train_samples]
+        )
+    if dev_for_training:
+        splits["train"], splits["validation"] = move_to_training(
+            splits["train"], splits["validation"], dev_for_training, seed
+        )
+    if scheme != "bio":
+        splits = {
+            name: split._replace(tags=[zoo.data.convert_tags(tags, "bio", scheme) for tags in split.tags])
+            for name, split in splits.items()
+        }
+    return splits
 
 
 def tag_vocabulary(splits: Mapping[str, zoo.data.TaggedSentences], scheme: str = "bio") -> list[str]:

@@ -115,3 +115,18 @@ def test_read_table_reads_csv_and_tsv_columns_by_name_with_their_lines(tmp_path)
     table.write_text("")
     with pytest.raises(DataFormatError, match=r"rows\.csv: empty: no header and no rows"):
         read_table(table, ["text"])
+
+
+@dataclasses.dataclass
+class _ColumnConfig(FileDataConfig):
+    text_column: str = "text"
+    FILE_ONLY = ("text_column",)
+
+
+def test_a_recipes_file_only_flags_are_refused_without_its_files():
+    assert _ColumnConfig(train_file="data.csv", text_column="body").text_column == "body"
+    _ColumnConfig(dataset="imdb")  # the default column: nothing to refuse
+    with pytest.raises(ValueError, match="--text-column: only with --dataset file"):
+        _ColumnConfig(dataset="imdb", text_column="body")
+    with pytest.raises(ValueError, match="not the embedded sample"):
+        _ColumnConfig(text_column="body")
