@@ -104,7 +104,9 @@ def test_predict_answers_with_the_label_and_each_class_probability(trained):
 def test_a_malformed_file_stops_the_run_before_training(tmp_path):
     train = tmp_path / "train.csv"
     train.write_text("text,label\n" + "".join(f"{text},{label}\n" for text, label in texts(30, 0)) + '"x,y\n')
-    with pytest.raises(DataFormatError, match=re.escape(f"{train}:32: CSV error")):
+    with pytest.raises(
+        DataFormatError, match=re.escape(f"{train}:32: a quote opened in this row is never closed")
+    ):
         sentiment.main(["--train-file", str(train), "--output-dir", str(tmp_path / "run")])
     validation = tmp_path / "validation.jsonl"
     validation.write_text('{"text": "a goal", "label": "sports"}\n{"text": "a poem", "label": "poetry"}\n')

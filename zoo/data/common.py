@@ -44,10 +44,18 @@ def decode_utf8(data: bytes, path: str, first_line: int = 1) -> str:
 
 
 def read_table(
-    path: str | os.PathLike, columns: Sequence[str], optional: Sequence[str] = ()
+    path: str | os.PathLike,
+    columns: Sequence[str],
+    optional: Sequence[str] = (),
+    *,
+    separator: str | None = None,
+    multiline: bool = False,
+    hint: str = "",
 ) -> list[tuple[int, list[str]]]:
     """The `columns` of a CSV or TSV file with a header row: `(line, values)` per row, each value stripped,
-    then the values of the `optional` columns ("" where the header lacks one).
+    then the values of the `optional` columns ("" where the header lacks one). `separator` ("," or "\t")
+    overrides the choice below; `multiline` lets a quoted CSV value hold line breaks (a review's
+    paragraphs); `hint` ends the message of a missing column (e.g. the flags that name the columns).
 
     The file is UTF-8 (a leading BOM dropped). It is tab-separated when the name ends in `.tsv` or `.tab`,
     or when the header holds a tab and the name does not end in `.csv`: then nothing is quoted (a `"` is
@@ -75,6 +83,8 @@ def read_table(
     header_line = text.split("\n", 1)[0]
     suffix = path.suffix.lower()
     tabs = suffix in (".tsv", ".tab") or (suffix != ".csv" and "\t" in header_line)
+    if separator is not None:
+        tabs = separator == "\t"
     delimiter = "\t" if tabs else ","
     quoting = csv.QUOTE_NONE if tabs else csv.QUOTE_MINIMAL
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
@@ -92,11 +102,11 @@ def read_table(
                 if missing:
                     kind = "tab" if tabs else "comma"
                     problem = f"the header ({kind}-separated) has no {' or '.join(map(repr, missing))} column"
-                    raise DataFormatError(path, line, problem + f"; its columns: {', '.join(header)}")
+                    raise DataFormatError(path, line, problem + f"; its columns: {', '.join(header)}{hint}")
                 names = [name.lower() for name in [*columns, *optional]]
                 indices = [header.index(name) if name in header else None for name in names]
                 continue
-            if any("\n" in field or "\r" in field for field in row):
+            if not multiline and any("\n" in field or "\r" in field for field in row):
                 problem = f"a value spans lines {line}-{reader.line_num}: a double quote left open?"
                 raise DataFormatError(path, line, problem)
             if len(row) != len(header):
@@ -108,6 +118,8 @@ def read_table(
             values = ["" if index is None else row[index].strip() for index in indices]
             rows.append((line, values))
     except csv.Error as error:
+        if "end of data" in str(error):  # a quote left open runs to the end: its row is the one to look at
+            raise DataFormatError(path, start, "a quote opened in this row is never closed") from None
         problem = f'malformed {"TSV" if tabs else "CSV"} ({error}); quote a value as "..." and double the '
         raise DataFormatError(path, start, problem + "quotes inside it") from None
     if not rows:

@@ -7,8 +7,6 @@ length-bucketed batches of token ids for training."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 import pathlib
@@ -20,7 +18,7 @@ import numpy as np
 import sklearn.model_selection
 import tensorflow as tf
 
-from zoo.data.common import decode_utf8, user_splits
+from zoo.data.common import decode_utf8, read_table, user_splits
 from zoo.data.integrity import check_counts, tar_members
 from zoo.data.registry import find_dataset
 from zoo.errors import DataFormatError, DatasetNotFoundError
@@ -238,40 +236,11 @@ def _example(path: str, line: int | None, text, label, text_column: str, label_c
     return LabelledLine(text, label.strip(), path, line)
 
 
-def _read_delimited(path: str, text: str, delimiter: str, text_column: str, label_column: str) -> list:
-    """CSV (RFC 4180 quoting, checked strictly) or TSV (no quoting: a field holds no tab or newline)."""
-    quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quoting=quoting, strict=True)
-    rows, header, start = [], None, 1
-    try:
-        for row in reader:
-            line, start = start, reader.line_num + 1
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line
-            if header is None:
-                header = [name.strip() for name in row]
-                missing = [name for name in (text_column, label_column) if name not in header]
-                if missing:
-                    found = ", ".join(repr(name) for name in header)
-                    problem = f"no column {missing[0]!r} in the header (columns: {found})"
-                    raise DataFormatError(path, line, problem + "; see --text-column and --label-column")
-                continue
-            if len(row) != len(header):
-                raise DataFormatError(path, line, f"{len(row)} fields where the header has {len(header)}")
-            fields = dict(zip(header, row))
-            rows.append(
-                _example(path, line, fields[text_column], fields[label_column], text_column, label_column)
-            )
-    except csv.Error as error:
-        # A quote left open runs to the end of the file: the row it opens is the one to look at.
-        if "end of data" in str(error):
-            raise DataFormatError(
-                path, start, "CSV error: a quote opened in this row is never closed"
-            ) from None
-        raise DataFormatError(path, reader.line_num, f"CSV error: {error}") from None
-    if header is None:
-        raise DataFormatError(path, None, "empty file")
-    return rows
+def _read_delimited(path: pathlib.Path, separator: str, text_column: str, label_column: str) -> list:
+    """CSV (RFC 4180 quoting, checked strictly; a quoted text may hold line breaks) or TSV (no quoting)."""
+    hint = "; see --text-column and --label-column"
+    rows = read_table(path, [text_column, label_column], separator=separator, multiline=True, hint=hint)
+    return [_example(str(path), line, text, label, text_column, label_column) for line, (text, label) in rows]
 
 
 def _read_json_lines(path: str, text: str, text_column: str, label_column: str) -> list:
@@ -345,11 +314,11 @@ def read_labelled_texts(
     kind = detect_format(path, file_format)
     if kind == "folder":
         return _read_class_folders(path)
-    text = decode_utf8(path.read_bytes(), str(path)).removeprefix("\ufeff")  # a spreadsheet's BOM
     if kind == "jsonl":
+        text = decode_utf8(path.read_bytes(), str(path)).removeprefix("\ufeff")  # a spreadsheet's BOM
         rows = _read_json_lines(str(path), text, text_column, label_column)
     else:
-        rows = _read_delimited(str(path), text, "," if kind == "csv" else "\t", text_column, label_column)
+        rows = _read_delimited(path, "," if kind == "csv" else "\t", text_column, label_column)
     if not rows:
         raise DataFormatError(path, None, "no examples")
     return rows
