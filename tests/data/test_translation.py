@@ -423,12 +423,19 @@ def test_own_splits_are_carved_by_source_sentence_and_streamed(tmp_path):
     assert other.test != corpus.test
 
 
-def test_carve_by_key_is_carve_with_groups():
+def test_carve_by_key_carves_the_distinct_keys_in_order_of_first_appearance():
     keys = np.random.default_rng(0).integers(0, 300, size=1000).astype(np.uint64)
     labels = carve_by_key(keys, 0.15, 0.1, seed=7)
-    indices = carve(len(keys), 0.15, 0.1, seed=7, groups=keys.tolist())
-    for label, name in enumerate(("train", "validation", "test")):
-        assert np.flatnonzero(labels == label).tolist() == indices[name].tolist()
+    distinct = list(dict.fromkeys(keys.tolist()))  # what carve splits: one example per key
+    by_key = carve(len(distinct), 0.15, 0.1, seed=7)
+    label_of = {
+        distinct[i]: code for code, name in enumerate(("train", "validation", "test")) for i in by_key[name]
+    }
+    assert labels.tolist() == [label_of[key] for key in keys.tolist()]
+    assert (
+        carve(len(keys), 0.15, 0.1, seed=7, groups=keys.tolist())["test"].tolist()
+        == np.flatnonzero(labels == 2).tolist()
+    )
 
 
 def test_own_validation_and_test_files_carve_nothing(tmp_path):

@@ -18,6 +18,7 @@ import numpy as np
 from zoo.errors import DataFormatError
 
 T = TypeVar("T")
+SPLITS = ("train", "validation", "test")  # carve_by_key labels them 0, 1, 2
 
 # Word i is digit i: FSDD's transcripts and the digit strips' captions.
 DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -159,24 +160,21 @@ def carve(
     {'train': [0, 1, 3, 5, 7, 8, 9], 'validation': [2, 6], 'test': [4]}
     """
     check_fractions(validation_fraction, test_fraction)
-    keys = list(range(count)) if groups is None else list(dict.fromkeys(groups))
-    if len(keys) < 1 + (validation_fraction > 0) + (test_fraction > 0):
-        raise ValueError(f"{len(keys)} examples cannot be split into train, validation and test")
-    order = np.random.default_rng(seed).permutation(len(keys))
+    if groups is not None:  # the distinct groups carved, each example labelled as its group
+        labels = carve_by_key(np.asarray(groups), validation_fraction, test_fraction, seed)
+        return {name: np.flatnonzero(labels == code) for code, name in enumerate(SPLITS)}
+    if count < 1 + (validation_fraction > 0) + (test_fraction > 0):
+        raise ValueError(f"{count} examples cannot be split into train, validation and test")
+    order = np.random.default_rng(seed).permutation(count)
 
     def size(fraction: float) -> int:
-        return 0 if fraction == 0 else max(1, round(fraction * len(keys)))
+        return 0 if fraction == 0 else max(1, round(fraction * count))
 
-    tests, validations = size(test_fraction), size(validation_fraction)
-    tests = min(tests, len(keys) - 1 - (validation_fraction > 0))
-    validations = min(validations, len(keys) - 1 - tests)
-    split_of = np.empty(len(keys), dtype=object)
-    split_of[order[:tests]] = "test"
-    split_of[order[tests : tests + validations]] = "validation"
-    split_of[order[tests + validations :]] = "train"
-    index = {key: position for position, key in enumerate(keys)}
-    labels = split_of if groups is None else split_of[[index[group] for group in groups]]
-    return {name: np.flatnonzero(labels == name) for name in ("train", "validation", "test")}
+    tests = min(size(test_fraction), count - 1 - (validation_fraction > 0))
+    validations = min(size(validation_fraction), count - 1 - tests)
+    chosen = {"test": order[:tests], "validation": order[tests : tests + validations]}
+    chosen["train"] = order[tests + validations :]
+    return {name: np.sort(chosen[name]) for name in SPLITS}
 
 
 def user_splits(
@@ -226,5 +224,6 @@ def carve_by_key(keys: np.ndarray, validation_fraction: float, test_fraction: fl
     rank[order] = np.arange(len(order))
     indices = carve(len(order), validation_fraction, test_fraction, seed)
     group_labels = np.zeros(len(order), np.uint8)
-    group_labels[indices["validation"]], group_labels[indices["test"]] = 1, 2
+    for code, name in enumerate(SPLITS):
+        group_labels[indices[name]] = code
     return group_labels[rank[inverse.reshape(-1)]]
